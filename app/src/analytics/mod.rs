@@ -1,0 +1,60 @@
+//! Pairs-trading analytics engine: pure Rust (no I/O), native and wasm32.
+//!
+//! Every statistic reproduces the statsmodels / pandas / scipy reference documented in
+//! `shared/golden/README.md` (checked by `app/tests/golden.rs`). One file per concept:
+//!
+//! * [`error`]: the error type shared by every stage.
+//! * [`descriptive`]: mean, median, sample std and other small helpers.
+//! * [`linalg`]: Householder QR least squares for the multi-regressor fits (ADF).
+//! * [`ols`]: `y = alpha + beta x` with the statsmodels summary fields; [`ols_log`](ols::ols_log).
+//! * [`huber`]: statsmodels `RLM(HuberT(1.345))` IRLS.
+//! * [`theil_sen`]: scipy `theilslopes`.
+//! * [`kalman`]: random-walk dynamic hedge ratio.
+//! * [`rolling`]: spreads, rolling mean / std / z-score, returns, rolling correlation, rolling OLS.
+//! * [`mackinnon`]: MacKinnon p-values and critical values.
+//! * [`adf`]: augmented Dickey–Fuller with lag selection.
+//! * [`coint`]: Engle–Granger cointegration test.
+//! * [`half_life`]: mean-reversion half-life of a spread.
+//! * [`backtest`]: z-score mean-reversion backtest.
+//! * [`price_stats`]: per-symbol window statistics from bars.
+//! * [`resample`]: ticks to OHLCV bars (batch and incremental).
+//! * [`align`]: aligning two symbols' bars (union / grid rules, inner join).
+//! * [`report`]: every stage for one pair, with parameters ([`PairParams`]) and a serialisable [`PairReport`].
+//! * [`incremental`]: [`RollingPairEngine`], the allocation-free live engine.
+//! * [`serde_util`]: serialisation helpers (non-finite floats).
+
+pub mod adf;
+pub mod align;
+pub mod backtest;
+pub mod coint;
+pub mod descriptive;
+pub mod error;
+pub mod half_life;
+pub mod huber;
+pub mod incremental;
+pub mod kalman;
+pub mod linalg;
+pub mod mackinnon;
+pub mod ols;
+pub mod price_stats;
+pub mod report;
+pub mod resample;
+pub mod rolling;
+pub mod serde_util;
+pub mod theil_sen;
+
+pub use adf::{adfuller, AdfOptions, AdfResult, Autolag, CritValues, Regression};
+pub use align::{align_bars, inner_join, AlignRule, AlignedPair};
+pub use backtest::{backtest, BacktestParams, BacktestResult, Side, Trade};
+pub use coint::{coint, CointResult};
+pub use error::AnalyticsError;
+pub use half_life::{half_life, HalfLife};
+pub use huber::{huber_rlm, HuberOptions, HuberResult};
+pub use incremental::{EngineSnapshot, RollingPairEngine};
+pub use kalman::{kalman_filter, KalmanFilter, KalmanOutput, KalmanParams};
+pub use ols::{ols, ols_log, OlsResult};
+pub use price_stats::{price_stats, PriceStats};
+pub use report::{analyze_pair, PairParams, PairReport};
+pub use resample::{resample_ticks, Bar, BarBuilder, BarUpdate, Tick};
+pub use rolling::{rolling_corr, rolling_zscore, simple_returns, spread, ZScore};
+pub use theil_sen::{theil_sen, TheilSenResult};

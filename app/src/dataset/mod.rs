@@ -1,0 +1,20 @@
+//! OHLC bar data sets uploaded as CSV: Binance kline exports, generic long OHLCV files and
+//! Yahoo Finance downloads.
+//!
+//! [`parse_ohlc_csv`] turns the bytes of one uploaded file into a [`Dataset`] (bars per symbol,
+//! each symbol strictly increasing in time) or a [`CsvError`] that names the kind of problem, the
+//! 1-based file line and the column. The whole file is validated before anything is returned:
+//! there is never a partial data set. [`inner_join`] aligns two legs on identical bar timestamps.
+//!
+//! Pure Rust without file I/O (parses `&[u8]`), so it runs natively and on `wasm32`.
+
+mod align;
+mod error;
+mod reader;
+mod types;
+mod wire;
+
+pub use align::inner_join;
+pub use error::{CsvError, ErrorKind};
+pub use reader::{parse_ohlc_csv, parse_ohlc_csv_with, symbol_from_file_name, ParseOptions};
+pub use types::{Bar, Dataset, Format};

@@ -1,0 +1,13 @@
+//! pairdesk's shared crate.
+//!
+//! * [`analytics`]: the pairs-trading statistics (pure Rust, no I/O), used by the server,
+//!   the CLI and — compiled to wasm — the browser.
+//! * [`dataset`]: reading the OHLC CSV files users upload or pass to `pairdesk analyze`.
+//! * [`protocol`]: the messages the server pushes to the browser over `/ws`.
+//! * [`ui`]: the Leptos components, rendered on the server (`ssr`) and hydrated in the
+//!   browser (`hydrate`).
+
+pub mod analytics;
+pub mod dataset;
+pub mod protocol;
+pub mod ui;

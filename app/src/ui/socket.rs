@@ -1,0 +1,54 @@
+//! The browser's WebSocket to the server (`/ws`): parses pushed messages into
+//! [`LiveState`] and reconnects with a short back-off when the server goes away.
+
+use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, WebSocket};
+
+use super::state::LiveState;
+use crate::protocol::ServerMsg;
+
+const RECONNECT_DELAY_MS: i32 = 1_000;
+
+/// Opens the socket (and keeps reopening it) for the lifetime of the page.
+pub fn connect(state: LiveState) {
+    let Some(window) = web_sys::window() else { return };
+    let location = window.location();
+    let (Ok(protocol), Ok(host)) = (location.protocol(), location.host()) else { return };
+    let scheme = if protocol == "https:" { "wss" } else { "ws" };
+    open(format!("{scheme}://{host}/ws"), state);
+}
+
+fn open(url: String, state: LiveState) {
+    let socket = match WebSocket::new(&url) {
+        Ok(socket) => socket,
+        Err(_) => return schedule_reconnect(url, state),
+    };
+    let on_open = Closure::<dyn FnMut()>::new(move || state.socket_open.set(true));
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let Some(text) = event.data().as_string() else { return };
+        match serde_json::from_str::<ServerMsg>(&text) {
+            Ok(msg) => state.apply(msg),
+            Err(err) => leptos::logging::warn!("ignoring malformed server message: {err}"),
+        }
+    });
+    let reconnect_url = url.clone();
+    let on_close = Closure::<dyn FnMut()>::new(move || {
+        state.socket_open.set(false);
+        schedule_reconnect(reconnect_url.clone(), state);
+    });
+    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    // These live as long as the socket, which lives as long as the page.
+    on_open.forget();
+    on_message.forget();
+    on_close.forget();
+}
+
+fn schedule_reconnect(url: String, state: LiveState) {
+    let Some(window) = web_sys::window() else { return };
+    let retry = Closure::once_into_js(move || open(url, state));
+    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), RECONNECT_DELAY_MS);
+}

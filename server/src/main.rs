@@ -1,0 +1,42 @@
+//! `pairdesk`: the server binary and its command-line subcommands.
+
+mod cli;
+mod fake_exchange;
+mod ingest;
+mod market;
+mod pipeline;
+mod serve;
+mod shutdown;
+mod store;
+mod web;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("pairdesk: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            cli::Command::Serve(args) => serve::run(args).await,
+            cli::Command::FakeExchange(args) => fake_exchange::run_standalone(args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("pairdesk: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! HTTP surface: the server-rendered dashboard, the browser bundle, and `/ws`.
+
+pub mod push;
+
+use std::path::Path;
+
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use tower_http::services::ServeDir;
+
+use push::PushHub;
+
+/// Shared state of every request handler.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub hub: PushHub,
+}
+
+pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("frontend")
+        .site_root(site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}
+
+pub fn router(state: AppState) -> Router {
+    let pkg_dir = Path::new(state.leptos_options.site_root.as_ref()).join(state.leptos_options.site_pkg_dir.as_ref());
+    let options = state.leptos_options.clone();
+    let page = leptos_axum::render_app_to_stream(move || app::ui::shell(options.clone()));
+    Router::new()
+        .route("/", get(page))
+        .route("/ws", get(push::ws_handler))
+        .route("/healthz", get(|| async { "ok" }))
+        .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
+        .with_state(state)
+}
