@@ -14,6 +14,8 @@ use crate::web::{self, push::PushHub, AppState};
 use crate::{fake_exchange, ingest, shutdown};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    // Leptos' SSR spawns onto the ambient executor; tell it that is tokio.
+    let _ = any_spawner::Executor::init_tokio();
     let symbols: Vec<String> =
         args.symbols.iter().map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect();
     if symbols.len() < 2 {

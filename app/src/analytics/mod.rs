@@ -3,25 +3,25 @@
 //! Every statistic reproduces the statsmodels / pandas / scipy reference documented in
 //! `shared/golden/README.md` (checked by `app/tests/golden.rs`). One file per concept:
 //!
-//! * [`error`]: the error type shared by every stage.
-//! * [`descriptive`]: mean, median, sample std and other small helpers.
-//! * [`linalg`]: Householder QR least squares for the multi-regressor fits (ADF).
-//! * [`ols`]: `y = alpha + beta x` with the statsmodels summary fields; [`ols_log`](ols::ols_log).
-//! * [`huber`]: statsmodels `RLM(HuberT(1.345))` IRLS.
-//! * [`theil_sen`]: scipy `theilslopes`.
-//! * [`kalman`]: random-walk dynamic hedge ratio.
-//! * [`rolling`]: spreads, rolling mean / std / z-score, returns, rolling correlation, rolling OLS.
-//! * [`mackinnon`]: MacKinnon p-values and critical values.
-//! * [`adf`]: augmented Dickey–Fuller with lag selection.
-//! * [`coint`]: Engle–Granger cointegration test.
-//! * [`half_life`]: mean-reversion half-life of a spread.
-//! * [`backtest`]: z-score mean-reversion backtest.
-//! * [`price_stats`]: per-symbol window statistics from bars.
-//! * [`resample`]: ticks to OHLCV bars (batch and incremental).
-//! * [`align`]: aligning two symbols' bars (union / grid rules, inner join).
-//! * [`report`]: every stage for one pair, with parameters ([`PairParams`]) and a serialisable [`PairReport`].
-//! * [`incremental`]: [`RollingPairEngine`], the allocation-free live engine.
-//! * [`serde_util`]: serialisation helpers (non-finite floats).
+//! * [`error`](mod@error): the error type shared by every stage.
+//! * [`descriptive`](mod@descriptive): mean, median, sample std and other small helpers.
+//! * [`linalg`](mod@linalg): Householder QR least squares for the multi-regressor fits (ADF).
+//! * [`ols`](mod@ols): `y = alpha + beta x` with the statsmodels summary fields; [`ols_log`].
+//! * [`huber`](mod@huber): statsmodels `RLM(HuberT(1.345))` IRLS.
+//! * [`theil_sen`](mod@theil_sen): scipy `theilslopes`.
+//! * [`kalman`](mod@kalman): random-walk dynamic hedge ratio.
+//! * [`rolling`](mod@rolling): spreads, rolling mean / std / z-score, returns, rolling correlation, rolling OLS.
+//! * [`mackinnon`](mod@mackinnon): MacKinnon p-values and critical values.
+//! * [`adf`](mod@adf): augmented Dickey–Fuller with lag selection.
+//! * [`coint`](mod@coint): Engle–Granger cointegration test.
+//! * [`half_life`](mod@half_life): mean-reversion half-life of a spread.
+//! * [`backtest`](mod@backtest): z-score mean-reversion backtest.
+//! * [`price_stats`](mod@price_stats): per-symbol window statistics from bars.
+//! * [`resample`](mod@resample): ticks to OHLCV bars (batch and incremental).
+//! * [`align`](mod@align): aligning two symbols' bars (union / grid rules, inner join).
+//! * [`report`](mod@report): every stage for one pair, with parameters ([`PairParams`]) and a serialisable [`PairReport`].
+//! * [`incremental`](mod@incremental): [`RollingPairEngine`], the allocation-free live engine.
+//! * [`serde_util`](mod@serde_util): serialisation helpers (non-finite floats).
 
 pub mod adf;
 pub mod align;

@@ -66,8 +66,9 @@ pub async fn run(
     let mut last_ids: HashMap<String, u64> = HashMap::new();
     let mut backoff = BACKOFF_MIN;
     loop {
-        status
-            .send_replace(FeedStatus { state: FeedState::Connecting, last_error: status.borrow().last_error.clone() });
+        // Keep the last error visible while reconnecting; send_modify holds no read guard
+        // across the write (a `borrow()` inside `send_replace` deadlocks).
+        status.send_modify(|s| s.state = FeedState::Connecting);
         let outcome = tokio::select! {
             outcome = connection(&url, &known, &mut last_ids, &trades, &status, &counters) => outcome,
             () = shutdown.wait() => return,

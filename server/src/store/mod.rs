@@ -14,7 +14,7 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database in {dir}: {source}{hint}")]
+    #[error("cannot open the database in {dir}{hint}")]
     Open { dir: String, source: sled::Error, hint: &'static str },
     #[error("database schema version {found} is not supported (this pairdesk writes version {SCHEMA_VERSION})")]
     Schema { found: u32 },

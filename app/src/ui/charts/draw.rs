@@ -17,6 +17,8 @@ const EXIT: RGBColor = RGBColor(120, 200, 120);
 
 /// Bars of the rolling window the z chart uses until the window slider exists.
 const Z_WINDOW: usize = 60;
+/// The z chart always shows at least ±this, the range of the entry slider.
+const Z_AXIS_MIN_REACH: f64 = 4.2;
 
 /// Draws one chart; returns the pixel row of the +entry line when the chart has one.
 pub fn draw(
@@ -63,9 +65,12 @@ pub fn draw(
             y_hi = y_hi.max(y);
         }
     }
-    for &(_, level) in &hlines {
-        y_lo = y_lo.min(level);
-        y_hi = y_hi.max(level);
+    if kind == ChartKind::ZScore {
+        // A fixed, symmetric scale (at least the slider range) so threshold lines move
+        // when the sliders do instead of pinning the axis.
+        let reach = y_lo.abs().max(y_hi.abs()).max(Z_AXIS_MIN_REACH);
+        let reach = if reach.is_finite() { reach } else { Z_AXIS_MIN_REACH };
+        (y_lo, y_hi) = (-reach, reach);
     }
     if !y_lo.is_finite() || !y_hi.is_finite() {
         (y_lo, y_hi) = (-1.0, 1.0);

@@ -1,0 +1,168 @@
+//! Helpers shared by the integration tests: a `pairdesk` process and a headless browser.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed when the guard drops, so a failing test leaves nothing behind.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port")
+}
+
+/// `target/site`, where `make bundle` (Trunk) puts the browser bundle.
+pub fn site_root() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site");
+    assert!(
+        root.join("pkg/frontend_bg.wasm").exists(),
+        "browser bundle missing at {}: run `make bundle` (trunk build --release) first",
+        root.display()
+    );
+    root
+}
+
+/// A running `pairdesk serve` on a free loopback port with its own data dir.
+pub struct Server {
+    pub base_url: String,
+    pub data_dir: tempfile::TempDir,
+    _child: ChildGuard,
+}
+
+impl Server {
+    pub async fn start(extra_args: &[&str]) -> Server {
+        let port = free_port();
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let child = Command::new(env!("CARGO_BIN_EXE_pairdesk"))
+            .arg("serve")
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .arg("--site-root")
+            .arg(site_root())
+            .args(extra_args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn pairdesk");
+        let base_url = format!("http://127.0.0.1:{port}");
+        wait_for_http(&format!("{base_url}/healthz")).await;
+        Server { base_url, data_dir, _child: ChildGuard(child) }
+    }
+}
+
+pub async fn wait_for_http(url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if reqwest::get(url).await.map(|r| r.status().is_success()).unwrap_or(false) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} did not answer within 20 s");
+}
+
+/// A headless Chromium driven over WebDriver by chromedriver, with a fresh profile.
+pub struct Browser {
+    pub client: fantoccini::Client,
+    _driver: ChildGuard,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver not found: run `make setup-test` (installs chromium-driver)");
+        let driver = ChildGuard(driver);
+        let profile = tempfile::tempdir().expect("profile dir");
+        let args = serde_json::json!([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-first-run",
+            "--window-size=1280,900",
+            format!("--user-data-dir={}", profile.path().display()),
+        ]);
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }));
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(err) if Instant::now() > deadline => panic!("cannot start chromium via chromedriver: {err}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        Browser { client, _driver: driver, _profile: profile }
+    }
+
+    /// Text of the element with this `data-testid`.
+    pub async fn text(&self, testid: &str) -> String {
+        let el = self
+            .client
+            .find(fantoccini::Locator::Css(&format!("[data-testid='{testid}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no element [data-testid={testid}]: {e}"));
+        el.text().await.expect("element text")
+    }
+
+    pub async fn attr(&self, testid: &str, attr: &str) -> Option<String> {
+        let el = self.client.find(fantoccini::Locator::Css(&format!("[data-testid='{testid}']"))).await.ok()?;
+        el.attr(attr).await.ok().flatten()
+    }
+
+    /// Polls `check` until it returns Some, or panics with `what` after `timeout`.
+    pub async fn wait_for<T, F, Fut>(&self, what: &str, timeout: Duration, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out after {timeout:?} waiting for {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e");
+        std::fs::create_dir_all(&dir).expect("create target/e2e");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
