@@ -53,7 +53,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let hub = PushHub { pair, status: status_rx, prices: prices_rx, shutdown: shutdown.clone() };
     let leptos_options = web::leptos_options(&args.site_root, args.bind);
-    let router = web::router(AppState { leptos_options, hub });
+    let router = web::router(AppState { leptos_options, hub, store: store.clone() });
     let listener =
         tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("cannot bind {}", args.bind))?;
     tracing::info!("pairdesk listening on http://{}", listener.local_addr()?);

@@ -73,6 +73,12 @@ impl Store {
         Ok(())
     }
 
+    /// Opens (creating if needed) a named tree, for modules that own their own data
+    /// (alerts, uploaded datasets).
+    pub fn open_tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
     /// Number of stored ticks (a full scan: for tests and diagnostics).
     pub fn tick_count(&self) -> usize {
         self.ticks.len()

@@ -16,6 +16,7 @@ use push::PushHub;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub hub: PushHub,
+    pub store: crate::store::Store,
 }
 
 pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOptions {

@@ -20,6 +20,11 @@ const Z_WINDOW: usize = 60;
 /// The z chart always shows at least ±this, the range of the entry slider.
 const Z_AXIS_MIN_REACH: f64 = 4.2;
 
+/// A polyline in one colour.
+type Line = (RGBColor, Vec<(f64, f64)>);
+/// A horizontal line at a value.
+type Level = (RGBColor, f64);
+
 /// Draws one chart; returns the pixel row of the +entry line when the chart has one.
 pub fn draw(
     canvas: &HtmlCanvasElement,
@@ -35,7 +40,7 @@ pub fn draw(
 
     let t0 = points.first().map(|p| p.t_ms).unwrap_or(0);
     let seconds = |p: &PairPoint| (p.t_ms - t0) as f64 / 1000.0;
-    let (lines, hlines): (Vec<(RGBColor, Vec<(f64, f64)>)>, Vec<(RGBColor, f64)>) = match kind {
+    let (lines, hlines): (Vec<Line>, Vec<Level>) = match kind {
         ChartKind::Prices => {
             let (Some(first), true) = (points.first(), points.len() > 1) else {
                 return Ok(None);
