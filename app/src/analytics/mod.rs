@@ -20,6 +20,7 @@
 //! * [`resample`](mod@resample): ticks to OHLCV bars (batch and incremental).
 //! * [`align`](mod@align): aligning two symbols' bars (union / grid rules, inner join).
 //! * [`report`](mod@report): every stage for one pair, with parameters ([`PairParams`]) and a serialisable [`PairReport`].
+//! * [`live_view`](mod@live_view): the series one dashboard view shows, for any hedge method.
 //! * [`incremental`](mod@incremental): [`RollingPairEngine`], the allocation-free live engine.
 //! * [`serde_util`](mod@serde_util): serialisation helpers (non-finite floats).
 
@@ -34,6 +35,7 @@ pub mod huber;
 pub mod incremental;
 pub mod kalman;
 pub mod linalg;
+pub mod live_view;
 pub mod mackinnon;
 pub mod ols;
 pub mod price_stats;

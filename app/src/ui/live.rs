@@ -1,48 +1,192 @@
-//! The Live page: connection status, last prices of both legs, the z-score thresholds and
-//! the charts that move as trades are pushed.
+//! The Live page: pair and interval pickers, window/threshold sliders, hedge method, the
+//! last values (prices, hedge ratio, z, correlation), stacked charts (legs, spread with
+//! bands, z-score with entry/exit lines, rolling correlation), ADF and cointegration on
+//! demand, and per-leg price statistics. Sliders recompute in the browser from the bars
+//! already loaded: the analytics engine runs in wasm, no round trip.
 
 use leptos::prelude::*;
 
-use super::charts::{Chart, ChartKind};
+use super::charts::{Chart, ChartData, ChartLevel, ChartLine, TimeRange, ENTRY, EXIT, LEG_X, LEG_Y, MEAN, SERIES};
+use super::format::{fmt_num, fmt_opt, fmt_price};
 use super::state::LiveState;
-use crate::protocol::FeedState;
+use super::view::{ViewQuery, WINDOW_RANGE, Z_ENTRY_RANGE, Z_EXIT_RANGE};
+use crate::analytics::align::{align_bars, AlignRule, AlignedPair};
+use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
+use crate::analytics::{adfuller, coint, price_stats, AdfOptions, PriceStats};
+use crate::protocol::{interval_label, Bar, FeedState, INTERVALS_MS};
 
-/// Default z-score entry threshold (|z| above it opens a position).
-pub const DEFAULT_Z_ENTRY: f64 = 2.0;
-/// Default z-score exit threshold.
-pub const DEFAULT_Z_EXIT: f64 = 0.0;
+/// Link target for each metric's explanation.
+pub const METHODOLOGY: &str = "https://github.com/pairdesk/pairdesk/blob/main/docs/methodology.md";
 
-/// Formats a price with precision that suits its magnitude, e.g. 62030.60 or 0.4312.
-pub fn format_price(price: f64) -> String {
-    if price >= 100.0 {
-        format!("{price:.2}")
-    } else {
-        format!("{price:.4}")
+#[component]
+pub fn LivePage(initial: ViewQuery) -> impl IntoView {
+    let state = LiveState::new();
+    provide_context(state);
+    let view_q = RwSignal::new(initial);
+    let range: TimeRange = RwSignal::new(None);
+
+    #[cfg(feature = "hydrate")]
+    {
+        let wanted = Signal::derive(move || view_q.with(|v| (v.x.clone(), v.y.clone(), v.interval_ms)));
+        super::socket::connect(state, wanted);
+        Effect::new(move |_| {
+            let query = view_q.with(ViewQuery::to_query);
+            if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+                let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("?{query}")));
+            }
+        });
+    }
+
+    // Bars → aligned closes (union rule) → the view's series; all recomputed in wasm.
+    let aligned = Memo::new(move |_| {
+        let interval = view_q.with(|v| v.interval_ms);
+        state
+            .bars_x
+            .with(|xb| state.bars_y.with(|yb| align_bars(xb, yb, interval, AlignRule::Union).unwrap_or_default()))
+    });
+    let params = Memo::new(move |_| {
+        view_q.with(|v| ViewParams {
+            hedge: v.hedge,
+            window: v.window,
+            corr_window: v.corr_window,
+            ..ViewParams::default()
+        })
+    });
+    let series = Memo::new(move |_| aligned.with(|a| compute_view(&a.t, &a.x, &a.y, &params.get())));
+
+    let z_entry = Signal::derive(move || view_q.with(|v| v.z_entry));
+    let z_exit = Signal::derive(move || view_q.with(|v| v.z_exit));
+    let progress = move || series.with(|s| s.z_progress(&params.get()));
+    let waiting_text = move |what: &str| {
+        let (have, need) = progress();
+        (have < need).then(|| format!("{what}: {have}/{need} bars"))
+    };
+
+    let prices_chart = Signal::derive(move || aligned.with(|a| prices_chart_data(a)));
+    let spread_chart = Signal::derive(move || {
+        let k = z_entry.get();
+        let mut data = series.with(|s| spread_chart_data(s, k));
+        data.waiting = waiting_text("spread bands");
+        data
+    });
+    let z_chart = Signal::derive(move || {
+        let mut data = series.with(|s| z_chart_data(s, z_entry.get(), z_exit.get()));
+        data.waiting = waiting_text("z-score");
+        data
+    });
+    let corr_chart = Signal::derive(move || {
+        let mut data = series.with(corr_chart_data);
+        let need = params.get().corr_window + 1;
+        let have = series.with(|s| s.t.len());
+        data.waiting = (have < need).then(|| format!("correlation: {have}/{need} bars"));
+        data
+    });
+
+    let x_label = move || view_q.with(|v| v.x.clone());
+    let y_label = move || view_q.with(|v| v.y.clone());
+    let last_beta = move || series.with(|s| ViewSeries::last(&s.beta));
+    let last_z = move || series.with(|s| ViewSeries::last(&s.z));
+    let last_corr = move || series.with(|s| ViewSeries::last(&s.corr));
+    let hedge_error = move || series.with(|s| s.hedge_error.clone());
+
+    view! {
+        <StatusBar/>
+        <main class="live">
+            <section class="controls" aria-label="View">
+                <SymbolPicker testid="pair-x" label="x" view_q=view_q is_x=true/>
+                <SymbolPicker testid="pair-y" label="y" view_q=view_q is_x=false/>
+                <label class="control" title="Bar interval of every chart and statistic">
+                    <span class="control-label">"interval"</span>
+                    <select data-testid="interval" on:change=move |ev| {
+                        if let Ok(ms) = event_target_value(&ev).parse::<i64>() {
+                            view_q.update(|v| v.interval_ms = ms);
+                            range.set(None);
+                        }
+                    }>
+                        {INTERVALS_MS.into_iter().map(|ms| view! {
+                            <option value=ms.to_string() selected=move || view_q.with(|v| v.interval_ms == ms)>{interval_label(ms)}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="control" title="How the hedge ratio is estimated">
+                    <span class="control-label">"hedge"</span>
+                    <select data-testid="hedge-method" on:change=move |ev| {
+                        if let Some(m) = HedgeMethod::parse(&event_target_value(&ev)) {
+                            view_q.update(|v| v.hedge = m);
+                        }
+                    }>
+                        {HedgeMethod::ALL.into_iter().map(|m| view! {
+                            <option value=m.as_str() selected=move || view_q.with(|v| v.hedge == m)>{m.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <Slider label="window" testid="window" min=WINDOW_RANGE.0 as f64 max=WINDOW_RANGE.1 as f64 step=1.0 decimals=0
+                    value=Signal::derive(move || view_q.with(|v| v.window as f64))
+                    on_change=Callback::new(move |w: f64| view_q.update(|v| v.window = w as usize))
+                    help="Bars in the rolling hedge regression and the z-score window."/>
+                <Slider label="z entry" testid="z-entry" min=Z_ENTRY_RANGE.0 max=Z_ENTRY_RANGE.1 step=0.1 decimals=1
+                    value=z_entry on_change=Callback::new(move |z: f64| view_q.update(|v| v.z_entry = z))
+                    help="Open a position when |z| rises above this level; also the alert threshold."/>
+                <Slider label="z exit" testid="z-exit" min=Z_EXIT_RANGE.0 max=Z_EXIT_RANGE.1 step=0.1 decimals=1
+                    value=z_exit on_change=Callback::new(move |z: f64| view_q.update(|v| v.z_exit = z))
+                    help="Close the position when z comes back through ± this level."/>
+            </section>
+            <section class="tiles" aria-label="Last values">
+                <Tile label=Signal::derive(move || format!("{} (x)", x_label())) testid="last-price-x"
+                    value=Signal::derive(move || state.last_x.get().map(|p| fmt_price(p.price)).unwrap_or_else(|| "—".into()))
+                    help="Last trade price of the x leg" anchor="prices"/>
+                <Tile label=Signal::derive(move || format!("{} (y)", y_label())) testid="last-price-y"
+                    value=Signal::derive(move || state.last_y.get().map(|p| fmt_price(p.price)).unwrap_or_else(|| "—".into()))
+                    help="Last trade price of the y leg" anchor="prices"/>
+                <Tile label=Signal::derive(move || format!("hedge ratio β ({})", view_q.with(|v| v.hedge.label()))) testid="hedge-ratio"
+                    value=Signal::derive(move || hedge_error().map(|_| "—".to_string()).unwrap_or_else(|| fmt_opt(last_beta(), 5)))
+                    help="Units of x per unit of y in the spread y − βx − α" anchor="ols"/>
+                <Tile label=Signal::derive(|| "z-score".to_string()) testid="zscore-last"
+                    value=Signal::derive(move || match last_z() {
+                        Some(z) => fmt_num(z, 2),
+                        None => waiting_text("z-score").unwrap_or_else(|| "—".into()),
+                    })
+                    help="How many rolling standard deviations the spread is from its rolling mean" anchor="zscore"/>
+                <Tile label=Signal::derive(move || format!("correlation ({} returns)", view_q.with(|v| v.corr_window))) testid="corr-last"
+                    value=Signal::derive(move || fmt_opt(last_corr(), 3))
+                    help="Rolling Pearson correlation of the legs' simple returns" anchor="rolling-correlation"/>
+            </section>
+            <section class="charts" aria-label="Charts">
+                <Chart testid="chart-prices" title="Both legs, % change over the window" data=prices_chart range=range
+                    help="x (orange) and y (blue) rebased to their first bar"/>
+                <Chart testid="chart-spread" title="Spread with rolling mean ± entry·σ" data=spread_chart range=range
+                    help="Spread y − βx − α with its rolling mean and bands at ± z-entry standard deviations"/>
+                <Chart testid="chart-zscore" title="Spread z-score with entry/exit lines" data=z_chart range=range
+                    help="Rolling z-score; red lines = ±entry, green = ±exit"/>
+                <Chart testid="chart-corr" title="Rolling correlation of returns" data=corr_chart range=range
+                    help="Pearson correlation of simple returns over the correlation window"/>
+                <p class="hint">"Wheel or +/− to zoom, drag or ←/→ to pan, double-click or 0 to reset. Times are UTC."</p>
+            </section>
+            <StationarityPanel series=series aligned=aligned/>
+            <StatsTable x_label=Signal::derive(x_label) y_label=Signal::derive(y_label) series=series/>
+            {move || hedge_error().map(|e| view! { <p class="error">"hedge: "{e}</p> })}
+        </main>
     }
 }
 
+/// Connection status and navigation, always visible.
 #[component]
-pub fn LivePage() -> impl IntoView {
-    let state = LiveState::new("BTCUSDT", "ETHUSDT");
-    provide_context(state);
-    let z_entry = RwSignal::new(DEFAULT_Z_ENTRY);
-    let z_exit = RwSignal::new(DEFAULT_Z_EXIT);
-
-    #[cfg(feature = "hydrate")]
-    super::socket::connect(state);
-
+pub fn StatusBar() -> impl IntoView {
+    let state = use_context::<LiveState>();
     let status_text = move || {
+        let Some(state) = state else { return "".to_string() };
         if !state.socket_open.get() {
             return "server: connecting…".to_string();
         }
         let status = state.status.get();
         match (&status.state, &status.last_error) {
             (FeedState::Live, _) => "exchange: live".to_string(),
-            (state, Some(err)) => format!("exchange: {} — {err}", state.label()),
-            (state, None) => format!("exchange: {}", state.label()),
+            (s, Some(err)) => format!("exchange: {} — {err}", s.label()),
+            (s, None) => format!("exchange: {}", s.label()),
         }
     };
     let status_class = move || {
+        let Some(state) = state else { return "status" };
         if !state.socket_open.get() {
             return "status status-connecting";
         }
@@ -52,40 +196,43 @@ pub fn LivePage() -> impl IntoView {
             FeedState::Connecting | FeedState::Backfilling => "status status-connecting",
         }
     };
-    let price_text = |signal: RwSignal<Option<crate::protocol::LastPrice>>| {
-        move || signal.get().map(|p| format_price(p.price)).unwrap_or_else(|| "—".to_string())
-    };
-
     view! {
         <header class="topbar">
             <h1>"pairdesk"</h1>
-            <span class="pair">{move || state.y_symbol.get()}" / "{move || state.x_symbol.get()}</span>
-            <span data-testid="connection-status" class=status_class>{status_text}</span>
+            <nav>
+                <a href="/">"Live"</a>
+            </nav>
+            <span data-testid="connection-status" class=status_class aria-live="polite">{status_text}</span>
         </header>
-        <main class="live">
-            <section class="tiles">
-                <div class="tile">
-                    <div class="tile-label">{move || state.x_symbol.get()}" (x)"</div>
-                    <div class="tile-value num" data-testid="last-price-x">{price_text(state.last_x)}</div>
-                </div>
-                <div class="tile">
-                    <div class="tile-label">{move || state.y_symbol.get()}" (y)"</div>
-                    <div class="tile-value num" data-testid="last-price-y">{price_text(state.last_y)}</div>
-                </div>
-            </section>
-            <section class="controls">
-                <Slider label="z entry" testid="z-entry" min=0.5 max=4.0 step=0.1 value=z_entry
-                    help="Open a position when |z| rises above this level."/>
-                <Slider label="z exit" testid="z-exit" min=0.0 max=2.0 step=0.1 value=z_exit
-                    help="Close the position when z crosses back through ± this level."/>
-            </section>
-            <section class="charts">
-                <Chart kind=ChartKind::Prices testid="chart-prices" title="Both legs, rebased to % change"
-                    z_entry=z_entry z_exit=z_exit/>
-                <Chart kind=ChartKind::ZScore testid="chart-zscore" title="Spread z-score with entry/exit lines"
-                    z_entry=z_entry z_exit=z_exit/>
-            </section>
-        </main>
+    }
+}
+
+#[component]
+fn SymbolPicker(testid: &'static str, label: &'static str, view_q: RwSignal<ViewQuery>, is_x: bool) -> impl IntoView {
+    let state = expect_context::<LiveState>();
+    let current = move || view_q.with(|v| if is_x { v.x.clone() } else { v.y.clone() });
+    // The current symbol is always an option, even before the server listed its symbols.
+    let options = move || {
+        let mut symbols = state.symbols.get();
+        let cur = current();
+        if !symbols.contains(&cur) {
+            symbols.insert(0, cur);
+        }
+        symbols
+    };
+    view! {
+        <label class="control" title=format!("Symbol of the {label} leg")>
+            <span class="control-label">{label}</span>
+            <select data-testid=testid on:change=move |ev| {
+                let symbol = event_target_value(&ev);
+                view_q.update(|v| if is_x { v.x = symbol } else { v.y = symbol });
+            }>
+                {move || options().into_iter().map(|s| {
+                    let selected = s == current();
+                    view! { <option value=s.clone() selected=selected>{s.clone()}</option> }
+                }).collect_view()}
+            </select>
+        </label>
     }
 }
 
@@ -97,13 +244,15 @@ fn Slider(
     min: f64,
     max: f64,
     step: f64,
-    value: RwSignal<f64>,
+    decimals: usize,
+    value: Signal<f64>,
+    on_change: Callback<f64>,
     help: &'static str,
 ) -> impl IntoView {
     let value_testid = format!("{testid}-value");
     view! {
         <label class="slider" title=help>
-            <span class="slider-label">{label}</span>
+            <span class="control-label">{label}</span>
             <input
                 type="range"
                 data-testid=testid
@@ -113,11 +262,225 @@ fn Slider(
                 prop:value=move || value.get().to_string()
                 on:input=move |ev| {
                     if let Ok(v) = event_target_value(&ev).parse::<f64>() {
-                        value.set(v);
+                        on_change.run(v);
                     }
                 }
             />
-            <span class="slider-value num" data-testid=value_testid>{move || format!("{:.1}", value.get())}</span>
+            <span class="slider-value num" data-testid=value_testid>{move || format!("{:.*}", decimals, value.get())}</span>
         </label>
+    }
+}
+
+#[component]
+fn Tile(
+    label: Signal<String>,
+    testid: &'static str,
+    value: Signal<String>,
+    help: &'static str,
+    anchor: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="tile" title=help>
+            <div class="tile-label">{label}" "<a class="info" href=format!("{METHODOLOGY}#{anchor}") target="_blank" rel="noopener" aria-label="methodology">"ⓘ"</a></div>
+            <div class="tile-value num" data-testid=testid>{value}</div>
+        </div>
+    }
+}
+
+/// ADF on the spread and Engle–Granger on the legs, run on demand (they are the costly ones).
+#[component]
+fn StationarityPanel(series: Memo<ViewSeries>, aligned: Memo<AlignedPair>) -> impl IntoView {
+    let adf = RwSignal::new(None::<Result<crate::analytics::AdfResult, String>>);
+    let eg = RwSignal::new(None::<Result<crate::analytics::CointResult, String>>);
+    let run = move |_| {
+        let spread: Vec<f64> = series.with(|s| s.spread.iter().flatten().copied().collect());
+        adf.set(Some(adfuller(&spread, &AdfOptions::default()).map_err(|e| e.to_string())));
+        eg.set(Some(
+            aligned.with(|a| coint(&a.y, &a.x, Some(crate::analytics::Autolag::Aic), None)).map_err(|e| e.to_string()),
+        ));
+    };
+    let verdict =
+        |p: f64| if p < 0.05 { "stationary at 5% — mean reversion plausible" } else { "not stationary at 5%" };
+    view! {
+        <section class="panel" aria-label="Stationarity">
+            <h2>"Stationarity "<a class="info" href=format!("{METHODOLOGY}#adf") target="_blank" rel="noopener">"ⓘ"</a></h2>
+            <button data-testid="adf-run" on:click=run title="Augmented Dickey–Fuller on the spread (constant, AIC lag selection) and Engle–Granger on the legs">"Run ADF"</button>
+            {move || adf.get().map(|r| match r {
+                Ok(a) => view! {
+                    <table class="kv num">
+                        <tr><th>"ADF statistic"</th><td data-testid="adf-stat">{fmt_num(a.stat, 4)}</td></tr>
+                        <tr><th>"p-value"</th><td data-testid="adf-pvalue">{fmt_num(a.pvalue, 4)}</td></tr>
+                        <tr><th>"lag (AIC)"</th><td>{a.usedlag}" of "{a.maxlag}", nobs "{a.nobs}</td></tr>
+                        <tr><th>"critical 1% / 5% / 10%"</th><td>{format!("{:.3} / {:.3} / {:.3}", a.crit.p1, a.crit.p5, a.crit.p10)}</td></tr>
+                        <tr><th>"verdict"</th><td>{verdict(a.pvalue)}</td></tr>
+                    </table>
+                }.into_any(),
+                Err(e) => view! { <p class="error" data-testid="adf-stat">"ADF: "{e}</p> }.into_any(),
+            })}
+            {move || eg.get().map(|r| match r {
+                Ok(c) => view! {
+                    <table class="kv num">
+                        <tr><th>"Engle–Granger statistic"</th><td>{fmt_num(c.stat, 4)}</td></tr>
+                        <tr><th>"p-value"</th><td data-testid="coint-pvalue">{fmt_num(c.pvalue, 4)}</td></tr>
+                        <tr><th>"verdict"</th><td>{if c.pvalue < 0.05 { "cointegrated at 5%" } else { "not cointegrated at 5%" }}</td></tr>
+                    </table>
+                }.into_any(),
+                Err(e) => view! { <p class="error">"cointegration: "{e}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+/// Price statistics of both legs over the loaded bars, exportable as CSV.
+#[component]
+fn StatsTable(x_label: Signal<String>, y_label: Signal<String>, series: Memo<ViewSeries>) -> impl IntoView {
+    let state = expect_context::<LiveState>();
+    let stats_x = Memo::new(move |_| state.bars_x.with(|b| price_stats(b).ok()));
+    let stats_y = Memo::new(move |_| state.bars_y.with(|b| price_stats(b).ok()));
+    let row = |name: &'static str, f: fn(&PriceStats) -> String| {
+        view! {
+            <tr>
+                <th>{name}</th>
+                <td>{move || stats_x.get().map(|s| f(&s)).unwrap_or_else(|| "—".into())}</td>
+                <td>{move || stats_y.get().map(|s| f(&s)).unwrap_or_else(|| "—".into())}</td>
+            </tr>
+        }
+    };
+    let export = move |_| {
+        let csv = state
+            .bars_x
+            .with(|xb| state.bars_y.with(|yb| series.with(|s| view_csv(&x_label.get(), &y_label.get(), xb, yb, s))));
+        #[cfg(feature = "hydrate")]
+        super::download::download_text(&csv, "pairdesk-view.csv", "text/csv");
+        #[cfg(not(feature = "hydrate"))]
+        let _ = csv;
+    };
+    view! {
+        <section class="panel" aria-label="Price statistics">
+            <h2>"Price statistics "<a class="info" href=format!("{METHODOLOGY}#price-statistics") target="_blank" rel="noopener">"ⓘ"</a>
+                <button data-testid="export-csv" on:click=export title="Download bars of both legs with hedge ratio, spread, z and correlation">"Export CSV"</button>
+            </h2>
+            <table class="stats num">
+                <tr><th></th><th>{x_label}</th><th>{y_label}</th></tr>
+                {row("last", |s| fmt_price(s.last))}
+                {row("change", |s| format!("{} ({:+.2}%)", fmt_num(s.change, 2), s.change_pct * 100.0))}
+                {row("mean", |s| fmt_price(s.mean))}
+                {row("std", |s| fmt_opt(s.std, 4))}
+                {row("min / max", |s| format!("{} / {}", fmt_price(s.min), fmt_price(s.max)))}
+                {row("volatility / bar", |s| s.realized_vol.map(|v| format!("{:.4}%", v * 100.0)).unwrap_or_else(|| "—".into()))}
+                {row("volume", |s| fmt_num(s.volume, 3))}
+                {row("VWAP", |s| s.vwap.map(fmt_price).unwrap_or_else(|| "—".into()))}
+                {row("trades", |s| s.trade_count.to_string())}
+                {row("bars", |s| s.bars.to_string())}
+            </table>
+        </section>
+    }
+}
+
+/// The view's per-bar series as CSV: both legs' bars joined with the analytics.
+pub fn view_csv(x: &str, y: &str, xb: &[Bar], yb: &[Bar], s: &ViewSeries) -> String {
+    let mut out = format!(
+        "t_ms,{x}_open,{x}_high,{x}_low,{x}_close,{x}_volume,{y}_open,{y}_high,{y}_low,{y}_close,{y}_volume,beta,alpha,spread,spread_mean,spread_std,z,corr\n"
+    );
+    let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for (i, t) in s.t.iter().enumerate() {
+        let bx = xb.binary_search_by_key(t, |b| b.t).ok().map(|k| xb[k]);
+        let by = yb.binary_search_by_key(t, |b| b.t).ok().map(|k| yb[k]);
+        let bar_cells = |b: Option<Bar>| match b {
+            Some(b) => format!("{},{},{},{},{}", b.open, b.high, b.low, b.close, b.volume),
+            None => ",,,,".to_string(),
+        };
+        out.push_str(&format!(
+            "{t},{},{},{},{},{},{},{},{},{}\n",
+            bar_cells(bx),
+            bar_cells(by),
+            cell(s.beta[i]),
+            cell(s.alpha[i]),
+            cell(s.spread[i]),
+            cell(s.spread_mean[i]),
+            cell(s.spread_std[i]),
+            cell(s.z[i]),
+            cell(s.corr[i])
+        ));
+    }
+    out
+}
+
+fn points(t: &[i64], v: &[Option<f64>]) -> Vec<(f64, f64)> {
+    t.iter().zip(v).filter_map(|(t, v)| v.map(|v| (*t as f64, v))).collect()
+}
+
+fn prices_chart_data(a: &AlignedPair) -> ChartData {
+    let (Some(x0), Some(y0)) = (a.x.first(), a.y.first()) else {
+        return ChartData { waiting: Some("waiting for the first bars…".into()), ..ChartData::default() };
+    };
+    let rebased = |v: &[f64], v0: f64| a.t.iter().zip(v).map(|(t, v)| (*t as f64, (v / v0 - 1.0) * 100.0)).collect();
+    ChartData {
+        lines: vec![
+            ChartLine { label: "x %".into(), color: LEG_X, points: rebased(&a.x, *x0) },
+            ChartLine { label: "y %".into(), color: LEG_Y, points: rebased(&a.y, *y0) },
+        ],
+        ..ChartData::default()
+    }
+}
+
+fn spread_chart_data(s: &ViewSeries, k: f64) -> ChartData {
+    let band = |sign: f64| -> Vec<Option<f64>> {
+        s.spread_mean.iter().zip(&s.spread_std).map(|(m, sd)| Some((*m)? + sign * k * (*sd)?)).collect()
+    };
+    ChartData {
+        lines: vec![
+            ChartLine { label: "spread".into(), color: SERIES, points: points(&s.t, &s.spread) },
+            ChartLine { label: "mean".into(), color: MEAN, points: points(&s.t, &s.spread_mean) },
+            ChartLine { label: "+kσ".into(), color: ENTRY, points: points(&s.t, &band(1.0)) },
+            ChartLine { label: "−kσ".into(), color: ENTRY, points: points(&s.t, &band(-1.0)) },
+        ],
+        ..ChartData::default()
+    }
+}
+
+fn z_chart_data(s: &ViewSeries, entry: f64, exit: f64) -> ChartData {
+    ChartData {
+        lines: vec![ChartLine { label: "z".into(), color: LEG_Y, points: points(&s.t, &s.z) }],
+        levels: vec![
+            ChartLevel { label: "+entry".into(), color: ENTRY, value: entry },
+            ChartLevel { label: "−entry".into(), color: ENTRY, value: -entry },
+            ChartLevel { label: "+exit".into(), color: EXIT, value: exit },
+            ChartLevel { label: "−exit".into(), color: EXIT, value: -exit },
+        ],
+        y_min_reach: Some(Z_ENTRY_RANGE.1 + 0.2),
+        ..ChartData::default()
+    }
+}
+
+fn corr_chart_data(s: &ViewSeries) -> ChartData {
+    ChartData {
+        lines: vec![ChartLine { label: "corr".into(), color: SERIES, points: points(&s.t, &s.corr) }],
+        levels: vec![ChartLevel { label: "0".into(), color: MEAN, value: 0.0 }],
+        y_range: Some((-1.0, 1.0)),
+        ..ChartData::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exported_csv_has_one_row_per_aligned_bar_with_matching_analytics() {
+        let bar = |t: i64, c: f64| Bar { t, open: c, high: c, low: c, close: c, volume: 1.0, count: 1 };
+        let xb: Vec<Bar> = (0..100).map(|i| bar(i * 1000, 100.0 + (i as f64 * 0.3).sin())).collect();
+        let yb: Vec<Bar> =
+            (0..100).map(|i| bar(i * 1000, 50.0 + 0.5 * (i as f64 * 0.3).sin() + (i % 3) as f64 * 0.01)).collect();
+        let a = align_bars(&xb, &yb, 1000, AlignRule::Union).expect("align");
+        let s = compute_view(&a.t, &a.x, &a.y, &ViewParams { window: 20, ..ViewParams::default() });
+        let csv = view_csv("BTC", "ETH", &xb, &yb, &s);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 101);
+        assert!(lines[0].starts_with("t_ms,BTC_open"));
+        let last: Vec<&str> = lines[100].split(',').collect();
+        assert_eq!(last.len(), 18);
+        let z: f64 = last[16].parse().expect("z in the last row");
+        assert_eq!(Some(z), ViewSeries::last(&s.z));
     }
 }

@@ -1,19 +1,26 @@
 //! Leptos UI: the HTML shell the server renders and the components the browser hydrates.
 //!
 //! Data flows one way into the UI: the server pushes [`crate::protocol::ServerMsg`]s over
-//! `/ws` ([`socket`]), they land in reactive state ([`state::LiveState`]), and components
-//! and charts read that state. Nothing here talks back to the exchange.
+//! `/ws` (`socket`), they land in reactive state ([`state::LiveState`]), the analytics
+//! engine derives the view's series in the browser, and components and charts read them.
+//! The view (pair, interval, windows, thresholds) lives in the URL query ([`view`]), so the
+//! server renders the same view the browser hydrates.
 
 pub mod charts;
+#[cfg(feature = "hydrate")]
+pub mod download;
+pub mod format;
 pub mod live;
 #[cfg(feature = "hydrate")]
 pub mod socket;
 pub mod state;
+pub mod view;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
 
 pub use live::LivePage;
+use view::ViewQuery;
 
 /// The server-rendered document. The browser hydrates only `<App/>` inside `<body>`.
 #[cfg(feature = "ssr")]
@@ -39,12 +46,32 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The URL query of the page being rendered: the request's on the server, the address
+/// bar's in the browser — the same string, so both render the same view.
+fn current_query() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.uri.query().map(str::to_string))
+            .unwrap_or_default()
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        String::new()
+    }
+}
+
 /// The application root, identical on server and browser so hydration lines up.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let initial = ViewQuery::from_query(&current_query());
     view! {
         <Title text="pairdesk"/>
-        <LivePage/>
+        <LivePage initial=initial/>
     }
 }

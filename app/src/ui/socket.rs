@@ -1,5 +1,8 @@
-//! The browser's WebSocket to the server (`/ws`): parses pushed messages into
-//! [`LiveState`] and reconnects with a short back-off when the server goes away.
+//! The browser's WebSocket to the server (`/ws`): subscribes to the wanted view, parses
+//! pushed messages into [`LiveState`], and reconnects (re-subscribing, which brings a fresh
+//! snapshot) when the server goes away.
+
+use std::cell::RefCell;
 
 use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
@@ -7,17 +10,38 @@ use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, WebSocket};
 
 use super::state::LiveState;
-use crate::protocol::ServerMsg;
+use crate::protocol::{ClientMsg, ServerMsg};
 
 const RECONNECT_DELAY_MS: i32 = 1_000;
 
-/// Opens the socket (and keeps reopening it) for the lifetime of the page.
-pub fn connect(state: LiveState) {
+thread_local! {
+    /// The open socket, if any (wasm is single-threaded).
+    static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
+}
+
+/// Opens the socket (and keeps reopening it) for the lifetime of the page, and keeps the
+/// server subscribed to `wanted` = (x symbol, y symbol, interval ms).
+pub fn connect(state: LiveState, wanted: Signal<(String, String, i64)>) {
     let Some(window) = web_sys::window() else { return };
     let location = window.location();
     let (Ok(protocol), Ok(host)) = (location.protocol(), location.host()) else { return };
     let scheme = if protocol == "https:" { "wss" } else { "ws" };
     open(format!("{scheme}://{host}/ws"), state);
+    Effect::new(move |_| {
+        let (x, y, interval_ms) = wanted.get();
+        if state.socket_open.get() {
+            send(&ClientMsg::Subscribe { x, y, interval_ms });
+        }
+    });
+}
+
+fn send(msg: &ClientMsg) {
+    let Ok(text) = serde_json::to_string(msg) else { return };
+    SOCKET.with(|socket| {
+        if let Some(socket) = socket.borrow().as_ref() {
+            let _ = socket.send_with_str(&text);
+        }
+    });
 }
 
 fn open(url: String, state: LiveState) {
@@ -35,12 +59,14 @@ fn open(url: String, state: LiveState) {
     });
     let reconnect_url = url.clone();
     let on_close = Closure::<dyn FnMut()>::new(move || {
+        SOCKET.with(|s| s.borrow_mut().take());
         state.socket_open.set(false);
         schedule_reconnect(reconnect_url.clone(), state);
     });
     socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    SOCKET.with(|s| *s.borrow_mut() = Some(socket));
     // These live as long as the socket, which lives as long as the page.
     on_open.forget();
     on_message.forget();

@@ -31,7 +31,11 @@ pub async fn ws_handler(upgrade: WebSocketUpgrade, State(hub): State<PushHub>) -
 }
 
 async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
-    let hello = ServerMsg::Hello { x_symbol: hub.pair.0.clone(), y_symbol: hub.pair.1.clone() };
+    let hello = ServerMsg::Hello {
+        symbols: vec![hub.pair.0.clone(), hub.pair.1.clone()],
+        x_symbol: hub.pair.0.clone(),
+        y_symbol: hub.pair.1.clone(),
+    };
     let status = ServerMsg::Status(hub.status.borrow_and_update().clone());
     if send(&mut socket, &hello).await.is_err() || send(&mut socket, &status).await.is_err() {
         return;

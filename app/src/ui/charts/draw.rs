@@ -4,116 +4,139 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
-use super::ChartKind;
-use crate::ui::state::PairPoint;
+use super::downsample::min_max_columns;
+use super::{clock_label, ChartData, Rgb, MARGIN, Y_LABEL_AREA};
 
 const BACKGROUND: RGBColor = RGBColor(17, 21, 28);
 const GRID: RGBColor = RGBColor(40, 46, 58);
 const AXIS_TEXT: RGBColor = RGBColor(150, 160, 175);
-const LEG_X: RGBColor = RGBColor(247, 147, 26);
-const LEG_Y: RGBColor = RGBColor(98, 126, 234);
-const ENTRY: RGBColor = RGBColor(230, 80, 80);
-const EXIT: RGBColor = RGBColor(120, 200, 120);
+const WAITING_TEXT: RGBColor = RGBColor(120, 130, 145);
 
-/// Bars of the rolling window the z chart uses until the window slider exists.
-const Z_WINDOW: usize = 60;
-/// The z chart always shows at least ±this, the range of the entry slider.
-const Z_AXIS_MIN_REACH: f64 = 4.2;
+/// What a draw produced, published on the canvas for tests.
+pub struct Drawn {
+    pub first_level_px: Option<i32>,
+    pub t_range: Option<(f64, f64)>,
+}
 
-/// A polyline in one colour.
-type Line = (RGBColor, Vec<(f64, f64)>);
-/// A horizontal line at a value.
-type Level = (RGBColor, f64);
+fn rgb((r, g, b): Rgb) -> RGBColor {
+    RGBColor(r, g, b)
+}
 
-/// Draws one chart; returns the pixel row of the +entry line when the chart has one.
-pub fn draw(
-    canvas: &HtmlCanvasElement,
-    kind: ChartKind,
-    points: &[PairPoint],
-    z_entry: f64,
-    z_exit: f64,
-) -> Result<Option<i32>, String> {
-    fit_to_css_size(canvas);
+/// Draws one chart over `visible` (or the data's full extent).
+pub fn draw(canvas: &HtmlCanvasElement, data: &ChartData, visible: Option<(f64, f64)>) -> Result<Drawn, String> {
+    let ratio = fit_to_css_size(canvas);
     let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("canvas has no 2d context")?;
     let root = backend.into_drawing_area();
     root.fill(&BACKGROUND).map_err(|e| e.to_string())?;
+    let font = (12.0 * ratio) as u32;
 
-    let t0 = points.first().map(|p| p.t_ms).unwrap_or(0);
-    let seconds = |p: &PairPoint| (p.t_ms - t0) as f64 / 1000.0;
-    let (lines, hlines): (Vec<Line>, Vec<Level>) = match kind {
-        ChartKind::Prices => {
-            let (Some(first), true) = (points.first(), points.len() > 1) else {
-                return Ok(None);
-            };
-            let rebased = |v: f64, v0: f64| (v / v0 - 1.0) * 100.0;
-            (
-                vec![
-                    (LEG_X, points.iter().map(|p| (seconds(p), rebased(p.x, first.x))).collect()),
-                    (LEG_Y, points.iter().map(|p| (seconds(p), rebased(p.y, first.y))).collect()),
-                ],
-                vec![],
-            )
+    let Some(extent) = data.t_extent() else {
+        if let Some(text) = &data.waiting {
+            let style = ("sans-serif", font + 2).into_font().color(&WAITING_TEXT);
+            root.draw_text(text, &style, (20, 20)).map_err(|e| e.to_string())?;
         }
-        ChartKind::ZScore => {
-            let z = log_ratio_zscore(points, Z_WINDOW);
-            let series = points.iter().zip(z).filter_map(|(p, z)| z.map(|z| (seconds(p), z))).collect();
-            (vec![(LEG_Y, series)], vec![(ENTRY, z_entry), (ENTRY, -z_entry), (EXIT, z_exit), (EXIT, -z_exit)])
+        // Still draw the levels on an empty axis so thresholds are visible from the start.
+        if data.levels.is_empty() {
+            root.present().map_err(|e| e.to_string())?;
+            return Ok(Drawn { first_level_px: None, t_range: None });
         }
+        return draw_axes_and_levels(&root, data, (0.0, 1.0), ratio);
     };
+    let (t_lo, t_hi) = visible.filter(|(a, b)| b > a).unwrap_or(extent);
+    draw_axes_and_levels(&root, data, (t_lo, t_hi), ratio)
+}
 
-    let (mut x_lo, mut x_hi, mut y_lo, mut y_hi) = (0.0f64, 1.0f64, f64::INFINITY, f64::NEG_INFINITY);
-    for (_, line) in &lines {
-        for &(x, y) in line {
-            x_lo = x_lo.min(x);
-            x_hi = x_hi.max(x);
-            y_lo = y_lo.min(y);
-            y_hi = y_hi.max(y);
+fn draw_axes_and_levels(
+    root: &DrawingArea<CanvasBackend, plotters::coord::Shift>,
+    data: &ChartData,
+    (t_lo, t_hi): (f64, f64),
+    ratio: f64,
+) -> Result<Drawn, String> {
+    let columns = (f64::from(root.dim_in_pixel().0) / ratio).max(100.0) as usize;
+    let visible_lines: Vec<(RGBColor, Vec<(f64, f64)>)> = data
+        .lines
+        .iter()
+        .map(|line| {
+            let inside: Vec<(f64, f64)> =
+                line.points.iter().copied().filter(|(t, v)| *t >= t_lo && *t <= t_hi && v.is_finite()).collect();
+            (rgb(line.color), min_max_columns(&inside, t_lo, t_hi, columns))
+        })
+        .collect();
+
+    let (mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (_, line) in &visible_lines {
+        for &(_, v) in line {
+            y_lo = y_lo.min(v);
+            y_hi = y_hi.max(v);
         }
     }
-    if kind == ChartKind::ZScore {
-        // A fixed, symmetric scale (at least the slider range) so threshold lines move
-        // when the sliders do instead of pinning the axis.
-        let reach = y_lo.abs().max(y_hi.abs()).max(Z_AXIS_MIN_REACH);
-        let reach = if reach.is_finite() { reach } else { Z_AXIS_MIN_REACH };
+    if let Some(reach) = data.y_min_reach {
+        let reach = y_lo.abs().max(y_hi.abs()).max(reach);
+        let reach = if reach.is_finite() { reach } else { data.y_min_reach.unwrap_or(1.0) };
         (y_lo, y_hi) = (-reach, reach);
+    } else {
+        for level in &data.levels {
+            y_lo = y_lo.min(level.value);
+            y_hi = y_hi.max(level.value);
+        }
+    }
+    if let Some(range) = data.y_range {
+        (y_lo, y_hi) = range;
     }
     if !y_lo.is_finite() || !y_hi.is_finite() {
         (y_lo, y_hi) = (-1.0, 1.0);
     }
-    let pad = ((y_hi - y_lo) * 0.08).max(1e-9);
-    let mut chart = ChartBuilder::on(&root)
-        .margin(8)
-        .x_label_area_size(22)
-        .y_label_area_size(56)
-        .build_cartesian_2d(x_lo..x_hi, (y_lo - pad)..(y_hi + pad))
+    let pad = if data.y_range.is_some() || data.y_min_reach.is_some() { 0.0 } else { ((y_hi - y_lo) * 0.08).max(1e-9) };
+    let font = (11.0 * ratio) as u32;
+    let mut chart = ChartBuilder::on(root)
+        .margin((MARGIN * ratio) as u32)
+        .x_label_area_size((22.0 * ratio) as u32)
+        .y_label_area_size(((Y_LABEL_AREA - MARGIN) * ratio) as u32)
+        .build_cartesian_2d(t_lo..t_hi, (y_lo - pad)..(y_hi + pad))
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
         .bold_line_style(GRID)
         .light_line_style(BACKGROUND)
         .axis_style(GRID)
-        .label_style(("monospace", 11).into_font().color(&AXIS_TEXT))
-        .x_desc("seconds")
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|t| clock_label(*t))
+        .y_label_formatter(&|v| format_axis(*v))
+        .label_style(("monospace", font).into_font().color(&AXIS_TEXT))
         .draw()
         .map_err(|e| e.to_string())?;
-    for (color, line) in lines {
-        chart.draw_series(LineSeries::new(line, color.stroke_width(2))).map_err(|e| e.to_string())?;
+    let stroke = (1.5 * ratio).round().max(1.0) as u32;
+    for (color, line) in visible_lines {
+        chart.draw_series(LineSeries::new(line, color.stroke_width(stroke))).map_err(|e| e.to_string())?;
     }
-    for &(color, level) in &hlines {
+    for level in &data.levels {
         chart
-            .draw_series(LineSeries::new(vec![(x_lo, level), (x_hi, level)], color.stroke_width(1)))
+            .draw_series(LineSeries::new(
+                vec![(t_lo, level.value), (t_hi, level.value)],
+                rgb(level.color).stroke_width(1),
+            ))
             .map_err(|e| e.to_string())?;
     }
     root.present().map_err(|e| e.to_string())?;
-    Ok(match kind {
-        ChartKind::ZScore => Some(chart.backend_coord(&(x_lo, z_entry)).1),
-        ChartKind::Prices => None,
-    })
+    let first_level_px = data.levels.first().map(|level| chart.backend_coord(&(t_lo, level.value)).1);
+    Ok(Drawn { first_level_px, t_range: Some((t_lo, t_hi)) })
+}
+
+fn format_axis(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1000.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 /// Matches the canvas' pixel buffer to its CSS size times the device pixel ratio, so lines
-/// stay sharp on high-DPI screens.
-fn fit_to_css_size(canvas: &HtmlCanvasElement) {
+/// stay sharp on high-DPI screens. Returns the ratio.
+fn fit_to_css_size(canvas: &HtmlCanvasElement) -> f64 {
     let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
     let css_width = f64::from(canvas.client_width());
     let css_height = f64::from(canvas.client_height());
@@ -124,20 +147,11 @@ fn fit_to_css_size(canvas: &HtmlCanvasElement) {
             canvas.set_height(h);
         }
     }
+    ratio
 }
 
-/// Rolling z-score of ln(y/x), the hedge-free spread the skeleton shows.
-fn log_ratio_zscore(points: &[PairPoint], window: usize) -> Vec<Option<f64>> {
-    let spread: Vec<f64> = points.iter().map(|p| (p.y / p.x).ln()).collect();
-    (0..spread.len())
-        .map(|i| {
-            if i + 1 < window {
-                return None;
-            }
-            let w = &spread[i + 1 - window..=i];
-            let mean = w.iter().sum::<f64>() / window as f64;
-            let var = w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (window as f64 - 1.0);
-            (var > 0.0).then(|| (spread[i] - mean) / var.sqrt())
-        })
-        .collect()
+/// Downloads the canvas as `<name>.png`.
+pub fn save_png(canvas: &HtmlCanvasElement, name: &str) {
+    let Ok(url) = canvas.to_data_url_with_type("image/png") else { return };
+    crate::ui::download::download_url(&url, &format!("pairdesk-{name}.png"));
 }

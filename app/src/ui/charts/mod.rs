@@ -1,61 +1,238 @@
 //! Charts drawn with plotters into `<canvas>` elements.
 //!
-//! The component renders an empty canvas on the server; after hydration an effect redraws
-//! it whenever its data or a threshold changes. The pixel row of the z-entry line is
-//! published as `data-entry-px` so tests (and curious users) can see the line move.
+//! A chart is described by [`ChartData`] (lines, horizontal levels, an optional band) built
+//! by the page from the analytics; the component renders an empty canvas on the server and,
+//! after hydration, redraws it whenever the data, the shared time range (zoom/pan) or the
+//! canvas size changes. Interaction: wheel zooms around the cursor, drag pans, double-click
+//! resets; all stacked charts share one [`TimeRange`] so their time axes stay aligned.
+//! The pixel row of the first level is published as `data-entry-px` and the drawn time span
+//! as `data-x-range`, so tests (and curious users) can see lines move and zoom act.
 
+pub mod downsample;
 #[cfg(feature = "hydrate")]
 mod draw;
 
 use leptos::prelude::*;
 
-/// Which picture a chart shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChartKind {
-    /// Both legs rebased to % change since the first point.
-    Prices,
-    /// Rolling z-score of the spread with ± entry and exit lines.
-    ZScore,
+/// An RGB colour.
+pub type Rgb = (u8, u8, u8);
+
+pub const LEG_X: Rgb = (247, 147, 26);
+pub const LEG_Y: Rgb = (98, 126, 234);
+pub const ENTRY: Rgb = (230, 80, 80);
+pub const EXIT: Rgb = (120, 200, 120);
+pub const MEAN: Rgb = (180, 180, 190);
+pub const SERIES: Rgb = (86, 182, 194);
+
+/// One polyline: `(t_ms, value)` points.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ChartLine {
+    pub label: String,
+    pub color: Rgb,
+    pub points: Vec<(f64, f64)>,
 }
+
+/// A horizontal line across the chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartLevel {
+    pub label: String,
+    pub color: Rgb,
+    pub value: f64,
+}
+
+/// Everything one chart draws.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ChartData {
+    pub lines: Vec<ChartLine>,
+    pub levels: Vec<ChartLevel>,
+    /// Fixed y range (e.g. correlation in [-1, 1]); otherwise fitted to the data.
+    pub y_range: Option<(f64, f64)>,
+    /// Keep at least ±this visible (z charts: the threshold slider range).
+    pub y_min_reach: Option<f64>,
+    /// Text shown instead of an empty chart, e.g. "z-score: 34/119 bars".
+    pub waiting: Option<String>,
+}
+
+impl ChartData {
+    /// Time span of all lines (ms).
+    pub fn t_extent(&self) -> Option<(f64, f64)> {
+        let mut lo = f64::INFINITY;
+        let mut hi = f64::NEG_INFINITY;
+        for line in &self.lines {
+            if let (Some(first), Some(last)) = (line.points.first(), line.points.last()) {
+                lo = lo.min(first.0);
+                hi = hi.max(last.0);
+            }
+        }
+        (lo < hi).then_some((lo, hi))
+    }
+}
+
+impl ChartData {
+    /// One line of text describing every series at time `t` (nearest point), for the tooltip.
+    pub fn describe_at(&self, t: f64) -> String {
+        let mut parts = vec![clock_label(t)];
+        for line in &self.lines {
+            let i = line.points.partition_point(|p| p.0 < t);
+            let candidates = [i.checked_sub(1), (i < line.points.len()).then_some(i)];
+            let nearest = candidates
+                .into_iter()
+                .flatten()
+                .min_by(|&a, &b| (line.points[a].0 - t).abs().total_cmp(&(line.points[b].0 - t).abs()));
+            if let Some(k) = nearest {
+                parts.push(format!("{} {:.4}", line.label, line.points[k].1));
+            }
+        }
+        parts.join("  ")
+    }
+}
+
+/// `hh:mm:ss` (UTC) of an epoch-ms time.
+pub fn clock_label(t_ms: f64) -> String {
+    let secs = (t_ms / 1000.0).floor() as i64;
+    let day = secs.rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", day / 3600, (day % 3600) / 60, day % 60)
+}
+
+/// Left label area and margins of the plot (CSS px): mouse positions map to time with them.
+pub const Y_LABEL_AREA: f64 = 64.0;
+pub const MARGIN: f64 = 8.0;
+
+/// The visible time range shared by stacked charts; `None` = everything (auto).
+pub type TimeRange = RwSignal<Option<(f64, f64)>>;
 
 #[component]
 pub fn Chart(
-    kind: ChartKind,
     testid: &'static str,
     title: &'static str,
-    z_entry: RwSignal<f64>,
-    z_exit: RwSignal<f64>,
+    data: Signal<ChartData>,
+    range: TimeRange,
+    #[prop(optional)] help: &'static str,
 ) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let entry_px = RwSignal::new(None::<i32>);
+    let drawn_range = RwSignal::new(None::<(f64, f64)>);
+    let waiting = move || data.with(|d| d.waiting.clone());
 
     #[cfg(feature = "hydrate")]
     {
-        let state = expect_context::<super::state::LiveState>();
+        let size_epoch = RwSignal::new(0u32);
+        let resize = leptos::ev::resize;
+        let _ = window_event_listener(resize, move |_| size_epoch.update(|e| *e = e.wrapping_add(1)));
         Effect::new(move |_| {
-            let entry = z_entry.get();
-            let exit = z_exit.get();
+            size_epoch.track();
+            let visible = range.get();
             let Some(canvas) = canvas_ref.get() else { return };
-            let drawn = state.points.with(|points| draw::draw(&canvas, kind, points, entry, exit));
-            match drawn {
-                Ok(px) => entry_px.set(px),
+            match data.with(|d| draw::draw(&canvas, d, visible)) {
+                Ok(drawn) => {
+                    entry_px.set(drawn.first_level_px);
+                    drawn_range.set(drawn.t_range);
+                }
                 Err(err) => leptos::logging::warn!("chart {testid}: {err}"),
             }
         });
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (kind, z_entry, z_exit);
+
+    // Zoom and pan act on the shared range; positions map to time through the plot area,
+    // which starts after the y-label area and ends at the right margin.
+    let time_at = move |offset_x: i32| -> Option<(f64, (f64, f64))> {
+        let (lo, hi) = drawn_range.get_untracked()?;
+        let width = f64::from(canvas_ref.get_untracked()?.client_width());
+        let plot = (width - Y_LABEL_AREA - MARGIN).max(1.0);
+        let f = ((f64::from(offset_x) - Y_LABEL_AREA) / plot).clamp(0.0, 1.0);
+        Some((lo + f * (hi - lo), (lo, hi)))
+    };
+    let full_extent = move || data.with_untracked(ChartData::t_extent);
+    let set_clamped = move |lo: f64, hi: f64| {
+        let Some((a, b)) = full_extent() else { return };
+        let span = (hi - lo).min(b - a).max(1.0);
+        let lo = lo.clamp(a, b - span);
+        range.set(if span >= b - a { None } else { Some((lo, lo + span)) });
+    };
+    let on_wheel = move |ev: leptos::ev::WheelEvent| {
+        let Some((t, (lo, hi))) = time_at(ev.offset_x()) else { return };
+        ev.prevent_default();
+        let factor = if ev.delta_y() > 0.0 { 1.25 } else { 0.8 };
+        set_clamped(t - (t - lo) * factor, t + (hi - t) * factor);
+    };
+    let drag_from = RwSignal::new(None::<(i32, (f64, f64))>);
+    let hover = RwSignal::new(None::<(i32, String)>);
+    let on_mousedown = move |ev: leptos::ev::MouseEvent| {
+        if let Some((_, visible)) = time_at(ev.offset_x()) {
+            drag_from.set(Some((ev.offset_x(), visible)));
+        }
+    };
+    let on_mousemove = move |ev: leptos::ev::MouseEvent| {
+        if let Some((x0, (lo, hi))) = drag_from.get_untracked() {
+            let width = canvas_ref.get_untracked().map(|c| f64::from(c.client_width())).unwrap_or(1.0);
+            let dt = f64::from(ev.offset_x() - x0) / (width - Y_LABEL_AREA - MARGIN).max(1.0) * (hi - lo);
+            set_clamped(lo - dt, hi - dt);
+            return;
+        }
+        let Some((t, _)) = time_at(ev.offset_x()) else { return };
+        hover.set(Some((ev.offset_x(), data.with_untracked(|d| d.describe_at(t)))));
+    };
+    let end_drag = move |_| drag_from.set(None);
+    let on_leave = move |_| {
+        drag_from.set(None);
+        hover.set(None);
+    };
+    let on_dblclick = move |_| range.set(None);
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let Some((lo, hi)) = drawn_range.get_untracked() else { return };
+        let (mid, span) = ((lo + hi) / 2.0, hi - lo);
+        match ev.key().as_str() {
+            "+" | "=" => set_clamped(mid - span * 0.4, mid + span * 0.4),
+            "-" => set_clamped(mid - span * 0.625, mid + span * 0.625),
+            "ArrowLeft" => set_clamped(lo - span * 0.2, hi - span * 0.2),
+            "ArrowRight" => set_clamped(lo + span * 0.2, hi + span * 0.2),
+            "0" | "Escape" => range.set(None),
+            _ => return,
+        }
+        ev.prevent_default();
+    };
+    let tooltip = move || {
+        hover
+            .get()
+            .map(|(x, text)| view! { <div class="chart-tooltip" style=format!("left:{}px", x + 12)>{text}</div> })
+    };
+    let crosshair =
+        move || hover.get().map(|(x, _)| view! { <div class="chart-crosshair" style=format!("left:{x}px")></div> });
+
+    let save_png = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(canvas) = canvas_ref.get() {
+            draw::save_png(&canvas, testid);
+        }
+    };
 
     view! {
-        <figure class="chart">
-            <figcaption>{title}</figcaption>
+        <figure class="chart" title=help>
+            <figcaption>
+                <span>{title}</span>
+                <span class="chart-waiting">{waiting}</span>
+                <button class="chart-save" on:click=save_png title="Save this chart as PNG">"PNG"</button>
+            </figcaption>
+            <div class="chart-body">
             <canvas
                 node_ref=canvas_ref
+                on:wheel=on_wheel
+                on:mousedown=on_mousedown
+                on:mousemove=on_mousemove
+                on:mouseup=end_drag
+                on:mouseleave=on_leave
+                on:dblclick=on_dblclick
+                on:keydown=on_keydown
                 data-testid=testid
                 data-entry-px=move || entry_px.get().map(|px| px.to_string())
+                data-x-range=move || drawn_range.get().map(|(a, b)| format!("{a:.0},{b:.0}"))
+                tabindex="0"
                 width="900"
-                height="260"
+                height="220"
             ></canvas>
+            {crosshair}
+            {tooltip}
+            </div>
         </figure>
     }
 }

@@ -1,0 +1,127 @@
+//! The view a page shows — pair, interval, windows, thresholds, hedge method — and its
+//! URL query form, so a view is shareable and the server renders the same view the browser
+//! hydrates.
+
+use crate::analytics::live_view::HedgeMethod;
+use crate::protocol::{interval_label, parse_interval};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewQuery {
+    pub x: String,
+    pub y: String,
+    pub interval_ms: i64,
+    /// Hedge-regression and z-score window, in bars.
+    pub window: usize,
+    /// Correlation window, in returns.
+    pub corr_window: usize,
+    pub z_entry: f64,
+    pub z_exit: f64,
+    pub hedge: HedgeMethod,
+}
+
+pub const WINDOW_RANGE: (usize, usize) = (10, 500);
+pub const Z_ENTRY_RANGE: (f64, f64) = (0.5, 4.0);
+pub const Z_EXIT_RANGE: (f64, f64) = (0.0, 2.0);
+
+impl Default for ViewQuery {
+    fn default() -> Self {
+        ViewQuery {
+            x: "BTCUSDT".into(),
+            y: "ETHUSDT".into(),
+            interval_ms: 1_000,
+            window: 60,
+            corr_window: 30,
+            z_entry: 2.0,
+            z_exit: 0.0,
+            hedge: HedgeMethod::RollingOls,
+        }
+    }
+}
+
+fn is_symbol(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 20 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '^' || c == '.' || c == '-')
+}
+
+impl ViewQuery {
+    /// Parses `?x=BTCUSDT&y=ETHUSDT&interval=1m&window=60&…`; anything missing or invalid
+    /// keeps its default, numbers are clamped to the sliders' ranges.
+    pub fn from_query(query: &str) -> ViewQuery {
+        let mut view = ViewQuery::default();
+        for pair in query.trim_start_matches('?').split('&') {
+            let Some((key, value)) = pair.split_once('=') else { continue };
+            match key {
+                "x" if is_symbol(value) => view.x = value.to_ascii_uppercase(),
+                "y" if is_symbol(value) => view.y = value.to_ascii_uppercase(),
+                "interval" => view.interval_ms = parse_interval(value).unwrap_or(view.interval_ms),
+                "window" => {
+                    if let Ok(w) = value.parse::<usize>() {
+                        view.window = w.clamp(WINDOW_RANGE.0, WINDOW_RANGE.1);
+                    }
+                }
+                "corr" => {
+                    if let Ok(w) = value.parse::<usize>() {
+                        view.corr_window = w.clamp(WINDOW_RANGE.0, WINDOW_RANGE.1);
+                    }
+                }
+                "entry" => {
+                    if let Some(v) = value.parse::<f64>().ok().filter(|v| v.is_finite()) {
+                        view.z_entry = v.clamp(Z_ENTRY_RANGE.0, Z_ENTRY_RANGE.1);
+                    }
+                }
+                "exit" => {
+                    if let Some(v) = value.parse::<f64>().ok().filter(|v| v.is_finite()) {
+                        view.z_exit = v.clamp(Z_EXIT_RANGE.0, Z_EXIT_RANGE.1);
+                    }
+                }
+                "hedge" => view.hedge = HedgeMethod::parse(value).unwrap_or(view.hedge),
+                _ => {}
+            }
+        }
+        view
+    }
+
+    pub fn to_query(&self) -> String {
+        format!(
+            "x={}&y={}&interval={}&window={}&corr={}&entry={:.1}&exit={:.1}&hedge={}",
+            self.x,
+            self.y,
+            interval_label(self.interval_ms),
+            self.window,
+            self.corr_window,
+            self.z_entry,
+            self.z_exit,
+            self.hedge.as_str()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_round_trips() {
+        let view = ViewQuery {
+            x: "SOLUSDT".into(),
+            y: "ETHUSDT".into(),
+            interval_ms: 300_000,
+            window: 120,
+            corr_window: 45,
+            z_entry: 2.5,
+            z_exit: 0.3,
+            hedge: HedgeMethod::Kalman,
+        };
+        assert_eq!(ViewQuery::from_query(&view.to_query()), view);
+    }
+
+    #[test]
+    fn bad_values_fall_back_or_clamp() {
+        let view = ViewQuery::from_query("?x=<script>&window=100000&entry=NaN&exit=9&interval=1h&hedge=magic&junk");
+        assert_eq!(view.x, "BTCUSDT");
+        assert_eq!(view.window, WINDOW_RANGE.1);
+        assert_eq!(view.z_entry, 2.0);
+        assert_eq!(view.z_exit, Z_EXIT_RANGE.1);
+        assert_eq!(view.interval_ms, 1_000);
+        assert_eq!(view.hedge, HedgeMethod::RollingOls);
+    }
+}
