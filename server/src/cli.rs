@@ -24,6 +24,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a local fake Binance exchange (WebSocket streams) for tests, benchmarks and demos.
     FakeExchange(FakeExchangeArgs),
+    /// Analyse one pair from OHLC CSV files (Binance klines, generic OHLCV, Yahoo): hedge ratios,
+    /// ADF, cointegration, half-life, z-score, backtest. Exit code 2 on unusable input.
+    Analyze(crate::analyze::AnalyzeArgs),
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,6 +1,8 @@
 //! `pairdesk`: the server binary and its command-line subcommands.
 
+mod analyze;
 mod cli;
+mod datasets;
 mod fake_exchange;
 mod ingest;
 mod market;
@@ -19,6 +21,11 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = cli::Cli::parse();
+    // `analyze` is synchronous batch work: no runtime needed.
+    let command = match cli.command {
+        cli::Command::Analyze(args) => return analyze::run(&args),
+        command => command,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -27,9 +34,10 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command {
+        match command {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::FakeExchange(args) => fake_exchange::run_standalone(args).await,
+            cli::Command::Analyze(_) => Ok(()), // handled above
         }
     });
     match result {

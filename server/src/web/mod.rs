@@ -1,5 +1,6 @@
 //! HTTP surface: the server-rendered dashboard, the browser bundle, and `/ws`.
 
+pub mod api;
 pub mod push;
 
 use std::path::Path;
@@ -37,5 +38,6 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(push::ws_handler))
         .route("/healthz", get(|| async { "ok" }))
         .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
+        .merge(api::routes())
         .with_state(state)
 }

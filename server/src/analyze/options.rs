@@ -1,0 +1,181 @@
+//! The analysis options shared by `pairdesk analyze` (flags) and `POST /api/analyze` (JSON):
+//! the same names, the same defaults, one conversion to [`PairParams`].
+
+use app::analytics::adf::{AdfOptions, Autolag, Regression};
+use app::analytics::kalman::KalmanParams;
+use app::analytics::report::PairParams;
+use clap::{Args, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+use super::timeframe::Timeframe;
+
+/// Deterministic terms of the ADF regression on the spread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdfRegressionArg {
+    /// Constant (statsmodels default).
+    #[default]
+    C,
+    /// Constant and linear trend.
+    Ct,
+    /// Neither.
+    N,
+}
+
+/// ADF lag selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdfAutolagArg {
+    /// Akaike information criterion (statsmodels default).
+    #[default]
+    Aic,
+    /// Schwarz (Bayesian) information criterion.
+    Bic,
+    /// No selection: use `--adf-maxlag` (or the default maximum) lags.
+    None,
+}
+
+/// Every tunable of an analysis. Flags of `pairdesk analyze`, and the `params` object of
+/// `POST /api/analyze` (same names with `_` instead of `-`; all optional).
+#[derive(Args, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalyzeOptions {
+    /// Resample both legs to this bar interval before aligning (e.g. 30s, 1m, 5m, 1h, 1d):
+    /// the last close of each interval, labelled with the interval start.
+    #[arg(long)]
+    pub timeframe: Option<Timeframe>,
+    /// Rolling z-score window, in bars.
+    #[arg(long, default_value_t = 60)]
+    pub z_window: usize,
+    /// Rolling correlation window (of simple returns), in bars.
+    #[arg(long, default_value_t = 30)]
+    pub corr_window: usize,
+    /// Backtest: enter when |z| exceeds this.
+    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
+    pub entry: f64,
+    /// Backtest: exit when z reaches this level (towards zero).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub exit: f64,
+    /// Backtest: cost per round trip, in spread units.
+    #[arg(long, default_value_t = 0.0)]
+    pub cost: f64,
+    /// Kalman transition noise: `Vw = delta / (1 - delta)`, 0 < delta < 1.
+    #[arg(long, default_value_t = 1e-4)]
+    pub kalman_delta: f64,
+    /// Kalman observation noise variance Ve.
+    #[arg(long, default_value_t = 1e-3)]
+    pub kalman_ve: f64,
+    /// ADF regression on the spread: c (constant), ct (constant + trend), n (none).
+    #[arg(long, value_enum, default_value_t = AdfRegressionArg::C)]
+    pub adf_regression: AdfRegressionArg,
+    /// ADF lag selection: aic, bic, or none (fixed lag = --adf-maxlag or the default maximum).
+    #[arg(long, value_enum, default_value_t = AdfAutolagArg::Aic)]
+    pub adf_autolag: AdfAutolagArg,
+    /// ADF maximum lag (default `min(n/2 - ntrend - 1, ceil(12 (n/100)^(1/4)))`).
+    #[arg(long)]
+    pub adf_maxlag: Option<usize>,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        let p = PairParams::default();
+        AnalyzeOptions {
+            timeframe: None,
+            z_window: p.z_window,
+            corr_window: p.corr_window,
+            entry: p.entry_z,
+            exit: p.exit_z,
+            cost: p.cost,
+            kalman_delta: p.kalman.delta,
+            kalman_ve: p.kalman.Ve,
+            adf_regression: AdfRegressionArg::C,
+            adf_autolag: AdfAutolagArg::Aic,
+            adf_maxlag: None,
+        }
+    }
+}
+
+impl AnalyzeOptions {
+    /// Reject values no analysis can use, with a message naming the option.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.z_window < 2 {
+            return Err(format!("z_window must be at least 2 (got {})", self.z_window));
+        }
+        if self.corr_window < 2 {
+            return Err(format!("corr_window must be at least 2 (got {})", self.corr_window));
+        }
+        for (name, v) in [("entry", self.entry), ("exit", self.exit), ("cost", self.cost)] {
+            if !v.is_finite() {
+                return Err(format!("{name} must be a finite number"));
+            }
+        }
+        if self.cost < 0.0 {
+            return Err(format!("cost must be >= 0 (got {})", self.cost));
+        }
+        if !(self.kalman_delta > 0.0 && self.kalman_delta < 1.0) {
+            return Err(format!("kalman_delta must be in (0, 1) (got {})", self.kalman_delta));
+        }
+        if !(self.kalman_ve.is_finite() && self.kalman_ve > 0.0) {
+            return Err(format!("kalman_ve must be a positive number (got {})", self.kalman_ve));
+        }
+        Ok(())
+    }
+
+    /// The engine parameters (`include_series` as given).
+    pub fn pair_params(&self, include_series: bool) -> PairParams {
+        let regression = match self.adf_regression {
+            AdfRegressionArg::C => Regression::C,
+            AdfRegressionArg::Ct => Regression::Ct,
+            AdfRegressionArg::N => Regression::N,
+        };
+        let autolag = match self.adf_autolag {
+            AdfAutolagArg::Aic => Some(Autolag::Aic),
+            AdfAutolagArg::Bic => Some(Autolag::Bic),
+            AdfAutolagArg::None => None,
+        };
+        PairParams {
+            z_window: self.z_window,
+            corr_window: self.corr_window,
+            entry_z: self.entry,
+            exit_z: self.exit,
+            cost: self.cost,
+            kalman: KalmanParams { delta: self.kalman_delta, Ve: self.kalman_ve, ..KalmanParams::default() },
+            adf: AdfOptions { regression, autolag, maxlag: self.adf_maxlag },
+            include_series,
+            ..PairParams::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_engine_defaults() {
+        let o = AnalyzeOptions::default();
+        assert!(o.validate().is_ok());
+        assert_eq!(o.pair_params(true), PairParams::default());
+    }
+
+    #[test]
+    fn json_names_match_the_flags() {
+        let o: AnalyzeOptions = serde_json::from_str(
+            r#"{"z_window": 40, "adf_regression": "ct", "adf_autolag": "none", "timeframe": "5m"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.z_window, 40);
+        assert_eq!(o.adf_regression, AdfRegressionArg::Ct);
+        assert_eq!(o.adf_autolag, AdfAutolagArg::None);
+        assert_eq!(o.timeframe.map(|t| t.ms()), Some(300_000));
+        assert!(serde_json::from_str::<AnalyzeOptions>(r#"{"zwindow": 3}"#).is_err());
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let o = AnalyzeOptions { kalman_delta: 1.5, ..AnalyzeOptions::default() };
+        assert!(o.validate().unwrap_err().contains("kalman_delta"));
+        let o = AnalyzeOptions { z_window: 1, ..AnalyzeOptions::default() };
+        assert!(o.validate().unwrap_err().contains("z_window"));
+    }
+}

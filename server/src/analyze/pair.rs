@@ -1,0 +1,166 @@
+//! From parsed data sets to one pair report: choosing each leg's symbol, optional resampling,
+//! the inner join on bar timestamps, and the serialisable [`Analysis`] that both
+//! `pairdesk analyze --json` and `POST /api/analyze` return.
+
+use app::analytics::report::{analyze_pair, PairReport};
+use app::dataset::{inner_join, Bar, Dataset};
+use serde::Serialize;
+
+use super::options::AnalyzeOptions;
+use super::timeframe::resample_bars;
+
+/// Fewer aligned bars than this are refused outright (the regressions, ADF and half-life need
+/// about this many; stages that need more, like a 60-bar z-score, report what they miss).
+pub const MIN_OVERLAP: usize = 20;
+
+/// Why a pair could not be analysed (the input files themselves were fine).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PairError {
+    /// A leg's symbol is ambiguous or absent.
+    #[error("{0}")]
+    Symbol(String),
+    /// The two legs share too few timestamps.
+    #[error(
+        "too little overlap: {x_symbol} ({x_rows} bars) and {y_symbol} ({y_rows} bars) share {common} timestamps{tf}; \
+         at least {MIN_OVERLAP} are needed"
+    )]
+    Overlap { x_symbol: String, x_rows: usize, y_symbol: String, y_rows: usize, common: usize, tf: String },
+    /// An option value is unusable.
+    #[error("invalid option: {0}")]
+    Options(String),
+    /// The engine refused the input.
+    #[error("analysis failed: {0}")]
+    Analytics(String),
+}
+
+/// One leg: where it came from, its symbol and its bars.
+#[derive(Debug, Clone, Copy)]
+pub struct Leg<'a> {
+    /// File or dataset name (for messages and the report header).
+    pub source: &'a str,
+    pub symbol: &'a str,
+    pub bars: &'a [Bar],
+}
+
+/// Choose the symbol of a leg in `ds`: the requested one, or the only one.
+pub fn pick_symbol<'a>(
+    source: &'a str,
+    ds: &'a Dataset,
+    requested: Option<&str>,
+    hint: &str,
+) -> Result<Leg<'a>, PairError> {
+    let names: Vec<&str> = ds.symbol_names().collect();
+    match requested.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(want) => ds
+            .symbols
+            .get_key_value(want)
+            .map(|(symbol, bars)| Leg { source, symbol, bars })
+            .ok_or_else(|| PairError::Symbol(format!("{source}: no symbol '{want}' (it has {})", names.join(", ")))),
+        None => match ds.symbols.iter().next() {
+            Some((symbol, bars)) if ds.symbols.len() == 1 => Ok(Leg { source, symbol, bars }),
+            _ => Err(PairError::Symbol(format!(
+                "{source} holds {} symbols ({}): choose one with {hint}",
+                names.len(),
+                names.join(", ")
+            ))),
+        },
+    }
+}
+
+/// Both legs from one data set holding two symbols (x = first in sorted order, unless chosen).
+pub fn pick_two<'a>(
+    source: &'a str,
+    ds: &'a Dataset,
+    x: Option<&str>,
+    y: Option<&str>,
+) -> Result<(Leg<'a>, Leg<'a>), PairError> {
+    let names: Vec<&str> = ds.symbol_names().collect();
+    let (xs, ys) = match (x, y) {
+        (Some(x), Some(y)) => (x.to_string(), y.to_string()),
+        (None, None) if names.len() == 2 => (names[0].to_string(), names[1].to_string()),
+        (Some(x), None) if names.len() == 2 && names.contains(&x) => {
+            let other = names.iter().find(|n| **n != x).copied().unwrap_or(x);
+            (x.to_string(), other.to_string())
+        }
+        (None, Some(y)) if names.len() == 2 && names.contains(&y) => {
+            let other = names.iter().find(|n| **n != y).copied().unwrap_or(y);
+            (other.to_string(), y.to_string())
+        }
+        _ => {
+            return Err(PairError::Symbol(format!(
+                "{source} holds {} symbol(s) ({}): a single file needs exactly two, or choose them with --x-symbol and --y-symbol",
+                names.len(),
+                names.join(", ")
+            )))
+        }
+    };
+    if xs == ys {
+        return Err(PairError::Symbol(format!("both legs are {xs}: choose two different symbols")));
+    }
+    Ok((pick_symbol(source, ds, Some(&xs), "--x-symbol")?, pick_symbol(source, ds, Some(&ys), "--y-symbol")?))
+}
+
+/// A leg as described in the report header.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LegInfo {
+    pub source: String,
+    pub symbol: String,
+    /// Bars in the leg (after resampling).
+    pub rows: usize,
+}
+
+/// What was analysed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalysisMeta {
+    /// Independent leg.
+    pub x: LegInfo,
+    /// Dependent leg (`y = alpha + beta x`).
+    pub y: LegInfo,
+    /// First and last common timestamp (ms).
+    pub first_t: i64,
+    pub last_t: i64,
+    /// The options used.
+    pub options: AnalyzeOptions,
+}
+
+/// The report of `pairdesk analyze --json` / `POST /api/analyze`: `meta` plus the golden
+/// top-level keys (`ols`, `ols_log`, `huber`, `theil_sen`, `kalman`, `spread_with_alpha`,
+/// `zscore`, `rolling_corr`, `adf`, `coint`, `half_life`, `backtest`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    pub meta: AnalysisMeta,
+    #[serde(flatten)]
+    pub report: PairReport,
+}
+
+/// Resample (with `opts.timeframe`), inner-join on timestamps and analyse `y` on `x`.
+pub fn analyze_legs(x: Leg<'_>, y: Leg<'_>, opts: &AnalyzeOptions, series: bool) -> Result<Analysis, PairError> {
+    opts.validate().map_err(PairError::Options)?;
+    let (xb, yb) = match opts.timeframe {
+        Some(tf) => (resample_bars(x.bars, tf), resample_bars(y.bars, tf)),
+        None => (x.bars.to_vec(), y.bars.to_vec()),
+    };
+    let (t, xs, ys) = inner_join(&xb, &yb);
+    if t.len() < MIN_OVERLAP {
+        return Err(PairError::Overlap {
+            x_symbol: x.symbol.to_string(),
+            x_rows: xb.len(),
+            y_symbol: y.symbol.to_string(),
+            y_rows: yb.len(),
+            common: t.len(),
+            tf: opts.timeframe.map(|tf| format!(" at {tf}")).unwrap_or_default(),
+        });
+    }
+    let report =
+        analyze_pair(&t, &xs, &ys, &opts.pair_params(series)).map_err(|e| PairError::Analytics(e.to_string()))?;
+    Ok(Analysis {
+        meta: AnalysisMeta {
+            x: LegInfo { source: x.source.to_string(), symbol: x.symbol.to_string(), rows: xb.len() },
+            y: LegInfo { source: y.source.to_string(), symbol: y.symbol.to_string(), rows: yb.len() },
+            first_t: t.first().copied().unwrap_or_default(),
+            last_t: t.last().copied().unwrap_or_default(),
+            options: opts.clone(),
+        },
+        report,
+    })
+}

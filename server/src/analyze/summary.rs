@@ -1,0 +1,225 @@
+//! The human-readable summary printed by `pairdesk analyze` (without `--json`): aligned tables
+//! of hedge ratios, stationarity tests, the current signal and the backtest.
+
+use std::fmt::Write as _;
+
+use app::analytics::report::Stage;
+
+use super::pair::Analysis;
+
+/// `YYYY-MM-DD HH:MM:SS UTC` of epoch milliseconds (proleptic Gregorian, Howard Hinnant's
+/// days-to-civil algorithm).
+fn time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", sod / 3600, sod % 3600 / 60, sod % 60)
+}
+
+/// A number with about 7 significant digits, scientific when tiny or huge.
+fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return if v.is_nan() {
+            "n/a".into()
+        } else if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    let a = v.abs();
+    if a != 0.0 && !(1e-4..1e9).contains(&a) {
+        format!("{v:.4e}")
+    } else {
+        let digits = if a == 0.0 { 0 } else { (6 - a.log10().floor() as i32).clamp(0, 10) as usize };
+        format!("{v:.digits$}")
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(num).unwrap_or_else(|| "n/a".into())
+}
+
+fn pvalue(p: f64) -> String {
+    if p < 1e-4 {
+        format!("{p:.2e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+fn verdict(p: f64, yes: &str, no: &str) -> String {
+    match p {
+        p if p < 0.01 => format!("{yes} at 1%"),
+        p if p < 0.05 => format!("{yes} at 5%"),
+        p if p < 0.10 => format!("{yes} at 10% only"),
+        _ => no.to_string(),
+    }
+}
+
+fn na<T>(s: &Stage<T>) -> String {
+    format!("n/a ({})", s.error().unwrap_or("not computed"))
+}
+
+/// Render the summary (several lines, ending with a newline).
+pub fn render(a: &Analysis) -> String {
+    let r = &a.report;
+    let m = &a.meta;
+    let o = &m.options;
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(w, "pairdesk analyze — y = {} on x = {}", m.y.symbol, m.x.symbol);
+    let _ = writeln!(w, "  x  {:<12} {:>8} bars  {}", m.x.symbol, m.x.rows, m.x.source);
+    let _ = writeln!(w, "  y  {:<12} {:>8} bars  {}", m.y.symbol, m.y.rows, m.y.source);
+    let tf = o.timeframe.map(|t| format!(", resampled to {t}")).unwrap_or_default();
+    let _ = writeln!(w, "  {:<15} {:>8} bars  {} → {}{tf}", "aligned", r.n, time(m.first_t), time(m.last_t));
+
+    let _ = writeln!(w, "\nHedge ratio (y = alpha + beta·x)");
+    let _ = writeln!(w, "  {:<16} {:>16} {:>16} {:>12} {:>12}", "method", "beta", "alpha", "beta s.e.", "r²");
+    let row = |w: &mut String, name: &str, beta: String, alpha: String, se: String, r2: String| {
+        let _ = writeln!(w, "  {name:<16} {beta:>16} {alpha:>16} {se:>12} {r2:>12}");
+    };
+    let dash = || "—".to_string();
+    match &r.ols {
+        Stage::Ok(f) => row(w, "OLS", num(f.beta), num(f.alpha), num(f.beta_stderr), format!("{:.6}", f.r2)),
+        e => row(w, "OLS", na(e), String::new(), String::new(), String::new()),
+    }
+    match &r.ols_log {
+        Stage::Ok(f) => row(w, "OLS on logs", num(f.beta), num(f.alpha), num(f.beta_stderr), format!("{:.6}", f.r2)),
+        e => row(w, "OLS on logs", na(e), String::new(), String::new(), String::new()),
+    }
+    match &r.huber {
+        Stage::Ok(f) => row(w, "Huber", num(f.beta), num(f.alpha), num(f.beta_stderr), dash()),
+        e => row(w, "Huber", na(e), String::new(), String::new(), String::new()),
+    }
+    match &r.theil_sen {
+        Stage::Ok(f) => row(w, "Theil–Sen", num(f.slope), num(f.intercept), dash(), dash()),
+        e => row(w, "Theil–Sen", na(e), String::new(), String::new(), String::new()),
+    }
+    match &r.kalman {
+        Stage::Ok(k) => row(w, "Kalman (last)", opt(k.last_beta), opt(k.last_alpha), dash(), dash()),
+        e => row(w, "Kalman (last)", na(e), String::new(), String::new(), String::new()),
+    }
+    if let Stage::Ok(t) = &r.theil_sen {
+        let _ = writeln!(w, "  Theil–Sen 95% interval of beta: [{}, {}]", num(t.low_slope), num(t.high_slope));
+    }
+
+    let _ = writeln!(w, "\nStationarity of the spread (y - beta·x - alpha, OLS)");
+    let _ = writeln!(
+        w,
+        "  {:<16} {:>10} {:>10} {:>5} {:>9} {:>9} {:>9}  verdict",
+        "test", "stat", "p-value", "lag", "crit 1%", "crit 5%", "crit 10%"
+    );
+    match &r.adf {
+        Stage::Ok(t) => {
+            let name = format!(
+                "ADF ({})",
+                serde_json::to_value(t.regression).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+            );
+            let _ = writeln!(
+                w,
+                "  {name:<16} {:>10.4} {:>10} {:>5} {:>9.4} {:>9.4} {:>9.4}  {}",
+                t.stat,
+                pvalue(t.pvalue),
+                t.usedlag,
+                t.crit.p1,
+                t.crit.p5,
+                t.crit.p10,
+                verdict(t.pvalue, "stationary", "not stationary (unit root not rejected)")
+            );
+        }
+        e => {
+            let _ = writeln!(w, "  {:<16} {}", "ADF", na(e));
+        }
+    }
+    match &r.coint {
+        Stage::Ok(c) => {
+            let lag = c.resid_adf_usedlag.map(|l| l.to_string()).unwrap_or_else(|| "—".into());
+            let _ = writeln!(
+                w,
+                "  {:<16} {:>10} {:>10} {lag:>5} {:>9.4} {:>9.4} {:>9.4}  {}",
+                "Engle–Granger",
+                if c.collinear { "-inf".to_string() } else { format!("{:.4}", c.stat) },
+                pvalue(c.pvalue),
+                c.crit.p1,
+                c.crit.p5,
+                c.crit.p10,
+                if c.collinear {
+                    "collinear (y is an exact linear function of x)".to_string()
+                } else {
+                    verdict(c.pvalue, "cointegrated", "not cointegrated")
+                }
+            );
+        }
+        e => {
+            let _ = writeln!(w, "  {:<16} {}", "Engle–Granger", na(e));
+        }
+    }
+    match &r.half_life {
+        Stage::Ok(h) => {
+            let hl = h.half_life.map(|v| format!("{v:.2} bars")).unwrap_or_else(|| "none (no mean reversion)".into());
+            let _ = writeln!(w, "  {:<16} {hl}", "half-life");
+        }
+        e => {
+            let _ = writeln!(w, "  {:<16} {}", "half-life", na(e));
+        }
+    }
+
+    let _ = writeln!(w, "\nSignal (last bar)");
+    let _ = writeln!(w, "  {:<16} {}", "spread", opt(r.spread_last));
+    match &r.zscore {
+        Stage::Ok(z) => {
+            let _ = writeln!(w, "  {:<16} {}", format!("z ({} bars)", z.window), opt(z.last_z));
+        }
+        e => {
+            let _ = writeln!(w, "  {:<16} {}", "z", na(e));
+        }
+    }
+    match &r.rolling_corr {
+        Stage::Ok(c) => {
+            let _ = writeln!(w, "  {:<16} {}", format!("corr ({} bars)", c.window), opt(c.last));
+        }
+        e => {
+            let _ = writeln!(w, "  {:<16} {}", "corr", na(e));
+        }
+    }
+
+    let _ = writeln!(w, "\nBacktest (enter |z| > {}, exit at z = {}, cost {} per trade)", o.entry, o.exit, o.cost);
+    match &r.backtest {
+        Stage::Ok(b) => {
+            let rate = if b.n_trades > 0 {
+                format!(" ({:.0}%)", 100.0 * b.wins as f64 / b.n_trades as f64)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(w, "  {:<16} {}", "trades", b.n_trades);
+            let _ = writeln!(w, "  {:<16} {}{rate}", "wins", b.wins);
+            let _ = writeln!(w, "  {:<16} {}", "total pnl", num(b.total_pnl));
+            let _ = writeln!(w, "  {:<16} {}", "max drawdown", num(b.max_drawdown));
+        }
+        e => {
+            let _ = writeln!(w, "  {}", na(e));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(super::time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::time(1_709_251_200_000), "2024-03-01 00:00:00 UTC");
+        assert_eq!(super::time(1_514_505_600_000), "2017-12-29 00:00:00 UTC");
+        assert_eq!(super::time(951_782_400_000 + 3_723_000), "2000-02-29 01:02:03 UTC");
+        assert_eq!(super::time(-1_000), "1969-12-31 23:59:59 UTC");
+    }
+}

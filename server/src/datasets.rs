@@ -1,0 +1,199 @@
+//! Uploaded OHLC data sets, stored in the sled tree `datasets`.
+//!
+//! Keys: `m` + id (u64 big-endian) → [`DatasetSummary`] as JSON (listing never decodes bars);
+//! `b` + id → the [`Dataset`] (bars per symbol) as JSON; `next_id` → the last id handed out.
+//! A data set's two records are written in one atomic batch, so a crash never leaves half of one.
+
+use app::dataset::{Dataset, Format};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, StoreError};
+
+const TREE: &str = "datasets";
+const NEXT_ID: &[u8] = b"next_id";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("stored data set {id} is corrupt: {source}")]
+    Corrupt { id: u64, source: serde_json::Error },
+    #[error("cannot encode a data set: {0}")]
+    Encode(serde_json::Error),
+}
+
+/// One symbol of a stored data set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolSummary {
+    pub symbol: String,
+    pub rows: usize,
+    pub first_t: i64,
+    pub last_t: i64,
+    pub first_close: f64,
+    pub last_close: f64,
+}
+
+/// What the listing shows of a stored data set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetSummary {
+    pub id: u64,
+    /// User-visible name (the uploaded file name unless given).
+    pub name: String,
+    pub format: Format,
+    pub symbols: Vec<SymbolSummary>,
+    /// Bars over all symbols.
+    pub rows: usize,
+    /// Earliest / latest bar over all symbols (ms).
+    pub first_t: i64,
+    pub last_t: i64,
+    /// Upload time (ms since the epoch).
+    pub created_ms: i64,
+}
+
+impl DatasetSummary {
+    fn of(id: u64, name: &str, ds: &Dataset, created_ms: i64) -> Self {
+        let symbols: Vec<SymbolSummary> = ds
+            .symbols
+            .iter()
+            .filter_map(|(symbol, bars)| {
+                let (first, last) = (bars.first()?, bars.last()?);
+                Some(SymbolSummary {
+                    symbol: symbol.clone(),
+                    rows: bars.len(),
+                    first_t: first.t_ms,
+                    last_t: last.t_ms,
+                    first_close: first.close,
+                    last_close: last.close,
+                })
+            })
+            .collect();
+        DatasetSummary {
+            id,
+            name: name.to_string(),
+            format: ds.format,
+            rows: ds.total_rows(),
+            first_t: symbols.iter().map(|s| s.first_t).min().unwrap_or_default(),
+            last_t: symbols.iter().map(|s| s.last_t).max().unwrap_or_default(),
+            symbols,
+            created_ms,
+        }
+    }
+}
+
+fn key(prefix: u8, id: u64) -> [u8; 9] {
+    let mut k = [prefix; 9];
+    k[1..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+/// Handle to the `datasets` tree (cheap to open and clone).
+#[derive(Clone)]
+pub struct DatasetStore {
+    tree: sled::Tree,
+}
+
+impl DatasetStore {
+    pub fn open(store: &Store) -> Result<Self, DatasetError> {
+        Ok(DatasetStore { tree: store.open_tree(TREE)? })
+    }
+
+    fn allocate_ids(&self, n: u64) -> Result<u64, DatasetError> {
+        let last = self.tree.update_and_fetch(NEXT_ID, |old| {
+            let prev = old.and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).unwrap_or(0);
+            Some(prev.saturating_add(n).to_be_bytes().to_vec())
+        })?;
+        let last = last.and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok()).map(u64::from_be_bytes).unwrap_or(n);
+        Ok(last.saturating_sub(n) + 1)
+    }
+
+    /// Store data sets (all or none) and return their summaries, in order.
+    pub fn insert_all(&self, items: &[(String, Dataset)]) -> Result<Vec<DatasetSummary>, DatasetError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = self.allocate_ids(items.len() as u64)?;
+        let created = now_ms();
+        let mut batch = sled::Batch::default();
+        let mut out = Vec::with_capacity(items.len());
+        for ((name, ds), id) in items.iter().zip(first..) {
+            let summary = DatasetSummary::of(id, name, ds, created);
+            batch.insert(&key(b'm', id), serde_json::to_vec(&summary).map_err(DatasetError::Encode)?);
+            batch.insert(&key(b'b', id), serde_json::to_vec(ds).map_err(DatasetError::Encode)?);
+            out.push(summary);
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(out)
+    }
+
+    /// Every stored data set, oldest first.
+    pub fn list(&self) -> Result<Vec<DatasetSummary>, DatasetError> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix([b'm']) {
+            let (k, v) = item?;
+            let id = k.get(1..).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).unwrap_or(0);
+            out.push(serde_json::from_slice(&v).map_err(|source| DatasetError::Corrupt { id, source })?);
+        }
+        Ok(out)
+    }
+
+    pub fn summary(&self, id: u64) -> Result<Option<DatasetSummary>, DatasetError> {
+        match self.tree.get(key(b'm', id))? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|source| DatasetError::Corrupt { id, source }),
+        }
+    }
+
+    /// The bars of a data set.
+    pub fn get(&self, id: u64) -> Result<Option<Dataset>, DatasetError> {
+        match self.tree.get(key(b'b', id))? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|source| DatasetError::Corrupt { id, source }),
+        }
+    }
+
+    /// Remove a data set; false if there was none.
+    pub fn delete(&self, id: u64) -> Result<bool, DatasetError> {
+        let existed = self.tree.contains_key(key(b'm', id))?;
+        let mut batch = sled::Batch::default();
+        batch.remove(&key(b'm', id));
+        batch.remove(&key(b'b', id));
+        self.tree.apply_batch(batch)?;
+        Ok(existed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::dataset::parse_ohlc_csv;
+
+    #[test]
+    fn insert_list_get_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let ds = DatasetStore::open(&store).unwrap();
+        let csv = b"timestamp,symbol,open,high,low,close,volume\n\
+            2024-03-01T00:00:00Z,AAA,1,2,0.5,1.5,10\n2024-03-01T00:01:00Z,AAA,1,2,0.5,1.25,10\n\
+            2024-03-01T00:00:00Z,BBB,3,4,2.5,3.5,10\n";
+        let parsed = parse_ohlc_csv(csv, "g.csv").unwrap();
+        let s = ds.insert_all(&[("a".into(), parsed.clone()), ("b".into(), parsed.clone())]).unwrap();
+        assert_eq!((s[0].id, s[1].id), (1, 2));
+        assert_eq!(s[0].rows, 3);
+        assert_eq!(s[0].symbols[0].last_close, 1.25);
+        assert_eq!(ds.list().unwrap().len(), 2);
+        assert_eq!(ds.get(2).unwrap().as_ref(), Some(&parsed));
+        assert!(ds.delete(1).unwrap());
+        assert!(!ds.delete(1).unwrap());
+        assert_eq!(ds.list().unwrap().iter().map(|s| s.id).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(ds.insert_all(&[("c".into(), parsed)]).unwrap()[0].id, 3);
+    }
+}

@@ -1,0 +1,362 @@
+//! JSON API behind the Upload page: data sets (`/api/datasets`) and batch analysis
+//! (`/api/analyze`, the same report as `pairdesk analyze --json`).
+//!
+//! * `POST /api/datasets` — multipart: one or more file fields (any field with a file name),
+//!   optional `symbol` (override for single-symbol formats) and `name` (one file only). Every
+//!   file is parsed completely first; one rejected file rejects the request (422, nothing
+//!   stored). Bodies over [`MAX_BODY`] get 413.
+//! * `GET /api/datasets`, `DELETE /api/datasets/{id}`, `GET /api/datasets/{id}/bars?symbol=`.
+//! * `POST /api/analyze` — JSON `{"x": {"dataset": id, "symbol": ..}, "y": {..}, "params": {..},
+//!   "series": bool}` or multipart with two files (`x`, `y`, or the first two files), optional
+//!   `x_symbol`, `y_symbol`, `params` (JSON text) and `series`.
+//!
+//! Errors are `{"error": {"kind", "message", "line", "column", "file"}}`. CPU work (parsing,
+//! analysis) runs on the blocking pool; no input can panic a handler.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use app::dataset::{parse_ohlc_csv_with, CsvError, Dataset, ParseOptions};
+
+use super::AppState;
+use crate::analyze::{analyze_legs, pick_symbol, AnalyzeOptions, PairError};
+use crate::datasets::{DatasetError, DatasetStore};
+use crate::store::Store;
+
+/// Largest accepted request body (all files together).
+pub const MAX_BODY: usize = 20 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/datasets", post(upload).get(list))
+        .route("/api/datasets/{id}", axum::routing::delete(remove).get(one))
+        .route("/api/datasets/{id}/bars", get(bars))
+        .route("/api/analyze", post(analyze))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
+/// An error answer: status plus the JSON `error` object.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    kind: String,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody { kind: kind.into(), message: message.into(), line: None, column: None, file: None },
+        }
+    }
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+    fn internal(message: impl std::fmt::Display) -> Self {
+        tracing::error!(%message, "api: internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message.to_string())
+    }
+    fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request exceeds the {} MB limit", MAX_BODY / (1024 * 1024)),
+        )
+    }
+    /// A rejected CSV file (422 with kind, line and column).
+    fn csv(file: &str, e: CsvError) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            body: ErrorBody {
+                kind: e.kind.as_str().into(),
+                message: format!("{file}: {e}"),
+                line: e.line,
+                column: e.column,
+                file: Some(file.into()),
+            },
+        }
+    }
+    /// A body that could not be read: too large (413) or malformed (400).
+    fn body(status: StatusCode, message: impl std::fmt::Display) -> Self {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::too_large()
+        } else {
+            Self::bad_request(message.to_string())
+        }
+    }
+}
+
+impl From<DatasetError> for ApiError {
+    fn from(e: DatasetError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<PairError> for ApiError {
+    fn from(e: PairError) -> Self {
+        let (status, kind) = match &e {
+            PairError::Symbol(_) => (StatusCode::UNPROCESSABLE_ENTITY, "symbol"),
+            PairError::Overlap { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "insufficient_overlap"),
+            PairError::Options(_) => (StatusCode::BAD_REQUEST, "invalid_params"),
+            PairError::Analytics(_) => (StatusCode::UNPROCESSABLE_ENTITY, "analysis_failed"),
+        };
+        ApiError::new(status, kind, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.body }))).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Run CPU-heavy work off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
+}
+
+fn open(store: &Store) -> ApiResult<DatasetStore> {
+    Ok(DatasetStore::open(store)?)
+}
+
+/// A file field of a multipart body.
+struct Upload {
+    field: String,
+    file_name: String,
+    bytes: Bytes,
+}
+
+/// All fields of a multipart body: files and text fields (in order).
+#[derive(Default)]
+struct Form {
+    files: Vec<Upload>,
+    text: Vec<(String, String)>,
+}
+
+impl Form {
+    fn text(&self, name: &str) -> Option<&str> {
+        self.text.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+    }
+}
+
+const TEXT_FIELD_LIMIT: usize = 64 * 1024;
+
+async fn read_form(mut multipart: Multipart) -> ApiResult<Form> {
+    let mut form = Form::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(ApiError::body(e.status(), format!("malformed multipart body: {e}"))),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let bytes =
+            field.bytes().await.map_err(|e| ApiError::body(e.status(), format!("cannot read field '{name}': {e}")))?;
+        match file_name {
+            Some(file_name) => form.files.push(Upload { field: name, file_name, bytes }),
+            None if bytes.len() > TEXT_FIELD_LIMIT => {
+                return Err(ApiError::bad_request(format!("field '{name}' is too long")))
+            }
+            None => form.text.push((name, String::from_utf8_lossy(&bytes).into_owned())),
+        }
+    }
+    Ok(form)
+}
+
+async fn multipart_of(req: Request, state: &AppState) -> ApiResult<Multipart> {
+    Multipart::from_request(req, state).await.map_err(|e| ApiError::body(e.status(), e.body_text()))
+}
+
+/// Display name of an uploaded file: its base name, never empty.
+fn display_name(file_name: &str) -> String {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name).trim();
+    if base.is_empty() {
+        "upload.csv".to_string()
+    } else {
+        base.chars().take(200).collect()
+    }
+}
+
+fn parse_upload(up: &Upload, symbol: Option<&str>) -> ApiResult<Dataset> {
+    let name = display_name(&up.file_name);
+    let options = symbol.map(ParseOptions::with_symbol).unwrap_or_default();
+    parse_ohlc_csv_with(&up.bytes, &name, &options).map_err(|e| ApiError::csv(&name, e))
+}
+
+async fn upload(State(state): State<AppState>, req: Request) -> ApiResult<Response> {
+    let form = read_form(multipart_of(req, &state).await?).await?;
+    if form.files.is_empty() {
+        return Err(ApiError::bad_request("no file in the upload (send multipart/form-data with a file field)"));
+    }
+    let store = state.store.clone();
+    let summaries = blocking(move || {
+        let symbol = form.text("symbol");
+        let name = form.text("name");
+        if name.is_some() && form.files.len() > 1 {
+            return Err(ApiError::bad_request("'name' can only be given with a single file"));
+        }
+        let mut parsed = Vec::with_capacity(form.files.len());
+        for up in &form.files {
+            let ds = parse_upload(up, symbol)?;
+            parsed.push((name.map(str::to_string).unwrap_or_else(|| display_name(&up.file_name)), ds));
+        }
+        Ok(open(&store)?.insert_all(&parsed)?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "datasets": summaries }))).into_response())
+}
+
+async fn list(State(state): State<AppState>) -> ApiResult<Response> {
+    let store = state.store.clone();
+    let all = blocking(move || Ok(open(&store)?.list()?)).await?;
+    Ok(Json(json!({ "datasets": all })).into_response())
+}
+
+fn parse_id(id: &str) -> ApiResult<u64> {
+    id.parse().map_err(|_| ApiError::not_found(format!("no data set '{id}'")))
+}
+
+async fn one(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let store = state.store.clone();
+    let summary = blocking(move || Ok(open(&store)?.summary(id)?)).await?;
+    summary.map(|s| Json(s).into_response()).ok_or_else(|| ApiError::not_found(format!("no data set {id}")))
+}
+
+async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let store = state.store.clone();
+    if blocking(move || Ok(open(&store)?.delete(id)?)).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found(format!("no data set {id}")))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct BarsQuery {
+    symbol: Option<String>,
+}
+
+fn load(store: &Store, id: u64) -> ApiResult<(String, Dataset)> {
+    let ds = open(store)?;
+    let name = ds.summary(id)?.map(|s| s.name);
+    match (name, ds.get(id)?) {
+        (Some(name), Some(data)) => Ok((name, data)),
+        _ => Err(ApiError::not_found(format!("no data set {id}"))),
+    }
+}
+
+async fn bars(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<BarsQuery>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let store = state.store.clone();
+    blocking(move || {
+        let (name, data) = load(&store, id)?;
+        let leg = pick_symbol(&name, &data, q.symbol.as_deref(), "?symbol=")?;
+        Ok(Json(json!({ "id": id, "name": name, "symbol": leg.symbol, "bars": leg.bars })).into_response())
+    })
+    .await
+}
+
+/// One leg of a JSON analyze request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LegRef {
+    dataset: u64,
+    #[serde(default)]
+    symbol: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalyzeRequest {
+    x: LegRef,
+    y: LegRef,
+    #[serde(default)]
+    params: AnalyzeOptions,
+    #[serde(default)]
+    series: bool,
+}
+
+fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+fn report_response(analysis: &crate::analyze::Analysis) -> ApiResult<Response> {
+    // Serialise here: the report may hold non-finite floats only where serde_util maps them.
+    let body = serde_json::to_vec(analysis).map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+async fn analyze(State(state): State<AppState>, req: Request) -> ApiResult<Response> {
+    if is_multipart(&req) {
+        let form = read_form(multipart_of(req, &state).await?).await?;
+        return blocking(move || analyze_files(form)).await;
+    }
+    let body = Bytes::from_request(req, &state).await.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
+    let request: AnalyzeRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_params", format!("invalid analyze request: {e}"))
+    })?;
+    let store = state.store.clone();
+    blocking(move || {
+        let (xn, xd) = load(&store, request.x.dataset)?;
+        let (yn, yd) = load(&store, request.y.dataset)?;
+        let x = pick_symbol(&xn, &xd, request.x.symbol.as_deref(), "x.symbol")?;
+        let y = pick_symbol(&yn, &yd, request.y.symbol.as_deref(), "y.symbol")?;
+        report_response(&analyze_legs(x, y, &request.params, request.series)?)
+    })
+    .await
+}
+
+fn analyze_files(form: Form) -> ApiResult<Response> {
+    let by_field = |f: &str| form.files.iter().find(|u| u.field == f);
+    let (xu, yu) = match (by_field("x"), by_field("y")) {
+        (Some(x), Some(y)) => (x, y),
+        _ => match form.files.as_slice() {
+            [x, y] => (x, y),
+            _ => return Err(ApiError::bad_request("send exactly two files (fields 'x' and 'y')")),
+        },
+    };
+    let params: AnalyzeOptions = match form.text("params") {
+        Some(p) => serde_json::from_str(p)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_params", format!("invalid params: {e}")))?,
+        None => AnalyzeOptions::default(),
+    };
+    let series = matches!(form.text("series"), Some("true" | "1" | "on"));
+    let (xd, yd) = (parse_upload(xu, None)?, parse_upload(yu, None)?);
+    let (xn, yn) = (display_name(&xu.file_name), display_name(&yu.file_name));
+    let x = pick_symbol(&xn, &xd, form.text("x_symbol"), "x_symbol")?;
+    let y = pick_symbol(&yn, &yd, form.text("y_symbol"), "y_symbol")?;
+    report_response(&analyze_legs(x, y, &params, series)?)
+}
