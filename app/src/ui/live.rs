@@ -6,10 +6,11 @@
 
 use leptos::prelude::*;
 
+use super::backtest::BacktestPanel;
 use super::charts::{Chart, ChartData, ChartLevel, ChartLine, TimeRange, ENTRY, EXIT, LEG_X, LEG_Y, MEAN, SERIES};
 use super::format::{fmt_num, fmt_opt, fmt_price};
 use super::state::LiveState;
-use super::view::{ViewQuery, WINDOW_RANGE, Z_ENTRY_RANGE, Z_EXIT_RANGE};
+use super::view::{Page, ViewQuery, WINDOW_RANGE, Z_ENTRY_RANGE, Z_EXIT_RANGE};
 use crate::analytics::align::{align_bars, AlignRule, AlignedPair};
 use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
 use crate::analytics::{adfuller, coint, price_stats, AdfOptions, PriceStats};
@@ -89,8 +90,30 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
     let last_corr = move || series.with(|s| ViewSeries::last(&s.corr));
     let hedge_error = move || series.with(|s| s.hedge_error.clone());
 
+    let page = view_q.with_untracked(|v| v.page);
+    let body = if page == Page::Backtest {
+        view! { <BacktestPanel series=series view_q=view_q range=range/> }.into_any()
+    } else {
+        view! {
+            <section class="charts" aria-label="Charts">
+                <Chart testid="chart-prices" title="Both legs, % change over the window" data=prices_chart range=range
+                    help="x (orange) and y (blue) rebased to their first bar"/>
+                <Chart testid="chart-spread" title="Spread with rolling mean ± entry·σ" data=spread_chart range=range
+                    help="Spread y − βx − α with its rolling mean and bands at ± z-entry standard deviations"/>
+                <Chart testid="chart-zscore" title="Spread z-score with entry/exit lines" data=z_chart range=range
+                    help="Rolling z-score; red lines = ±entry, green = ±exit"/>
+                <Chart testid="chart-corr" title="Rolling correlation of returns" data=corr_chart range=range
+                    help="Pearson correlation of simple returns over the correlation window"/>
+                <p class="hint">"Wheel or +/− to zoom, drag or ←/→ to pan, double-click or 0 to reset. Times are UTC."</p>
+            </section>
+            <StationarityPanel series=series aligned=aligned/>
+            <StatsTable x_label=Signal::derive(x_label) y_label=Signal::derive(y_label) series=series/>
+        }
+        .into_any()
+    };
+
     view! {
-        <StatusBar/>
+        <StatusBar view_q=view_q/>
         <main class="live">
             <section class="controls" aria-label="View">
                 <SymbolPicker testid="pair-x" label="x" view_q=view_q is_x=true/>
@@ -151,27 +174,15 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
                     value=Signal::derive(move || fmt_opt(last_corr(), 3))
                     help="Rolling Pearson correlation of the legs' simple returns" anchor="rolling-correlation"/>
             </section>
-            <section class="charts" aria-label="Charts">
-                <Chart testid="chart-prices" title="Both legs, % change over the window" data=prices_chart range=range
-                    help="x (orange) and y (blue) rebased to their first bar"/>
-                <Chart testid="chart-spread" title="Spread with rolling mean ± entry·σ" data=spread_chart range=range
-                    help="Spread y − βx − α with its rolling mean and bands at ± z-entry standard deviations"/>
-                <Chart testid="chart-zscore" title="Spread z-score with entry/exit lines" data=z_chart range=range
-                    help="Rolling z-score; red lines = ±entry, green = ±exit"/>
-                <Chart testid="chart-corr" title="Rolling correlation of returns" data=corr_chart range=range
-                    help="Pearson correlation of simple returns over the correlation window"/>
-                <p class="hint">"Wheel or +/− to zoom, drag or ←/→ to pan, double-click or 0 to reset. Times are UTC."</p>
-            </section>
-            <StationarityPanel series=series aligned=aligned/>
-            <StatsTable x_label=Signal::derive(x_label) y_label=Signal::derive(y_label) series=series/>
+            {body}
             {move || hedge_error().map(|e| view! { <p class="error">"hedge: "{e}</p> })}
         </main>
     }
 }
 
-/// Connection status and navigation, always visible.
+/// Connection status and navigation, always visible. Links keep the current view.
 #[component]
-pub fn StatusBar() -> impl IntoView {
+pub fn StatusBar(view_q: RwSignal<ViewQuery>) -> impl IntoView {
     let state = use_context::<LiveState>();
     let status_text = move || {
         let Some(state) = state else { return "".to_string() };
@@ -200,7 +211,11 @@ pub fn StatusBar() -> impl IntoView {
         <header class="topbar">
             <h1>"pairdesk"</h1>
             <nav>
-                <a href="/">"Live"</a>
+                {Page::ALL.into_iter().map(|page| {
+                    let href = move || format!("/?{}", view_q.with(|v| ViewQuery { page, ..v.clone() }.to_query()));
+                    let current = view_q.with_untracked(|v| v.page == page);
+                    view! { <a href=href class:current=current aria-current=current.then_some("page")>{page.label()}</a> }
+                }).collect_view()}
             </nav>
             <span data-testid="connection-status" class=status_class aria-live="polite">{status_text}</span>
         </header>

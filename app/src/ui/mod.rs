@@ -6,6 +6,7 @@
 //! The view (pair, interval, windows, thresholds) lives in the URL query ([`view`]), so the
 //! server renders the same view the browser hydrates.
 
+pub mod backtest;
 pub mod charts;
 #[cfg(feature = "hydrate")]
 pub mod download;

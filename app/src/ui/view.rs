@@ -5,8 +5,45 @@
 use crate::analytics::live_view::HedgeMethod;
 use crate::protocol::{interval_label, parse_interval};
 
+/// Which page of the dashboard is shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Page {
+    #[default]
+    Live,
+    Backtest,
+    Upload,
+    Screener,
+}
+
+impl Page {
+    pub const ALL: [Page; 4] = [Page::Live, Page::Backtest, Page::Upload, Page::Screener];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Page::Live => "live",
+            Page::Backtest => "backtest",
+            Page::Upload => "upload",
+            Page::Screener => "screener",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Page::Live => "Live",
+            Page::Backtest => "Backtest",
+            Page::Upload => "Upload",
+            Page::Screener => "Screener",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Page> {
+        Page::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ViewQuery {
+    pub page: Page,
     pub x: String,
     pub y: String,
     pub interval_ms: i64,
@@ -17,6 +54,8 @@ pub struct ViewQuery {
     pub z_entry: f64,
     pub z_exit: f64,
     pub hedge: HedgeMethod,
+    /// Backtest cost per trade, in spread units.
+    pub cost: f64,
 }
 
 pub const WINDOW_RANGE: (usize, usize) = (10, 500);
@@ -26,6 +65,7 @@ pub const Z_EXIT_RANGE: (f64, f64) = (0.0, 2.0);
 impl Default for ViewQuery {
     fn default() -> Self {
         ViewQuery {
+            page: Page::Live,
             x: "BTCUSDT".into(),
             y: "ETHUSDT".into(),
             interval_ms: 1_000,
@@ -34,6 +74,7 @@ impl Default for ViewQuery {
             z_entry: 2.0,
             z_exit: 0.0,
             hedge: HedgeMethod::RollingOls,
+            cost: 0.0,
         }
     }
 }
@@ -74,6 +115,12 @@ impl ViewQuery {
                     }
                 }
                 "hedge" => view.hedge = HedgeMethod::parse(value).unwrap_or(view.hedge),
+                "page" => view.page = Page::parse(value).unwrap_or(view.page),
+                "cost" => {
+                    if let Some(v) = value.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0) {
+                        view.cost = v;
+                    }
+                }
                 _ => {}
             }
         }
@@ -82,7 +129,8 @@ impl ViewQuery {
 
     pub fn to_query(&self) -> String {
         format!(
-            "x={}&y={}&interval={}&window={}&corr={}&entry={:.1}&exit={:.1}&hedge={}",
+            "page={}&x={}&y={}&interval={}&window={}&corr={}&entry={:.1}&exit={:.1}&hedge={}&cost={}",
+            self.page.as_str(),
             self.x,
             self.y,
             interval_label(self.interval_ms),
@@ -90,7 +138,8 @@ impl ViewQuery {
             self.corr_window,
             self.z_entry,
             self.z_exit,
-            self.hedge.as_str()
+            self.hedge.as_str(),
+            self.cost
         )
     }
 }
@@ -102,6 +151,8 @@ mod tests {
     #[test]
     fn query_round_trips() {
         let view = ViewQuery {
+            page: Page::Backtest,
+            cost: 0.25,
             x: "SOLUSDT".into(),
             y: "ETHUSDT".into(),
             interval_ms: 300_000,
