@@ -1,7 +1,11 @@
-//! Criterion benchmarks of the analytics engine on a synthetic BTC/ETH-like pair.
+//! Criterion benchmarks of the analytics engine on a synthetic BTC/ETH-like pair, including
+//! the issue-3 targets (group `targets`): incremental update per bar, ADF with autolag on 1,440
+//! and 10,000 points, exact Theil–Sen on 5,000, Kalman over 1,000,000, and the screener of
+//! 50 symbols × 1,440 closes (1,225 pairs, OLS + ADF AIC) on 2 threads.
 //!
-//! Needs in `app/Cargo.toml`: `criterion = { workspace = true }` under `[dev-dependencies]` and
-//! `[[bench]] name = "analytics"  harness = false`. Run with `cargo bench -p app --bench analytics`.
+//! Run with `cargo bench -p app --bench analytics` (BENCHMARKS.md "## Analytics" has the
+//! figures and the Python comparison; `cargo bench -p app --bench analytics -- targets` for
+//! the target group only).
 
 use app::analytics::adf::{adfuller, AdfOptions, Autolag, Regression};
 use app::analytics::huber::{huber_rlm, HuberOptions};
@@ -11,6 +15,7 @@ use app::analytics::ols::ols;
 use app::analytics::report::{analyze_pair, PairParams};
 use app::analytics::resample::{resample_ticks, Tick};
 use app::analytics::rolling::{rolling_corr_returns, rolling_zscore};
+use app::analytics::screener::{screen_pairs, ScreenOptions, ScreenTest};
 use app::analytics::theil_sen::theil_sen;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
@@ -75,5 +80,76 @@ fn benches(c: &mut Criterion) {
     c.bench_function("resample 100k ticks to 1s", |b| b.iter(|| resample_ticks(black_box(&ticks), 1_000)));
 }
 
-criterion_group!(analytics, benches);
+/// `k` deterministic 1m close series of length `n`: a common BTC-like factor plus
+/// idiosyncratic AR(1) noise at different price levels (some pairs cointegrate, some do not).
+fn universe(k: usize, n: usize) -> Vec<Vec<f64>> {
+    let (_, common, _) = pair(n);
+    (0..k)
+        .map(|j| {
+            let mut s: u64 = 0xD1B5_4A32_D192_ED03 ^ (j as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut uni = move || {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+            };
+            let (scale, phi) = (0.001 * (j as f64 + 1.0), if j % 3 == 0 { 0.999 } else { 0.9 });
+            let (mut u, mut w) = (0.0, 1.0);
+            common
+                .iter()
+                .map(|c| {
+                    u = phi * u + 0.004 * uni();
+                    w *= 1.0 + 0.0005 * uni();
+                    scale * c * w * (1.0 + u)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The issue-3 performance targets.
+fn targets(c: &mut Criterion) {
+    let adf_opts = AdfOptions { regression: Regression::C, autolag: Some(Autolag::Aic), maxlag: None };
+    let mut g = c.benchmark_group("targets");
+
+    // Incremental engine: one aligned bar pushed (rolling OLS hedge, spread, z, corr).
+    let (_, x, y) = pair(100_000);
+    let mut eng = RollingPairEngine::new(60, 60, 30).expect("engine");
+    let (mut k, mut i) = (0i64, 0usize);
+    g.bench_function("engine push, per bar (W=60/60/30)", |b| {
+        b.iter(|| {
+            k += 1;
+            i = if i + 1 == x.len() { 0 } else { i + 1 };
+            black_box(eng.push(k, x[i], y[i]).expect("push"))
+        })
+    });
+
+    for n in [1_440usize, 10_000] {
+        let (_, x, y) = pair(n);
+        let fit = ols(&x, &y).expect("ols");
+        let s = app::analytics::rolling::spread(&x, &y, fit.alpha, fit.beta);
+        g.bench_function(format!("adf AIC n={n}"), |b| b.iter(|| adfuller(black_box(&s), &adf_opts)));
+    }
+
+    g.sample_size(10);
+    let (_, x5, y5) = pair(5_000);
+    g.bench_function("theil_sen exact n=5000", |b| b.iter(|| theil_sen(black_box(&x5), black_box(&y5), 0.95)));
+
+    let (_, xm, ym) = pair(1_000_000);
+    g.bench_function("kalman n=1000000", |b| {
+        b.iter(|| kalman_filter(black_box(&xm), black_box(&ym), &KalmanParams::default()))
+    });
+
+    let data = universe(50, 1_440);
+    let series: Vec<&[f64]> = data.iter().map(Vec::as_slice).collect();
+    for threads in [2usize, 1] {
+        let opts = ScreenOptions { test: ScreenTest::Adf(adf_opts), threads };
+        g.bench_function(format!("screener 50x1440 (1225 pairs, OLS+ADF AIC), {threads} thread(s)"), |b| {
+            b.iter(|| screen_pairs(black_box(&series), &opts).expect("screen"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(analytics, benches, targets);
 criterion_main!(analytics);

@@ -21,6 +21,7 @@
 //! * [`align`](mod@align): aligning two symbols' bars (union / grid rules, inner join).
 //! * [`report`](mod@report): every stage for one pair, with parameters ([`PairParams`]) and a serialisable [`PairReport`].
 //! * [`live_view`](mod@live_view): the series one dashboard view shows, for any hedge method.
+//! * [`screener`](mod@screener): OLS + ADF / Engle–Granger + return correlation for all pairs of N series.
 //! * [`incremental`](mod@incremental): [`RollingPairEngine`], the allocation-free live engine.
 //! * [`serde_util`](mod@serde_util): serialisation helpers (non-finite floats).
 
@@ -42,6 +43,7 @@ pub mod price_stats;
 pub mod report;
 pub mod resample;
 pub mod rolling;
+pub mod screener;
 pub mod serde_util;
 pub mod theil_sen;
 
@@ -58,5 +60,6 @@ pub use ols::{ols, ols_log, OlsResult};
 pub use price_stats::{price_stats, PriceStats};
 pub use report::{analyze_pair, PairParams, PairReport};
 pub use resample::{resample_ticks, Bar, BarBuilder, BarUpdate, Tick};
+pub use screener::{screen_pairs, PairScreen, ScreenOptions, ScreenTest};
 pub use rolling::{rolling_corr, rolling_zscore, simple_returns, spread, ZScore};
 pub use theil_sen::{theil_sen, TheilSenResult};
