@@ -323,3 +323,26 @@ fn too_little_overlap_and_bad_options_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a single file needs exactly two"));
 }
+
+#[test]
+fn absurd_parameters_are_reported_not_crashed_on() {
+    let (x, y) = (
+        path_str(&fixture("binance_um_BTCUSDT_1m_header.csv")),
+        path_str(&fixture("binance_um_ETHUSDT_1m_noheader.csv")),
+    );
+    let huge = u64::MAX.to_string();
+    for flag in ["--z-window", "--corr-window", "--adf-maxlag"] {
+        let out = pairdesk(&[&x, &y, "--json", flag, &huge]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{flag} {huge}: {stderr}");
+        let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert!(report["ols"]["beta"].is_f64());
+        // Windows longer than the data leave every value null (pandas semantics); a maxlag
+        // beyond n/2 is an error in the ADF slot.
+        if flag == "--adf-maxlag" {
+            assert!(report["adf"]["error"].is_string(), "{flag}: {}", report["adf"]);
+        } else {
+            assert!(report["zscore"]["last_z"].is_null() || report["rolling_corr"]["last"].is_null());
+        }
+    }
+}

@@ -132,7 +132,8 @@ pub fn resolve_maxlag(n: usize, regression: Regression, maxlag: Option<usize>) -
             Ok(m as usize)
         }
         Some(m) => {
-            if m as i64 > cap {
+            // `m as i64` would wrap for m >= 2^63 and slip past the check.
+            if i64::try_from(m).map_or(true, |m| m > cap) {
                 Err(AnalyticsError::InvalidParameter(format!(
                     "adf maxlag {m} too large for n = {n}: must be <= n//2 - ntrend - 1 = {cap}"
                 )))

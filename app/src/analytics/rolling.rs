@@ -68,7 +68,8 @@ pub fn rolling_zscore_opt(s: &[Option<f64>], window: usize, of: &str) -> Result<
         std_ddof0: vec![None; n],
         z_ddof0: vec![None; n],
     };
-    let mut buf = Vec::with_capacity(window);
+    // `window` comes from users: never reserve more than the series holds.
+    let mut buf = Vec::with_capacity(window.min(n));
     for t in window.saturating_sub(1)..n {
         buf.clear();
         for v in &s[t + 1 - window..=t] {
@@ -125,8 +126,8 @@ pub fn rolling_corr(a: &[Option<f64>], b: &[Option<f64>], window: usize) -> Resu
     super::error::check_same_len("rolling_corr", a.len(), b.len())?;
     let n = a.len();
     let mut out = vec![None; n];
-    let mut xa = Vec::with_capacity(window);
-    let mut xb = Vec::with_capacity(window);
+    let mut xa = Vec::with_capacity(window.min(n));
+    let mut xb = Vec::with_capacity(window.min(n));
     for t in window.saturating_sub(1)..n {
         xa.clear();
         xb.clear();
