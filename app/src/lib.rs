@@ -1,5 +1,6 @@
 //! pairdesk's shared crate.
 //!
+//! * [`alerts`]: alert rules and their fire/clear state machine.
 //! * [`analytics`]: the pairs-trading statistics (pure Rust, no I/O), used by the server,
 //!   the CLI and — compiled to wasm — the browser.
 //! * [`dataset`]: reading the OHLC CSV files users upload or pass to `pairdesk analyze`.
@@ -7,6 +8,7 @@
 //! * [`ui`]: the Leptos components, rendered on the server (`ssr`) and hydrated in the
 //!   browser (`hydrate`).
 
+pub mod alerts;
 pub mod analytics;
 pub mod dataset;
 pub mod protocol;

@@ -92,6 +92,8 @@ pub enum ServerMsg {
     Bar { symbol: String, interval_ms: i64, bar: Bar, closed: bool },
     /// Latest prices, coalesced: at most one per push interval (100 ms).
     Prices { x: Option<LastPrice>, y: Option<LastPrice> },
+    /// An alert rule fired or cleared.
+    Alert(crate::alerts::AlertEvent),
     /// The server could not do what the client asked (unknown symbol, bad interval).
     Error { message: String },
 }

@@ -1,15 +1,20 @@
 //! `pairdesk`: the server binary and its command-line subcommands.
 
+mod alerts;
 mod analyze;
+mod bars;
 mod cli;
 mod datasets;
+mod export;
 mod fake_exchange;
 mod ingest;
 mod market;
 mod pipeline;
+mod replay;
 mod serve;
 mod shutdown;
 mod store;
+mod tls;
 mod web;
 
 use clap::Parser;
@@ -37,6 +42,8 @@ fn main() -> std::process::ExitCode {
         match command {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::FakeExchange(args) => fake_exchange::run_standalone(args).await,
+            cli::Command::Export(args) => export::run(&args).await,
+            cli::Command::Replay(args) => replay::run(&args).await,
             cli::Command::Analyze(_) => Ok(()), // handled above
         }
     });

@@ -4,14 +4,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use app::protocol::FeedStatus;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::cli::ServeArgs;
-use crate::ingest::client::{IngestConfig, IngestCounters};
+use crate::ingest::client::{IngestCommand, IngestConfig, IngestCounters};
 use crate::pipeline::{self, PairPrices};
-use crate::store::Store;
-use crate::web::{self, push::PushHub, AppState};
-use crate::{fake_exchange, ingest, shutdown};
+use crate::store::{retention, Store};
+use crate::web::push::{PushHub, StoreHistory};
+use crate::web::{self, AppState};
+use crate::{alerts, fake_exchange, ingest, shutdown};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Leptos' SSR spawns onto the ambient executor; tell it that is tokio.
@@ -31,29 +32,62 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (trigger, shutdown) = shutdown::channel();
     let mut tasks = tokio::task::JoinSet::new();
 
-    let ws_base = if args.demo {
+    let (ws_base, rest_base) = if args.demo {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the demo exchange")?;
         let addr = listener.local_addr()?;
         let exchange = fake_exchange::FakeExchange::new(fake_exchange::FakeConfig::demo());
         tasks.spawn(exchange.serve(listener, shutdown.clone()));
         tracing::info!(%addr, "demo: fake exchange started in-process");
-        format!("ws://{addr}/market")
+        (format!("ws://{addr}/market"), format!("http://{addr}"))
     } else {
-        args.binance_ws_url.clone()
+        (args.binance_ws_url.clone(), args.binance_rest_url.clone())
     };
 
     let pair = (symbols[0].to_ascii_uppercase(), symbols[1].to_ascii_uppercase());
     let (trade_tx, trade_rx) = mpsc::channel(65_536);
     let (status_tx, status_rx) = watch::channel(FeedStatus::default());
-    let (prices_tx, prices_rx) = watch::channel(PairPrices::default());
+    let (prices_tx, _prices_rx) = watch::channel(PairPrices::default());
+    // Every bar change (1s/1m/5m, all symbols) for the push layer: see `pipeline` docs.
+    let (bars_tx, _) = broadcast::channel::<pipeline::BarUpdate>(pipeline::BAR_CHANNEL_CAPACITY);
     let counters = Arc::new(IngestCounters::default());
-    let ingest_config = IngestConfig { ws_base, symbols };
-    tasks.spawn(ingest::client::run(ingest_config, trade_tx, status_tx, counters, shutdown.clone()));
-    tasks.spawn(pipeline::run(trade_rx, store.clone(), pair.clone(), prices_tx, shutdown.clone()));
+    let upper_symbols: Vec<String> = symbols.iter().map(|s| s.to_ascii_uppercase()).collect();
+    let ingest_config = IngestConfig { ws_base, rest_base, symbols };
+    let last_ids = store.last_ids()?;
+    // Runtime symbol changes: send `IngestCommand::Subscribe(vec!["solusdt".into()])`.
+    let (_ingest_commands, ingest_commands_rx) = mpsc::channel::<IngestCommand>(64);
+    tasks.spawn(ingest::client::run(
+        ingest_config,
+        last_ids,
+        trade_tx,
+        status_tx,
+        counters,
+        ingest_commands_rx,
+        shutdown.clone(),
+    ));
+    let outputs = pipeline::Outputs { pair: pair.clone(), prices: prices_tx, bars: bars_tx.clone() };
+    tasks.spawn(pipeline::run(trade_rx, store.clone(), outputs, shutdown.clone()));
+    match retention::parse_age(&args.tick_retention) {
+        Ok(Some(max_age)) => {
+            tasks.spawn(retention::run(store.clone(), max_age, shutdown.clone()));
+        }
+        Ok(None) => {}
+        Err(err) => anyhow::bail!("--tick-retention: {err}"),
+    }
 
-    let hub = PushHub { pair, status: status_rx, prices: prices_rx, shutdown: shutdown.clone() };
+    let (alerts_tx, _) = broadcast::channel::<app::alerts::AlertEvent>(1_024);
+    let alerts = alerts::start(&store, &upper_symbols, &pair, &bars_tx, &alerts_tx, &mut tasks, &shutdown)?;
+
+    let hub = PushHub {
+        symbols: upper_symbols,
+        pair,
+        status: status_rx,
+        bars: bars_tx.clone(),
+        history: Arc::new(StoreHistory(store.clone())),
+        alerts: alerts_tx,
+        shutdown: shutdown.clone(),
+    };
     let leptos_options = web::leptos_options(&args.site_root, args.bind);
-    let router = web::router(AppState { leptos_options, hub, store: store.clone() });
+    let router = web::router(AppState { leptos_options, hub, store: store.clone(), alerts });
     let listener =
         tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("cannot bind {}", args.bind))?;
     tracing::info!("pairdesk listening on http://{}", listener.local_addr()?);

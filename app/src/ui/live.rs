@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 
+use super::alerts::AlertPanel;
 use super::backtest::BacktestPanel;
 use super::charts::{Chart, ChartData, ChartLevel, ChartLine, TimeRange, ENTRY, EXIT, LEG_X, LEG_Y, MEAN, SERIES};
 use super::format::{fmt_num, fmt_opt, fmt_price};
@@ -108,6 +109,7 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
             </section>
             <StationarityPanel series=series aligned=aligned/>
             <StatsTable x_label=Signal::derive(x_label) y_label=Signal::derive(y_label) series=series/>
+            <AlertPanel view_q=view_q/>
         }
         .into_any()
     };

@@ -6,11 +6,14 @@
 //! The view (pair, interval, windows, thresholds) lives in the URL query ([`view`]), so the
 //! server renders the same view the browser hydrates.
 
+pub mod alerts;
 pub mod backtest;
 pub mod charts;
 #[cfg(feature = "hydrate")]
 pub mod download;
 pub mod format;
+#[cfg(feature = "hydrate")]
+pub mod http;
 pub mod live;
 #[cfg(feature = "hydrate")]
 pub mod socket;

@@ -6,6 +6,8 @@ use crate::protocol::{Bar, FeedStatus, LastPrice, ServerMsg};
 
 /// How many bars per leg the page keeps (older ones scroll out).
 pub const MAX_BARS: usize = 3_000;
+/// How many alert events the page lists.
+pub const MAX_ALERT_EVENTS: usize = 100;
 
 /// Everything the live page shows that arrives from the server.
 #[derive(Clone, Copy)]
@@ -21,6 +23,8 @@ pub struct LiveState {
     pub bars_view: RwSignal<Option<(String, String, i64)>>,
     pub bars_x: RwSignal<Vec<Bar>>,
     pub bars_y: RwSignal<Vec<Bar>>,
+    /// Alert events pushed since the page opened (plus the recent ones loaded at start), newest first.
+    pub alerts: RwSignal<Vec<crate::alerts::AlertEvent>>,
 }
 
 impl LiveState {
@@ -34,6 +38,7 @@ impl LiveState {
             bars_view: RwSignal::new(None),
             bars_x: RwSignal::new(Vec::new()),
             bars_y: RwSignal::new(Vec::new()),
+            alerts: RwSignal::new(Vec::new()),
         }
     }
 
@@ -67,6 +72,10 @@ impl LiveState {
                     self.bars_y.update(|bars| upsert_bar(bars, bar));
                 }
             }
+            ServerMsg::Alert(event) => self.alerts.update(|events| {
+                events.insert(0, event);
+                events.truncate(MAX_ALERT_EVENTS);
+            }),
             ServerMsg::Error { message } => leptos::logging::warn!("server: {message}"),
         }
     }

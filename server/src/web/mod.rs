@@ -1,5 +1,6 @@
 //! HTTP surface: the server-rendered dashboard, the browser bundle, and `/ws`.
 
+pub mod alerts_api;
 pub mod api;
 pub mod push;
 
@@ -18,6 +19,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub hub: PushHub,
     pub store: crate::store::Store,
+    pub alerts: crate::alerts::AlertsHandle,
 }
 
 pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOptions {
@@ -37,7 +39,10 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(page))
         .route("/ws", get(push::ws_handler))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/export/ticks.csv", get(crate::export::ticks_csv))
+        .route("/api/export/bars.csv", get(crate::export::bars_csv))
         .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
         .merge(api::routes())
+        .merge(alerts_api::routes())
         .with_state(state)
 }

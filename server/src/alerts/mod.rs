@@ -1,0 +1,97 @@
+//! Server-side alerting: rules and events persisted in sled ([`repo`]), evaluated on every
+//! closed bar of every rule's view whether or not a page is open ([`engine`]), pushed to
+//! browsers and optionally POSTed to a webhook per rule ([`webhook`]).
+
+pub mod engine;
+pub mod repo;
+pub mod webhook;
+
+pub use engine::AlertEngine;
+pub use repo::AlertRepo;
+
+use std::sync::Arc;
+
+use app::alerts::{AlertEvent, AlertMetric, AlertRule, AlertView, Comparison};
+use tokio::sync::{broadcast, watch};
+
+use crate::pipeline::BarUpdate;
+use crate::shutdown::Shutdown;
+use crate::store::Store;
+
+/// What the HTTP API needs to edit rules: the repo, the live rule set, the known symbols.
+#[derive(Clone)]
+pub struct AlertsHandle {
+    pub repo: AlertRepo,
+    pub rules: Arc<watch::Sender<Vec<AlertRule>>>,
+    pub symbols: Vec<String>,
+}
+
+impl AlertsHandle {
+    /// Saves a rule and hands the new rule set to the engine.
+    pub fn upsert(&self, rule: AlertRule) -> Result<AlertRule, repo::RepoError> {
+        self.repo.upsert(&rule)?;
+        self.publish()?;
+        Ok(rule)
+    }
+
+    pub fn delete(&self, id: &str) -> Result<bool, repo::RepoError> {
+        let removed = self.repo.delete(id)?;
+        self.publish()?;
+        Ok(removed)
+    }
+
+    fn publish(&self) -> Result<(), repo::RepoError> {
+        self.rules.send_replace(self.repo.rules()?);
+        Ok(())
+    }
+}
+
+/// The rule the Live page's z-entry slider edits: |z| above 2 on the default pair.
+pub fn default_rule(pair: &(String, String)) -> AlertRule {
+    AlertRule {
+        id: repo::DEFAULT_RULE_ID.into(),
+        name: "z entry (Live slider)".into(),
+        metric: AlertMetric::Zscore,
+        comparison: Comparison::AbsAbove,
+        threshold: 2.0,
+        hysteresis: 0.5,
+        view: AlertView {
+            x: pair.0.clone(),
+            y: pair.1.clone(),
+            interval_ms: 1_000,
+            window: 60,
+            corr_window: 30,
+            hedge: Default::default(),
+        },
+        webhook: None,
+    }
+}
+
+/// Opens the repo (creating the default rule on first start) and spawns the engine.
+pub fn start(
+    store: &Store,
+    symbols: &[String],
+    pair: &(String, String),
+    bars: &broadcast::Sender<BarUpdate>,
+    events: &broadcast::Sender<AlertEvent>,
+    tasks: &mut tokio::task::JoinSet<()>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<AlertsHandle> {
+    let repo = AlertRepo::open(store)?;
+    let mut rules = repo.rules()?;
+    if rules.is_empty() {
+        let rule = default_rule(pair);
+        repo.upsert(&rule)?;
+        rules.push(rule);
+    }
+    let (rules_tx, rules_rx) = watch::channel(rules);
+    let engine = AlertEngine {
+        repo: repo.clone(),
+        rules: rules_rx,
+        bars: bars.subscribe(),
+        events: events.clone(),
+        webhooks: webhook::WebhookSender::new(),
+    };
+    tasks.spawn(engine.run(shutdown.clone()));
+    Ok(AlertsHandle { repo, rules: Arc::new(rules_tx), symbols: symbols.to_vec() })
+}
