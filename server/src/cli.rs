@@ -22,8 +22,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the web dashboard and ingest live trades.
     Serve(ServeArgs),
-    /// Run a local fake Binance exchange (WebSocket streams) for tests, benchmarks and demos.
+    /// Run a local fake Binance exchange (WebSocket streams + REST) for tests, benchmarks and demos.
     FakeExchange(FakeExchangeArgs),
+    /// Write stored ticks or bars as CSV (with a header) to stdout.
+    Export(ExportArgs),
+    /// Feed a recorded capture (NDJSON or Binance aggTrades/trades CSV) through the pipeline.
+    Replay(ReplayArgs),
     /// Analyse one pair from OHLC CSV files (Binance klines, generic OHLCV, Yahoo): hedge ratios,
     /// ADF, cointegration, half-life, z-score, backtest. Exit code 2 on unusable input.
     Analyze(crate::analyze::AnalyzeArgs),
@@ -49,6 +53,9 @@ pub struct ServeArgs {
     /// Start a fake exchange in-process and ingest from it instead of Binance (works offline).
     #[arg(long)]
     pub demo: bool,
+    /// Ticks older than this are deleted in the background (bars are kept): e.g. `7d`, `12h`, `0` = forever.
+    #[arg(long, default_value = "30d", env = "PAIRDESK_TICK_RETENTION")]
+    pub tick_retention: String,
     /// Directory holding the Trunk-built browser bundle (`pkg/frontend.js`, `pkg/frontend_bg.wasm`).
     #[arg(long, default_value = "target/site", env = "PAIRDESK_SITE_ROOT")]
     pub site_root: PathBuf,
@@ -59,10 +66,102 @@ pub struct FakeExchangeArgs {
     /// Address to listen on (loopback only makes sense: it is a test double).
     #[arg(long, default_value = "127.0.0.1:9443")]
     pub bind: SocketAddr,
-    /// Trades per second per symbol.
-    #[arg(long, default_value_t = 20.0)]
-    pub rate: f64,
+    /// Trades per second per symbol, or `max` (as fast as the client drains the socket).
+    #[arg(long, default_value = "20")]
+    pub rate: Rate,
     /// Seed of the price paths: the same seed gives the same trades.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Stop generating after this many trades (all symbols together).
+    #[arg(long)]
+    pub max_trades: Option<u64>,
+    /// Trades kept in memory per symbol (REST answers and lagging clients).
+    #[arg(long, default_value_t = 500_000)]
+    pub history_limit: usize,
+    /// Fault: drop every stream connection abruptly after this many seconds.
+    #[arg(long)]
+    pub disconnect_every: Option<f64>,
+    /// Fault: drop every stream connection abruptly after sending this many trades.
+    #[arg(long)]
+    pub disconnect_after_trades: Option<u64>,
+    /// Fault: probability per trade of a garbage/malformed/oversized frame before it.
+    #[arg(long, default_value_t = 0.0)]
+    pub garbage_prob: f64,
+    /// Fault: probability per trade of sending it twice.
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicate_prob: f64,
+    /// Fault: stall every stream connection this often (seconds)…
+    #[arg(long)]
+    pub stall_every: Option<f64>,
+    /// …for this long (seconds).
+    #[arg(long, default_value_t = 0.0)]
+    pub stall_for: f64,
+    /// Fault: probability that a REST request is answered 429 with Retry-After.
+    #[arg(long, default_value_t = 0.0)]
+    pub rest_429_prob: f64,
+    /// Retry-After seconds sent with injected 429s.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after: u64,
+}
+
+/// A trade rate: a positive number per second, or `max`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate(pub f64);
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("max") {
+            return Ok(Rate(f64::INFINITY));
+        }
+        match s.parse::<f64>() {
+            Ok(r) if r.is_finite() && r > 0.0 => Ok(Rate(r)),
+            _ => Err(format!("`{s}` is not a positive rate or `max`")),
+        }
+    }
+}
+
+/// What `pairdesk export` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum ExportKind {
+    /// symbol, agg_id, time_ms, price, qty, buyer_is_maker
+    Ticks,
+    /// time_ms, open, high, low, close, volume, count
+    Bars,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    pub kind: ExportKind,
+    /// Symbol, e.g. BTCUSDT (case-insensitive).
+    #[arg(long)]
+    pub symbol: String,
+    /// Bar interval for `bars`: 1s, 1m, 5m (stored) or any `<n>s|m|h` (computed from ticks).
+    #[arg(long, default_value = "1m")]
+    pub interval: String,
+    /// Start (inclusive): epoch milliseconds or ISO-8601 (`2026-03-01`, `2026-03-01T12:00:00Z`).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End (exclusive): epoch milliseconds or ISO-8601.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Directory of the sled database.
+    #[arg(long, default_value = "./data", env = "PAIRDESK_DATA_DIR")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReplayArgs {
+    /// NDJSON (`{"symbol","ts","price","size"}` per line) or Binance aggTrades/trades CSV.
+    pub file: PathBuf,
+    /// Pace: `max` (as fast as possible) or a multiple of real time such as `10x`.
+    #[arg(long, default_value = "max")]
+    pub speed: String,
+    /// Symbol of a CSV dump (default: the file name's prefix, e.g. `BTCUSDT-aggTrades-…`).
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// Directory of the sled database.
+    #[arg(long, default_value = "./data", env = "PAIRDESK_DATA_DIR")]
+    pub data_dir: PathBuf,
 }

@@ -13,3 +13,8 @@ pub struct Trade {
     pub qty: f64,
     pub buyer_is_maker: bool,
 }
+
+/// Wall-clock time, epoch milliseconds (0 if the clock is before 1970).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

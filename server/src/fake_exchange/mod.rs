@@ -1,88 +1,197 @@
-//! A local stand-in for Binance USDⓈ-M futures that speaks its exact wire format on
+//! A local stand-in for Binance USDⓈ-M futures that speaks its exact wire formats on
 //! loopback: combined (`/stream?streams=…`, also under `/market`) and raw (`/ws/<stream>`)
-//! aggTrade WebSocket streams, SUBSCRIBE/UNSUBSCRIBE replies and pings. Trades come from
-//! seeded price paths ([`market`]) in which ETH is cointegrated with BTC.
+//! `@aggTrade` and `@trade` WebSocket streams, SUBSCRIBE/UNSUBSCRIBE replies and pings
+//! ([`ws`]); REST `/fapi/v1/aggTrades` and `/fapi/v1/klines` answering from the same
+//! history ([`rest`]). Trades come from seeded price paths ([`market`]) in which ETH is
+//! cointegrated with BTC; faults are injected on request ([`faults`]).
 //!
-//! It is what tests, benchmarks and `pairdesk serve --demo` ingest from.
+//! Generation starts when the first stream client connects, so a client that connects
+//! first sees every trade. At `rate = max` trades are produced as fast as the fastest
+//! client drains them. `GET /debug/ids?symbol=` returns the ground truth: every retained
+//! trade id of a symbol. It is what tests, benchmarks and `pairdesk serve --demo` run against.
 
+pub mod faults;
+pub mod history;
 pub mod market;
+pub mod rest;
+pub mod ws;
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
-use tokio::sync::broadcast;
+use tokio::sync::Notify;
 
 use crate::cli::FakeExchangeArgs;
-use crate::ingest::binance::{AggTradeEvent, CombinedFrame};
-use crate::market::Trade;
+use crate::market::{now_ms, Trade};
 use crate::shutdown::{self, Shutdown};
+pub use faults::Faults;
+use history::History;
 use market::{MarketSim, SymbolSpec};
 
-/// How often the exchange pings each client (Binance futures: every 3 minutes).
-const PING_INTERVAL: Duration = Duration::from_secs(180);
+/// How many trades the generator may run ahead of the fastest client at `rate = max`.
+const MAX_RATE_WINDOW: u64 = 16_384;
+/// Trades generated per step at `rate = max`.
+const MAX_RATE_CHUNK: u64 = 2_048;
 
 /// What the fake exchange simulates.
 #[derive(Clone, Debug)]
 pub struct FakeConfig {
     pub symbols: Vec<SymbolSpec>,
-    /// Trades per second per symbol.
+    /// Trades per second per symbol; `f64::INFINITY` (or ≤ 0) = as fast as the socket drains.
     pub rate: f64,
     pub seed: u64,
+    /// Stop generating after this many trades in total (all symbols).
+    pub max_trades: Option<u64>,
+    /// Trades retained per symbol (for REST and for lagging streams).
+    pub history_limit: usize,
+    pub faults: Faults,
 }
 
 impl FakeConfig {
     /// BTC and ETH (cointegrated) plus SOL, at a lively but readable pace.
     pub fn demo() -> Self {
-        Self { symbols: SymbolSpec::defaults(), rate: 20.0, seed: 7 }
+        Self {
+            symbols: SymbolSpec::defaults(),
+            rate: 20.0,
+            seed: 7,
+            max_trades: None,
+            history_limit: 500_000,
+            faults: Faults::default(),
+        }
+    }
+
+    fn is_max_rate(&self) -> bool {
+        !self.rate.is_finite() || self.rate <= 0.0
     }
 }
 
 /// A running simulation; cheap to clone into handlers.
 #[derive(Clone)]
 pub struct FakeExchange {
-    config: Arc<FakeConfig>,
-    trades: broadcast::Sender<Arc<Trade>>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: FakeConfig,
+    history: History,
+    sim: Mutex<MarketSim>,
+    generated: AtomicU64,
+    /// Stream connections opened so far (also seeds each connection's fault RNG).
+    connections: AtomicU64,
+    /// Gets a permit when the first stream client connects.
+    first_client: Notify,
 }
 
 impl FakeExchange {
     pub fn new(config: FakeConfig) -> Self {
-        let (trades, _) = broadcast::channel(65_536);
-        Self { config: Arc::new(config), trades }
+        let names: Vec<String> = config.symbols.iter().map(|s| s.symbol.clone()).collect();
+        let history = History::new(&names, config.history_limit);
+        let sim = Mutex::new(MarketSim::new(&config.symbols, config.seed, now_ms()));
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                history,
+                sim,
+                generated: AtomicU64::new(0),
+                connections: AtomicU64::new(0),
+                first_client: Notify::new(),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &FakeConfig {
+        &self.shared.config
+    }
+
+    pub(crate) fn history(&self) -> &History {
+        &self.shared.history
+    }
+
+    /// The HTTP + WebSocket surface.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/stream", get(ws::combined_stream))
+            .route("/market/stream", get(ws::combined_stream))
+            .route("/ws/{stream}", get(ws::raw_stream))
+            .route("/market/ws/{stream}", get(ws::raw_stream))
+            .route("/fapi/v1/aggTrades", get(rest::agg_trades))
+            .route("/fapi/v1/klines", get(rest::klines))
+            .route("/debug/ids", get(rest::debug_ids))
+            .route("/debug/stats", get(rest::debug_stats))
+            .with_state(self.clone())
     }
 
     /// Generates trades and serves clients until shutdown.
     pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: Shutdown) {
-        let generator = tokio::spawn(generate(self.config.clone(), self.trades.clone(), shutdown.clone()));
-        let app = Router::new()
-            .route("/stream", get(combined_stream))
-            .route("/market/stream", get(combined_stream))
-            .route("/ws/{stream}", get(raw_stream))
-            .route("/market/ws/{stream}", get(raw_stream))
-            .with_state(self);
+        let generator = tokio::spawn(generate(self.clone(), shutdown.clone()));
         let mut stop = shutdown.clone();
+        let app = self.router();
         if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(async move { stop.wait().await }).await {
             tracing::error!(%err, "fake exchange stopped");
         }
         generator.abort();
+    }
+
+    /// Generates `n` trades at once (timestamped now), whatever the rate. For tests.
+    pub fn push_trades(&self, n: u64) {
+        let trades = {
+            let mut sim = self.shared.sim.lock().unwrap_or_else(|p| p.into_inner());
+            let now = now_ms();
+            (0..n).map(|_| sim.next_trade(now)).collect::<Vec<Trade>>()
+        };
+        self.shared.generated.fetch_add(n, Ordering::Relaxed);
+        self.shared.history.append(trades);
+    }
+
+    /// Ground truth: every retained trade id of `symbol` (upper case), in order.
+    pub fn trade_ids(&self, symbol: &str) -> Vec<u64> {
+        self.shared.history.ids(symbol)
+    }
+
+    /// Trades generated so far (all symbols).
+    pub fn generated(&self) -> u64 {
+        self.shared.generated.load(Ordering::Relaxed)
+    }
+
+    /// How many more trades may be generated.
+    fn remaining(&self) -> u64 {
+        self.shared.config.max_trades.map_or(u64::MAX, |max| max.saturating_sub(self.generated()))
+    }
+
+    fn client_connected(&self) -> u64 {
+        self.shared.first_client.notify_one();
+        self.shared.connections.fetch_add(1, Ordering::Relaxed)
     }
 }
 
 /// `pairdesk fake-exchange`: runs until Ctrl-C.
 pub async fn run_standalone(args: FakeExchangeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
-    tracing::info!(
-        "fake exchange on ws://{}/market/stream?streams=btcusdt@aggTrade/ethusdt@aggTrade",
-        listener.local_addr()?
-    );
+    let addr = listener.local_addr()?;
+    tracing::info!("fake exchange on ws://{addr}/market/stream?streams=btcusdt@aggTrade/ethusdt@aggTrade and http://{addr}/fapi/v1/aggTrades");
     let (trigger, shutdown) = shutdown::channel();
-    let exchange = FakeExchange::new(FakeConfig { rate: args.rate, seed: args.seed, ..FakeConfig::demo() });
+    let secs = |s: Option<f64>| s.filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64);
+    let config = FakeConfig {
+        rate: args.rate.0,
+        seed: args.seed,
+        max_trades: args.max_trades,
+        history_limit: args.history_limit,
+        faults: Faults {
+            disconnect_every: secs(args.disconnect_every),
+            disconnect_after_trades: args.disconnect_after_trades.filter(|n| *n > 0),
+            garbage_prob: args.garbage_prob,
+            duplicate_prob: args.duplicate_prob,
+            stall_every: secs(args.stall_every),
+            stall_for: secs(Some(args.stall_for)).unwrap_or_default(),
+            rest_429_prob: args.rest_429_prob,
+            retry_after_s: args.retry_after,
+        },
+        ..FakeConfig::demo()
+    };
+    let exchange = FakeExchange::new(config);
     let server = tokio::spawn(exchange.serve(listener, shutdown));
     shutdown::os_signal().await;
     trigger.fire();
@@ -90,108 +199,53 @@ pub async fn run_standalone(args: FakeExchangeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn generate(config: Arc<FakeConfig>, trades: broadcast::Sender<Arc<Trade>>, mut shutdown: Shutdown) {
-    let mut sim = MarketSim::new(&config.symbols, config.seed, now_ms());
-    let period = Duration::from_secs_f64(1.0 / (config.rate * config.symbols.len() as f64).max(1e-3));
-    let mut tick = tokio::time::interval(period);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                let trade = sim.next_trade(now_ms());
-                // No subscribers is fine: trades still advance the history.
-                let _ = trades.send(Arc::new(trade));
+/// Produces trades: at a fixed rate, or at `rate = max` as fast as the fastest client
+/// drains them (never more than [`MAX_RATE_WINDOW`] ahead of it).
+async fn generate(exchange: FakeExchange, mut shutdown: Shutdown) {
+    tokio::select! {
+        () = exchange.shared.first_client.notified() => {},
+        () = shutdown.wait() => return,
+    }
+    let config = exchange.config().clone();
+    let history = exchange.history();
+    if config.is_max_rate() {
+        loop {
+            let remaining = exchange.remaining();
+            if remaining == 0 || shutdown.is_requested() {
+                return;
             }
-            () = shutdown.wait() => return,
+            let drained = history.drained.notified();
+            let ahead = history.end_seq().saturating_sub(history.delivered());
+            if ahead >= MAX_RATE_WINDOW {
+                tokio::select! {
+                    _ = tokio::time::timeout(Duration::from_millis(50), drained) => {},
+                    () = shutdown.wait() => return,
+                }
+                continue;
+            }
+            exchange.push_trades((MAX_RATE_WINDOW - ahead).min(MAX_RATE_CHUNK).min(remaining));
+            tokio::task::yield_now().await;
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
-#[derive(Deserialize)]
-struct StreamsQuery {
-    streams: Option<String>,
-}
-
-async fn combined_stream(
-    upgrade: WebSocketUpgrade,
-    Query(query): Query<StreamsQuery>,
-    State(exchange): State<FakeExchange>,
-) -> Response {
-    let streams = parse_streams(query.streams.as_deref().unwrap_or(""));
-    upgrade.on_upgrade(move |socket| serve_client(socket, exchange, streams, true))
-}
-
-async fn raw_stream(
-    upgrade: WebSocketUpgrade,
-    Path(stream): Path<String>,
-    State(exchange): State<FakeExchange>,
-) -> Response {
-    let streams = parse_streams(&stream);
-    upgrade.on_upgrade(move |socket| serve_client(socket, exchange, streams, false))
-}
-
-/// `btcusdt@aggTrade/ethusdt@aggTrade` → {"btcusdt@aggTrade", "ethusdt@aggTrade"}.
-fn parse_streams(list: &str) -> HashSet<String> {
-    list.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()
-}
-
-#[derive(Deserialize)]
-struct MethodCall {
-    method: String,
-    #[serde(default)]
-    params: Vec<String>,
-    id: u64,
-}
-
-async fn serve_client(mut socket: WebSocket, exchange: FakeExchange, mut streams: HashSet<String>, combined: bool) {
-    let mut trades = exchange.trades.subscribe();
-    let mut ping = tokio::time::interval(PING_INTERVAL);
-    ping.tick().await;
+    let per_second = config.rate * config.symbols.len() as f64;
+    let step = Duration::from_secs_f64(1.0 / per_second).clamp(Duration::from_millis(2), Duration::from_secs(1));
+    let mut tick = tokio::time::interval(step);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let started = tokio::time::Instant::now();
+    let mut produced = 0u64;
     loop {
         tokio::select! {
-            received = trades.recv() => {
-                let trade = match received {
-                    Ok(trade) => trade,
-                    // Like Binance, a client that cannot keep up is disconnected.
-                    Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => break,
-                };
-                let stream = format!("{}@aggTrade", trade.symbol.to_ascii_lowercase());
-                if !streams.contains(&stream) { continue; }
-                let event = AggTradeEvent::from(trade.as_ref());
-                let text = if combined {
-                    serde_json::to_string(&CombinedFrame { stream, data: event })
-                } else {
-                    serde_json::to_string(&event)
-                };
-                let Ok(text) = text else { continue };
-                if socket.send(Message::Text(text.into())).await.is_err() { break; }
-            }
-            _ = ping.tick() => {
-                if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break; }
-            }
-            incoming = socket.recv() => {
-                let text = match incoming {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                    Some(Ok(_)) => continue,
-                };
-                let reply = match serde_json::from_str::<MethodCall>(&text) {
-                    Ok(call) if call.method == "SUBSCRIBE" => {
-                        streams.extend(call.params);
-                        serde_json::json!({"result": null, "id": call.id})
-                    }
-                    Ok(call) if call.method == "UNSUBSCRIBE" => {
-                        for s in &call.params { streams.remove(s); }
-                        serde_json::json!({"result": null, "id": call.id})
-                    }
-                    Ok(call) => serde_json::json!({"error": {"code": 2, "msg": format!("Invalid request: unknown method {}", call.method)}, "id": call.id}),
-                    Err(_) => serde_json::json!({"error": {"code": 3, "msg": "Invalid JSON"}, "id": null}),
-                };
-                if socket.send(Message::Text(reply.to_string().into())).await.is_err() { break; }
-            }
+            _ = tick.tick() => {},
+            () = shutdown.wait() => return,
+        }
+        let due = (started.elapsed().as_secs_f64() * per_second) as u64;
+        let n = due.saturating_sub(produced).min(exchange.remaining());
+        if n > 0 {
+            exchange.push_trades(n);
+            produced += n;
+        }
+        if exchange.remaining() == 0 {
+            return;
         }
     }
 }

@@ -52,6 +52,52 @@ pub struct AggTradeEvent {
     pub buyer_is_maker: bool,
 }
 
+/// The raw trade event payload of a `<symbol>@trade` stream (the ingest does not use it;
+/// the fake exchange serves it):
+///
+/// ```json
+/// {"e":"trade","E":1709251200123,"T":1709251200120,"s":"BTCUSDT","t":17798934,
+///  "p":"62030.60","q":"0.015","X":"MARKET","m":true}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TradeEvent {
+    #[serde(rename = "e")]
+    pub event_type: String,
+    #[serde(rename = "E")]
+    pub event_time_ms: i64,
+    #[serde(rename = "T")]
+    pub trade_time_ms: i64,
+    #[serde(rename = "s")]
+    pub symbol: String,
+    #[serde(rename = "t")]
+    pub trade_id: u64,
+    #[serde(rename = "p")]
+    pub price: String,
+    #[serde(rename = "q")]
+    pub qty: String,
+    /// Order type, `MARKET` for ordinary trades.
+    #[serde(rename = "X")]
+    pub order_type: String,
+    #[serde(rename = "m")]
+    pub buyer_is_maker: bool,
+}
+
+impl From<&Trade> for TradeEvent {
+    fn from(trade: &Trade) -> Self {
+        TradeEvent {
+            event_type: "trade".into(),
+            event_time_ms: trade.t_ms,
+            trade_time_ms: trade.t_ms,
+            symbol: trade.symbol.clone(),
+            trade_id: trade.agg_id * 3 + 2,
+            price: format!("{}", trade.price),
+            qty: format!("{}", trade.qty),
+            order_type: "MARKET".into(),
+            buyer_is_maker: trade.buyer_is_maker,
+        }
+    }
+}
+
 /// Why a frame was not turned into a trade. Each kind is counted separately.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum FrameError {
@@ -91,7 +137,8 @@ pub fn parse_frame(text: &str) -> Result<Frame, FrameError> {
     event.try_into().map(Frame::Trade)
 }
 
-fn positive_decimal(field: &'static str, value: &str) -> Result<f64, FrameError> {
+/// A finite, strictly positive decimal string, or the matching [`FrameError`].
+pub(crate) fn positive_decimal(field: &'static str, value: &str) -> Result<f64, FrameError> {
     match value.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
         _ => Err(FrameError::InvalidNumber { field, value: value.to_string() }),
