@@ -122,6 +122,13 @@ pub enum Frame {
 
 /// Parses one text frame of a combined stream.
 pub fn parse_frame(text: &str) -> Result<Frame, FrameError> {
+    // Fast path: a well-formed combined aggTrade frame, straight into the typed struct.
+    if let Ok(frame) = serde_json::from_str::<CombinedFrame<AggTradeEvent>>(text) {
+        if frame.data.event_type == "aggTrade" {
+            return frame.data.try_into().map(Frame::Trade);
+        }
+    }
+    // Everything else (replies, raw frames, other events, garbage) is classified slowly.
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| FrameError::Malformed(e.to_string()))?;
     if let Some(id) = value.get("id").and_then(serde_json::Value::as_u64) {
         let ok = value.get("error").is_none() && value.get("result").is_some_and(serde_json::Value::is_null);
