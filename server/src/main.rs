@@ -10,6 +10,8 @@ mod fake_exchange;
 mod ingest;
 mod market;
 mod pipeline;
+#[cfg(test)]
+mod pipeline_bench;
 mod replay;
 mod serve;
 mod shutdown;
