@@ -36,6 +36,19 @@ impl FeedState {
 pub struct FeedStatus {
     pub state: FeedState,
     pub last_error: Option<String>,
+    /// While [`FeedState::Backfilling`]: how far the gap fill has got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<BackfillProgress>,
+}
+
+/// Progress of a REST backfill of one symbol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackfillProgress {
+    pub symbol: String,
+    /// Trades fetched so far.
+    pub fetched: u64,
+    /// Trades known to be missing (`None` while catching up to "now" after a reconnect).
+    pub expected: Option<u64>,
 }
 
 /// Latest trade price of one symbol.
@@ -114,7 +127,11 @@ mod tests {
 
     #[test]
     fn status_serialises_state_in_snake_case() {
-        let msg = ServerMsg::Status(FeedStatus { state: FeedState::Down, last_error: Some("refused".into()) });
+        let msg = ServerMsg::Status(FeedStatus {
+            state: FeedState::Down,
+            last_error: Some("refused".into()),
+            progress: None,
+        });
         let json = serde_json::to_string(&msg).expect("serialise");
         assert_eq!(json, r#"{"type":"status","state":"down","last_error":"refused"}"#);
     }

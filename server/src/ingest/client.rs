@@ -93,7 +93,11 @@ pub async fn run(
     let rest = match RestClient::new(&config.rest_base) {
         Ok(rest) => rest,
         Err(err) => {
-            status.send_replace(FeedStatus { state: FeedState::Down, last_error: Some(err.to_string()) });
+            status.send_replace(FeedStatus {
+                state: FeedState::Down,
+                last_error: Some(err.to_string()),
+                progress: None,
+            });
             tracing::error!(%err, "cannot build the REST client; ingestion stops");
             return;
         }
@@ -132,7 +136,7 @@ pub async fn run(
         };
         ingest.counters.reconnects.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(ws = %ingest.ws_base, %error, "exchange connection lost");
-        ingest.status.send_replace(FeedStatus { state: FeedState::Down, last_error: Some(error) });
+        ingest.status.send_replace(FeedStatus { state: FeedState::Down, last_error: Some(error), progress: None });
         let jittered = backoff.mul_f64(rand::rng().random_range(0.5..1.0));
         backoff = (backoff * 2).min(BACKOFF_MAX);
         tokio::select! {
@@ -193,7 +197,7 @@ impl Ingest {
                 }
             }
         }
-        self.status.send_replace(FeedStatus { state: FeedState::Live, last_error: None });
+        self.status.send_replace(FeedStatus { state: FeedState::Live, last_error: None, progress: None });
         let deadline = Instant::now() + MAX_CONNECTION_AGE;
         let mut known: HashSet<String> = self.symbols.iter().cloned().collect();
         let mut outbox: VecDeque<IngestCommand> = VecDeque::new();
@@ -326,7 +330,7 @@ impl Ingest {
                     Ok(false) => return Ok(Forward::Consumer),
                     Err(err) => return Err(format!("backfill of {} failed: {err}", trade.symbol)),
                 }
-                self.status.send_replace(FeedStatus { state: FeedState::Live, last_error: None });
+                self.status.send_replace(FeedStatus { state: FeedState::Live, last_error: None, progress: None });
             }
         }
         self.last_ids.insert(trade.symbol.clone(), trade.agg_id);
@@ -340,9 +344,19 @@ impl Ingest {
     /// Backfills `symbol` from `from_id` (to `until_id`, or to the newest trade) into the
     /// trade channel. `Ok(false)` when the consumer is gone.
     async fn fill(&mut self, symbol: &str, from_id: u64, until_id: Option<u64>) -> Result<bool, RestError> {
-        self.status.send_replace(FeedStatus { state: FeedState::Backfilling, last_error: None });
+        self.status.send_replace(FeedStatus { state: FeedState::Backfilling, last_error: None, progress: None });
+        let status = &self.status;
         let report = |p: &BackfillProgress| {
             tracing::info!(symbol = %p.symbol, fetched = p.fetched, expected = ?p.expected, "backfilling");
+            status.send_replace(FeedStatus {
+                state: FeedState::Backfilling,
+                last_error: None,
+                progress: Some(app::protocol::BackfillProgress {
+                    symbol: p.symbol.clone(),
+                    fetched: p.fetched,
+                    expected: p.expected,
+                }),
+            });
         };
         let mut sink = CountingSink { trades: &self.trades, counters: &self.counters, consumer_gone: false };
         let next = backfill(&self.rest, symbol, from_id, until_id, &mut sink, report).await?;
