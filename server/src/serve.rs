@@ -17,6 +17,8 @@ use crate::{alerts, fake_exchange, ingest, shutdown};
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Leptos' SSR spawns onto the ambient executor; tell it that is tokio.
     let _ = any_spawner::Executor::init_tokio();
+    // rustls (ring) for every wss:// and https:// client, before any is built.
+    crate::tls::install_crypto_provider();
     let symbols: Vec<String> =
         args.symbols.iter().map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect();
     if symbols.len() < 2 {
