@@ -9,15 +9,30 @@ use std::time::Duration;
 use fantoccini::Locator;
 use support::{Browser, Server};
 
-const TESTIDS_ON_FIRST_PAINT: [&str; 8] = [
+const TESTIDS_ON_FIRST_PAINT: [&str; 23] = [
     "connection-status",
-    "last-price-x",
-    "last-price-y",
+    "pair-x",
+    "pair-y",
+    "interval",
+    "window",
     "z-entry",
     "z-entry-value",
     "z-exit",
+    "z-exit-value",
+    "hedge-method",
+    "last-price-x",
+    "last-price-y",
+    "hedge-ratio",
+    "zscore-last",
+    "corr-last",
+    "adf-run",
     "chart-prices",
+    "chart-spread",
     "chart-zscore",
+    "chart-corr",
+    "alerts-list",
+    "export-csv",
+    "window-value",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,6 +44,17 @@ async fn server_rendered_html_carries_the_page_before_wasm_runs() {
     }
     assert!(html.contains("/pkg/frontend.js"), "SSR HTML does not load the bundle");
     assert!(html.contains("BTCUSDT") && html.contains("ETHUSDT"), "SSR HTML lacks the pair");
+
+    // The URL query is the view: the server renders it, not the defaults.
+    let url = format!("{}/?x=ETHUSDT&y=BTCUSDT&interval=1m&window=25&entry=3.1&hedge=kalman", server.base_url);
+    let html = reqwest::get(&url).await.expect("GET view").text().await.expect("body");
+    assert!(
+        html.contains(r#"data-testid="z-entry-value" class="slider-value num">3.1<"#),
+        "entry 3.1 not rendered:\n{html}"
+    );
+    assert!(html.contains(r#"data-testid="window-value" class="slider-value num">25<"#), "window 25 not rendered");
+    assert!(html.contains(r#"<option value="kalman" selected"#), "hedge method not selected in SSR");
+    assert!(html.contains(r#"<option value="60000" selected"#), "interval not selected in SSR");
     let wasm = reqwest::get(format!("{}/pkg/frontend_bg.wasm", server.base_url)).await.expect("GET wasm");
     assert_eq!(wasm.status(), 200);
     assert_eq!(wasm.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/wasm"));
@@ -38,7 +64,8 @@ async fn server_rendered_html_carries_the_page_before_wasm_runs() {
 async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
     let server = Server::start(&["--demo"]).await;
     let browser = Browser::start().await;
-    browser.client.goto(&server.base_url).await.expect("open page");
+    // A short window so the hedge ratio and z-score are ready within seconds of 1s bars.
+    browser.client.goto(&format!("{}/?window=10&corr=10", server.base_url)).await.expect("open page");
 
     // The status only says "live" once the wasm hydrated and opened /ws.
     browser
@@ -105,6 +132,111 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
         })
         .await;
     assert!(painted.iter().all(|&n| n > 50), "{painted:?}");
+
+    // Analytics computed in the browser from pushed bars: hedge ratio, then z and correlation.
+    browser
+        .wait_for("a hedge ratio", Duration::from_secs(30), || async {
+            browser.text("hedge-ratio").await.parse::<f64>().ok()
+        })
+        .await;
+    let z: f64 = browser
+        .wait_for("a z-score (needs 19 one-second bars)", Duration::from_secs(45), || async {
+            browser.text("zscore-last").await.parse::<f64>().ok()
+        })
+        .await;
+    assert!(z.is_finite() && z.abs() < 50.0, "implausible z {z}");
+    let corr: f64 = browser
+        .wait_for("a correlation", Duration::from_secs(10), || async {
+            browser.text("corr-last").await.parse::<f64>().ok()
+        })
+        .await;
+    assert!((-1.0..=1.0).contains(&corr), "correlation {corr} outside [-1, 1]");
+
+    // ADF on demand, computed in wasm.
+    browser
+        .client
+        .find(Locator::Css("[data-testid='adf-run']"))
+        .await
+        .expect("adf button")
+        .click()
+        .await
+        .expect("click");
+    let stat = browser
+        .wait_for("an ADF statistic", Duration::from_secs(5), || async {
+            let el = browser.client.find(Locator::Css("[data-testid='adf-stat']")).await.ok()?;
+            el.text().await.ok()
+        })
+        .await;
+    let p = browser.text("adf-pvalue").await;
+    assert!(
+        stat.parse::<f64>().is_ok() && p.parse::<f64>().is_ok_and(|p| (0.0..=1.0).contains(&p)),
+        "ADF {stat} p {p}"
+    );
+
+    // Zoom: the wheel narrows the shared time range; double-click resets it.
+    let full = browser.attr("chart-prices", "data-x-range").await.expect("drawn range");
+    browser
+        .client
+        .execute(
+            r#"const c = document.querySelector("[data-testid='chart-prices']");
+               const r = c.getBoundingClientRect();
+               for (let i = 0; i < 3; i++) c.dispatchEvent(new WheelEvent('wheel', {deltaY: -100, clientX: r.left + r.width / 2, clientY: r.top + 50, bubbles: true, cancelable: true}));"#,
+            vec![],
+        )
+        .await
+        .expect("wheel");
+    let zoomed = browser
+        .wait_for("the zoom to narrow the time range", Duration::from_secs(5), || async {
+            browser.attr("chart-prices", "data-x-range").await.filter(|r| *r != full)
+        })
+        .await;
+    let span = |r: &str| -> f64 {
+        let (a, b) = r.split_once(',').expect("range a,b");
+        b.parse::<f64>().expect("b") - a.parse::<f64>().expect("a")
+    };
+    assert!(span(&zoomed) < span(&full) * 0.8, "zoom did not narrow: {full} → {zoomed}");
+    browser
+        .wait_for("the stacked charts to share the zoomed time axis", Duration::from_secs(5), || async {
+            let z_range = browser.attr("chart-zscore", "data-x-range").await?;
+            let prices_range = browser.attr("chart-prices", "data-x-range").await?;
+            (z_range == prices_range).then_some(())
+        })
+        .await;
+
+    // An alert rule created through the API fires server-side and shows up in the page.
+    let rule = serde_json::json!({
+        "name": "btc above 1", "metric": "price", "comparison": "above", "threshold": 1.0, "hysteresis": 0.0,
+        "view": {"x": "BTCUSDT", "y": "ETHUSDT", "interval_ms": 1000, "window": 10, "corr_window": 10}
+    });
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/alerts", server.base_url))
+        .json(&rule)
+        .send()
+        .await
+        .expect("POST rule");
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let event = browser
+        .wait_for("the alert to fire in the page", Duration::from_secs(10), || async {
+            for el in browser.client.find_all(Locator::Css("[data-testid='alert-event']")).await.ok()? {
+                let text = el.text().await.ok()?;
+                if text.contains("btc above 1 fired") {
+                    return Some(text);
+                }
+            }
+            None
+        })
+        .await;
+    assert!(event.contains("price"), "{event}");
+    let events: Vec<serde_json::Value> = reqwest::get(format!("{}/api/alerts/events", server.base_url))
+        .await
+        .expect("GET events")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        events.iter().any(|e| e["rule_name"] == "btc above 1" && e["kind"] == "fired"),
+        "event not persisted: {events:?}"
+    );
 
     let shot = browser.screenshot("live").await;
     assert!(std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false), "screenshot too small");

@@ -51,12 +51,12 @@ pub fn BacktestPanel(series: Memo<ViewSeries>, view_q: RwSignal<ViewQuery>, rang
             Ok(r) => {
                 let win_rate = if r.n_trades > 0 { r.wins as f64 / r.n_trades as f64 * 100.0 } else { 0.0 };
                 view! {
-                    <table class="kv num" data-testid="backtest-summary">
+                    <table class="kv num" data-testid="backtest-summary"><tbody>
                         <tr><th>"trades"</th><td>{r.n_trades}</td></tr>
                         <tr><th>"win rate"</th><td>{format!("{win_rate:.1}%")}</td></tr>
                         <tr><th>"total pnl (spread units)"</th><td>{fmt_num(r.total_pnl, 4)}</td></tr>
                         <tr><th>"max drawdown"</th><td>{fmt_num(r.max_drawdown, 4)}</td></tr>
-                    </table>
+                    </tbody></table>
                 }
                 .into_any()
             }
@@ -115,10 +115,10 @@ pub fn BacktestPanel(series: Memo<ViewSeries>, view_q: RwSignal<ViewQuery>, rang
         </section>
         <section class="panel trades" aria-label="Trades">
             <h2>"Trades"</h2>
-            <table class="stats num" data-testid="backtest-trades">
+            <table class="stats num" data-testid="backtest-trades"><tbody>
                 <tr><th>"entry"</th><th>"exit"</th><th>"side"</th><th>"entry z"</th><th>"exit z"</th><th>"pnl"</th><th>"reason"</th></tr>
                 {trades}
-            </table>
+            </tbody></table>
         </section>
     }
 }

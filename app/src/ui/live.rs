@@ -324,23 +324,23 @@ fn StationarityPanel(series: Memo<ViewSeries>, aligned: Memo<AlignedPair>) -> im
             <button data-testid="adf-run" on:click=run title="Augmented Dickey–Fuller on the spread (constant, AIC lag selection) and Engle–Granger on the legs">"Run ADF"</button>
             {move || adf.get().map(|r| match r {
                 Ok(a) => view! {
-                    <table class="kv num">
+                    <table class="kv num"><tbody>
                         <tr><th>"ADF statistic"</th><td data-testid="adf-stat">{fmt_num(a.stat, 4)}</td></tr>
                         <tr><th>"p-value"</th><td data-testid="adf-pvalue">{fmt_num(a.pvalue, 4)}</td></tr>
                         <tr><th>"lag (AIC)"</th><td>{a.usedlag}" of "{a.maxlag}", nobs "{a.nobs}</td></tr>
                         <tr><th>"critical 1% / 5% / 10%"</th><td>{format!("{:.3} / {:.3} / {:.3}", a.crit.p1, a.crit.p5, a.crit.p10)}</td></tr>
                         <tr><th>"verdict"</th><td>{verdict(a.pvalue)}</td></tr>
-                    </table>
+                    </tbody></table>
                 }.into_any(),
                 Err(e) => view! { <p class="error" data-testid="adf-stat">"ADF: "{e}</p> }.into_any(),
             })}
             {move || eg.get().map(|r| match r {
                 Ok(c) => view! {
-                    <table class="kv num">
+                    <table class="kv num"><tbody>
                         <tr><th>"Engle–Granger statistic"</th><td>{fmt_num(c.stat, 4)}</td></tr>
                         <tr><th>"p-value"</th><td data-testid="coint-pvalue">{fmt_num(c.pvalue, 4)}</td></tr>
                         <tr><th>"verdict"</th><td>{if c.pvalue < 0.05 { "cointegrated at 5%" } else { "not cointegrated at 5%" }}</td></tr>
-                    </table>
+                    </tbody></table>
                 }.into_any(),
                 Err(e) => view! { <p class="error">"cointegration: "{e}</p> }.into_any(),
             })}
@@ -377,7 +377,7 @@ fn StatsTable(x_label: Signal<String>, y_label: Signal<String>, series: Memo<Vie
             <h2>"Price statistics "<a class="info" href=format!("{METHODOLOGY}#price-statistics") target="_blank" rel="noopener">"ⓘ"</a>
                 <button data-testid="export-csv" on:click=export title="Download bars of both legs with hedge ratio, spread, z and correlation">"Export CSV"</button>
             </h2>
-            <table class="stats num">
+            <table class="stats num"><tbody>
                 <tr><th></th><th>{x_label}</th><th>{y_label}</th></tr>
                 {row("last", |s| fmt_price(s.last))}
                 {row("change", |s| format!("{} ({:+.2}%)", fmt_num(s.change, 2), s.change_pct * 100.0))}
@@ -389,7 +389,7 @@ fn StatsTable(x_label: Signal<String>, y_label: Signal<String>, series: Memo<Vie
                 {row("VWAP", |s| s.vwap.map(fmt_price).unwrap_or_else(|| "—".into()))}
                 {row("trades", |s| s.trade_count.to_string())}
                 {row("bars", |s| s.bars.to_string())}
-            </table>
+            </tbody></table>
         </section>
     }
 }

@@ -16,6 +16,11 @@ impl Drop for ChildGuard {
     }
 }
 
+/// reqwest here uses rustls without a built-in provider: choose ring once per process.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port")
 }
@@ -40,6 +45,7 @@ pub struct Server {
 
 impl Server {
     pub async fn start(extra_args: &[&str]) -> Server {
+        install_crypto_provider();
         let port = free_port();
         let data_dir = tempfile::tempdir().expect("tempdir");
         let child = Command::new(env!("CARGO_BIN_EXE_pairdesk"))

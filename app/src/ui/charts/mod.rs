@@ -136,7 +136,9 @@ pub fn Chart(
     // Zoom and pan act on the shared range; positions map to time through the plot area,
     // which starts after the y-label area and ends at the right margin.
     let time_at = move |offset_x: i32| -> Option<(f64, (f64, f64))> {
-        let (lo, hi) = drawn_range.get_untracked()?;
+        // The requested range, not the last drawn one: several wheel events can arrive
+        // before the next redraw.
+        let (lo, hi) = range.get_untracked().or_else(|| drawn_range.get_untracked())?;
         let width = f64::from(canvas_ref.get_untracked()?.client_width());
         let plot = (width - Y_LABEL_AREA - MARGIN).max(1.0);
         let f = ((f64::from(offset_x) - Y_LABEL_AREA) / plot).clamp(0.0, 1.0);
