@@ -427,7 +427,7 @@ fn points(t: &[i64], v: &[Option<f64>]) -> Vec<(f64, f64)> {
     t.iter().zip(v).filter_map(|(t, v)| v.map(|v| (*t as f64, v))).collect()
 }
 
-fn prices_chart_data(a: &AlignedPair) -> ChartData {
+pub fn prices_chart_data(a: &AlignedPair) -> ChartData {
     let (Some(x0), Some(y0)) = (a.x.first(), a.y.first()) else {
         return ChartData { waiting: Some("waiting for the first bars…".into()), ..ChartData::default() };
     };
@@ -441,7 +441,7 @@ fn prices_chart_data(a: &AlignedPair) -> ChartData {
     }
 }
 
-fn spread_chart_data(s: &ViewSeries, k: f64) -> ChartData {
+pub fn spread_chart_data(s: &ViewSeries, k: f64) -> ChartData {
     let band = |sign: f64| -> Vec<Option<f64>> {
         s.spread_mean.iter().zip(&s.spread_std).map(|(m, sd)| Some((*m)? + sign * k * (*sd)?)).collect()
     };
@@ -456,7 +456,7 @@ fn spread_chart_data(s: &ViewSeries, k: f64) -> ChartData {
     }
 }
 
-fn z_chart_data(s: &ViewSeries, entry: f64, exit: f64) -> ChartData {
+pub fn z_chart_data(s: &ViewSeries, entry: f64, exit: f64) -> ChartData {
     ChartData {
         lines: vec![ChartLine { label: "z".into(), color: LEG_Y, points: points(&s.t, &s.z) }],
         levels: vec![
@@ -470,7 +470,7 @@ fn z_chart_data(s: &ViewSeries, entry: f64, exit: f64) -> ChartData {
     }
 }
 
-fn corr_chart_data(s: &ViewSeries) -> ChartData {
+pub fn corr_chart_data(s: &ViewSeries) -> ChartData {
     ChartData {
         lines: vec![ChartLine { label: "corr".into(), color: SERIES, points: points(&s.t, &s.corr) }],
         levels: vec![ChartLevel { label: "0".into(), color: MEAN, value: 0.0 }],

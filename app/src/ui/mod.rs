@@ -18,6 +18,9 @@ pub mod live;
 #[cfg(feature = "hydrate")]
 pub mod socket;
 pub mod state;
+pub mod upload;
+#[cfg(feature = "hydrate")]
+pub mod upload_xhr;
 pub mod view;
 
 use leptos::prelude::*;
@@ -76,6 +79,9 @@ pub fn App() -> impl IntoView {
     let initial = ViewQuery::from_query(&current_query());
     view! {
         <Title text="pairdesk"/>
-        <LivePage initial=initial/>
+        {match initial.page {
+            view::Page::Upload => view! { <upload::UploadPage initial=initial/> }.into_any(),
+            _ => view! { <LivePage initial=initial/> }.into_any(),
+        }}
     }
 }

@@ -1,0 +1,348 @@
+//! The Upload page: send one or more OHLC CSV files (Binance klines, generic OHLCV, Yahoo)
+//! with a progress bar; accepted files become named data sets on the server, rejected ones
+//! show the error kind, line and column (and nothing is stored). Any two stored series can
+//! then be analysed: the server's batch report (the same JSON as `pairdesk analyze --json`)
+//! plus the Live page's charts, computed in the browser from the data set's bars.
+
+use leptos::prelude::*;
+use serde::Deserialize;
+
+use super::charts::{Chart, TimeRange};
+use super::format::fmt_opt;
+use super::live::{corr_chart_data, prices_chart_data, z_chart_data, StatusBar, METHODOLOGY};
+use super::view::ViewQuery;
+use crate::analytics::align::inner_join;
+use crate::analytics::live_view::{compute_view, ViewParams};
+use crate::analytics::AlignedPair;
+use crate::protocol::Bar;
+
+/// One stored data set, as `GET /api/datasets` lists it.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct DatasetInfo {
+    pub id: u64,
+    pub name: String,
+    pub symbols: Vec<SymbolInfo>,
+    pub rows: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct SymbolInfo {
+    pub symbol: String,
+    pub rows: usize,
+    pub first_t: i64,
+    pub last_t: i64,
+}
+
+#[derive(Deserialize)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct DatasetList {
+    datasets: Vec<DatasetInfo>,
+}
+
+/// A `(data set id, symbol)` choice, encoded as `"id:symbol"` in the pickers.
+fn series_key(id: u64, symbol: &str) -> String {
+    format!("{id}:{symbol}")
+}
+
+fn parse_series_key(key: &str) -> Option<(u64, String)> {
+    let (id, symbol) = key.split_once(':')?;
+    Some((id.parse().ok()?, symbol.to_string()))
+}
+
+/// Human text of an API error object `{kind, message, line, column, file}`.
+pub fn describe_api_error(error: &serde_json::Value) -> String {
+    let kind = error.get("kind").and_then(|v| v.as_str()).unwrap_or("error");
+    let message = error.get("message").and_then(|v| v.as_str()).unwrap_or("");
+    let mut place = Vec::new();
+    if let Some(file) = error.get("file").and_then(|v| v.as_str()) {
+        place.push(file.to_string());
+    }
+    if let Some(line) = error.get("line").and_then(|v| v.as_u64()) {
+        place.push(format!("line {line}"));
+    }
+    if let Some(column) = error.get("column").and_then(|v| v.as_str()) {
+        place.push(format!("column {column}"));
+    }
+    if place.is_empty() {
+        format!("{kind}: {message}")
+    } else {
+        format!("{kind} at {}: {message}", place.join(", "))
+    }
+}
+
+#[component]
+pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
+    let view_q = RwSignal::new(initial);
+    let datasets = RwSignal::new(Vec::<DatasetInfo>::new());
+    let progress = RwSignal::new(None::<f64>);
+    let result = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let symbol_override = RwSignal::new(String::new());
+    let pick_x = RwSignal::new(String::new());
+    let pick_y = RwSignal::new(String::new());
+    let report = RwSignal::new(None::<Result<serde_json::Value, String>>);
+    let bars = RwSignal::new((Vec::<Bar>::new(), Vec::<Bar>::new()));
+    let form_ref = NodeRef::<leptos::html::Form>::new();
+    let range: TimeRange = RwSignal::new(None);
+
+    let reload = move || {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if let Ok(Some(list)) = super::http::request::<DatasetList>("GET", "/api/datasets", None::<&()>).await {
+                datasets.set(list.datasets);
+            }
+        });
+    };
+    reload();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        result.set(None);
+        error.set(None);
+        #[cfg(feature = "hydrate")]
+        if let Some(form) = form_ref.get() {
+            super::upload_xhr::send(&form, progress, move |status, body| {
+                progress.set(None);
+                let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                if status == 201 {
+                    let names: Vec<String> = json["datasets"]
+                        .as_array()
+                        .map(|list| {
+                            list.iter()
+                                .map(|d| {
+                                    let symbols: Vec<String> = d["symbols"]
+                                        .as_array()
+                                        .map(|s| {
+                                            s.iter()
+                                                .map(|s| {
+                                                    format!(
+                                                        "{} ({} rows)",
+                                                        s["symbol"].as_str().unwrap_or("?"),
+                                                        s["rows"]
+                                                    )
+                                                })
+                                                .collect()
+                                        })
+                                        .unwrap_or_default();
+                                    format!("{}: {}", d["name"].as_str().unwrap_or("?"), symbols.join(", "))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    result.set(Some(format!("stored {}", names.join("; "))));
+                    reload();
+                } else if status == 413 {
+                    error.set(Some("file too large (the limit is 20 MB per upload)".into()));
+                } else {
+                    error.set(Some(describe_api_error(&json["error"])));
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (form_ref, progress);
+    };
+
+    let remove = move |id: u64| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if super::http::request::<()>("DELETE", &format!("/api/datasets/{id}"), None::<&()>).await.is_ok() {
+                reload();
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = id;
+    };
+
+    let analyze = move |_| {
+        let (Some((xid, xs)), Some((yid, ys))) =
+            (parse_series_key(&pick_x.get_untracked()), parse_series_key(&pick_y.get_untracked()))
+        else {
+            report.set(Some(Err("choose an x and a y series".into())));
+            return;
+        };
+        let body = serde_json::json!({
+            "x": {"dataset": xid, "symbol": xs},
+            "y": {"dataset": yid, "symbol": ys},
+            "params": {"z_window": view_q.with_untracked(|v| v.window), "corr_window": view_q.with_untracked(|v| v.corr_window),
+                       "entry": view_q.with_untracked(|v| v.z_entry), "exit": view_q.with_untracked(|v| v.z_exit)},
+        });
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let answer = super::http::request::<serde_json::Value>("POST", "/api/analyze", Some(&body)).await;
+            report.set(Some(answer.map(Option::unwrap_or_default)));
+            let url = |id: u64, s: &str| format!("/api/datasets/{id}/bars?symbol={s}");
+            #[derive(Deserialize)]
+            struct Bars {
+                bars: Vec<crate::dataset::Bar>,
+            }
+            let to_bars = |b: Bars| -> Vec<Bar> {
+                b.bars
+                    .into_iter()
+                    .map(|b| Bar {
+                        t: b.t_ms,
+                        open: b.open,
+                        high: b.high,
+                        low: b.low,
+                        close: b.close,
+                        volume: b.volume,
+                        count: b.count.unwrap_or(0),
+                    })
+                    .collect()
+            };
+            let x = super::http::request::<Bars>("GET", &url(xid, &xs), None::<&()>).await;
+            let y = super::http::request::<Bars>("GET", &url(yid, &ys), None::<&()>).await;
+            if let (Ok(Some(x)), Ok(Some(y))) = (x, y) {
+                bars.set((to_bars(x), to_bars(y)));
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = body;
+    };
+
+    let aligned = Memo::new(move |_| {
+        bars.with(|(x, y)| {
+            inner_join(x, y)
+                .map(|(t, x, y)| AlignedPair {
+                    x_filled: vec![false; t.len()],
+                    y_filled: vec![false; t.len()],
+                    t,
+                    x,
+                    y,
+                })
+                .unwrap_or_default()
+        })
+    });
+    let series = Memo::new(move |_| {
+        let params = view_q.with(|v| ViewParams {
+            hedge: v.hedge,
+            window: v.window,
+            corr_window: v.corr_window,
+            ..ViewParams::default()
+        });
+        aligned.with(|a| compute_view(&a.t, &a.x, &a.y, &params))
+    });
+    let prices_chart = Signal::derive(move || aligned.with(prices_chart_data));
+    let z_chart =
+        Signal::derive(move || series.with(|s| z_chart_data(s, view_q.with(|v| v.z_entry), view_q.with(|v| v.z_exit))));
+    let corr_chart = Signal::derive(move || series.with(corr_chart_data));
+
+    let options = move || {
+        datasets
+            .get()
+            .into_iter()
+            .flat_map(|d| {
+                d.symbols
+                    .into_iter()
+                    .map(move |s| (series_key(d.id, &s.symbol), format!("{} · {} ({} rows)", d.name, s.symbol, s.rows)))
+            })
+            .collect::<Vec<_>>()
+    };
+
+    view! {
+        <StatusBar view_q=view_q/>
+        <main class="upload">
+            <section class="panel" aria-label="Upload">
+                <h2>"Upload OHLC CSV files "<a class="info" href=format!("{METHODOLOGY}#csv-formats") target="_blank" rel="noopener">"ⓘ"</a></h2>
+                <p class="hint">"Binance kline dumps (with or without header, ms or µs times), generic long OHLCV (timestamp,symbol,open,high,low,close,volume) or Yahoo (Date,…,Adj Close,Volume). Up to 20 MB per upload; a file with any bad row is rejected whole."</p>
+                <form node_ref=form_ref on:submit=submit>
+                    <input type="file" name="file" accept=".csv,text/csv" multiple data-testid="upload-file"/>
+                    <input name="symbol" placeholder="symbol (optional, single-symbol files)" prop:value=move || symbol_override.get()
+                        on:input=move |ev| symbol_override.set(event_target_value(&ev))/>
+                    <button type="submit" data-testid="upload-submit">"Upload"</button>
+                </form>
+                {move || progress.get().map(|p| view! { <progress max="1" value=p.to_string()></progress> })}
+                <p class="ok" data-testid="upload-result">{move || result.get()}</p>
+                <p class="error" data-testid="upload-error">{move || error.get()}</p>
+            </section>
+            <section class="panel" aria-label="Data sets">
+                <h2>"Data sets"</h2>
+                <ul class="datasets" data-testid="dataset-list">
+                    <For each=move || datasets.get() key=|d| d.id let:d>
+                        {
+                            let id = d.id;
+                            view! {
+                                <li>
+                                    <span>{d.name.clone()}</span>
+                                    <span class="num muted">{d.symbols.iter().map(|s| format!("{} ×{}", s.symbol, s.rows)).collect::<Vec<_>>().join(", ")}</span>
+                                    <button class="small" title="Delete this data set" on:click=move |_| remove(id)>"×"</button>
+                                </li>
+                            }
+                        }
+                    </For>
+                </ul>
+                <div class="controls">
+                    <label class="control"><span class="control-label">"x"</span>
+                        <select data-testid="dataset-x" on:change=move |ev| pick_x.set(event_target_value(&ev))>
+                            <option value="">"—"</option>
+                            {move || options().into_iter().map(|(k, label)| view! { <option value=k>{label}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label class="control"><span class="control-label">"y"</span>
+                        <select data-testid="dataset-y" on:change=move |ev| pick_y.set(event_target_value(&ev))>
+                            <option value="">"—"</option>
+                            {move || options().into_iter().map(|(k, label)| view! { <option value=k>{label}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <button data-testid="dataset-analyze" on:click=analyze>"Analyze"</button>
+                </div>
+            </section>
+            {move || report.get().map(|r| match r {
+                Ok(report) => view! { <ReportSummary report=report/> }.into_any(),
+                Err(e) => view! { <p class="error" data-testid="analyze-error">{e}</p> }.into_any(),
+            })}
+            <section class="charts" aria-label="Data set charts">
+                <Chart testid="dataset-chart-prices" title="Both series, % change" data=prices_chart range=range/>
+                <Chart testid="dataset-chart-zscore" title="Spread z-score (view window and thresholds)" data=z_chart range=range/>
+                <Chart testid="dataset-chart-corr" title="Rolling correlation of returns" data=corr_chart range=range/>
+            </section>
+        </main>
+    }
+}
+
+/// The key numbers of an analysis report.
+#[component]
+fn ReportSummary(report: serde_json::Value) -> impl IntoView {
+    let num = |path: &str| report.pointer(path).and_then(|v| v.as_f64());
+    let rows: Vec<(&'static str, String, &'static str)> = vec![
+        ("hedge ratio β (OLS)", fmt_opt(num("/ols/beta"), 6), "upload-hedge-ratio"),
+        ("intercept α", fmt_opt(num("/ols/alpha"), 4), ""),
+        ("r²", fmt_opt(num("/ols/r2"), 4), ""),
+        ("β on logs", fmt_opt(num("/ols_log/beta"), 6), ""),
+        (
+            "β Huber / Theil–Sen",
+            format!("{} / {}", fmt_opt(num("/huber/beta"), 6), fmt_opt(num("/theil_sen/slope"), 6)),
+            "",
+        ),
+        (
+            "ADF statistic / p-value",
+            format!("{} / {}", fmt_opt(num("/adf/stat"), 3), fmt_opt(num("/adf/pvalue"), 4)),
+            "",
+        ),
+        ("Engle–Granger p-value", fmt_opt(num("/coint/pvalue"), 4), ""),
+        ("half-life (bars)", fmt_opt(num("/half_life/half_life"), 1), ""),
+        (
+            "backtest trades / pnl",
+            format!(
+                "{} / {}",
+                num("/backtest/n_trades").map(|n| n.to_string()).unwrap_or_else(|| "—".into()),
+                fmt_opt(num("/backtest/total_pnl"), 4)
+            ),
+            "",
+        ),
+    ];
+    let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+    let export = move |_| {
+        #[cfg(feature = "hydrate")]
+        super::download::download_text(&json, "pairdesk-report.json", "application/json");
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &json;
+    };
+    view! {
+        <section class="panel" aria-label="Report">
+            <h2>"Report"<button on:click=export>"Export JSON"</button></h2>
+            <table class="kv num"><tbody>
+                {rows.into_iter().map(|(name, value, testid)| view! { <tr><th>{name}</th><td data-testid=testid>{value}</td></tr> }).collect_view()}
+            </tbody></table>
+        </section>
+    }
+}
