@@ -12,4 +12,5 @@ pub mod alerts;
 pub mod analytics;
 pub mod dataset;
 pub mod protocol;
+pub mod screener_view;
 pub mod ui;

@@ -15,6 +15,7 @@ pub mod format;
 #[cfg(feature = "hydrate")]
 pub mod http;
 pub mod live;
+pub mod screener;
 #[cfg(feature = "hydrate")]
 pub mod socket;
 pub mod state;
@@ -81,6 +82,7 @@ pub fn App() -> impl IntoView {
         <Title text="pairdesk"/>
         {match initial.page {
             view::Page::Upload => view! { <upload::UploadPage initial=initial/> }.into_any(),
+            view::Page::Screener => view! { <screener::ScreenerPage initial=initial/> }.into_any(),
             _ => view! { <LivePage initial=initial/> }.into_any(),
         }}
     }

@@ -3,6 +3,7 @@
 pub mod alerts_api;
 pub mod api;
 pub mod push;
+pub mod screener_api;
 
 use std::path::Path;
 
@@ -44,5 +45,6 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
         .merge(api::routes())
         .merge(alerts_api::routes())
+        .merge(screener_api::routes())
         .with_state(state)
 }
