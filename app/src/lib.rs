@@ -8,6 +8,8 @@
 //! * [`ui`]: the Leptos components, rendered on the server (`ssr`) and hydrated in the
 //!   browser (`hydrate`).
 
+#![recursion_limit = "256"]
+
 pub mod alerts;
 pub mod analytics;
 pub mod dataset;
