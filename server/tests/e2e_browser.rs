@@ -261,3 +261,144 @@ async fn an_unreachable_exchange_is_reported_on_the_page() {
     browser.screenshot("exchange-down").await;
     browser.close().await;
 }
+
+fn fixture(name: &str) -> String {
+    let dir = std::env::var("PAIRDESK_GOLDEN_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden"));
+    let path = dir.join("fixtures").join(name);
+    assert!(path.exists(), "fixture missing: {}", path.display());
+    path.canonicalize().expect("fixture path").display().to_string()
+}
+
+async fn upload(browser: &Browser, file: &str) {
+    let input = browser.client.find(Locator::Css("[data-testid='upload-file']")).await.expect("file input");
+    input.clear().await.expect("clear the file input");
+    input.send_keys(&fixture(file)).await.expect("choose file");
+    browser
+        .client
+        .find(Locator::Css("[data-testid='upload-submit']"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_backtest_and_screener_pages_work_in_the_browser() {
+    let server = Server::start(&["--demo"]).await;
+    let browser = Browser::start().await;
+
+    // Upload: a bad file is refused with kind, line and column and stores nothing.
+    browser.client.goto(&format!("{}/?page=upload", server.base_url)).await.expect("open upload");
+    browser
+        .wait_for("hydration of the upload page", Duration::from_secs(20), || async {
+            browser.text("connection-status").await.contains("live").then_some(())
+        })
+        .await;
+    upload(&browser, "bad_negative_price.csv").await;
+    let error = browser
+        .wait_for("the upload error", Duration::from_secs(10), || async {
+            Some(browser.text("upload-error").await).filter(|t| !t.is_empty())
+        })
+        .await;
+    assert!(error.contains("invalid_value") && error.contains("line 8") && error.contains("column low"), "{error}");
+    let listed: serde_json::Value =
+        reqwest::get(format!("{}/api/datasets", server.base_url)).await.expect("list").json().await.expect("json");
+    assert_eq!(listed["datasets"].as_array().map(Vec::len), Some(0), "a rejected file stored something: {listed}");
+
+    // Good files are stored and listed; analysing them shows the golden hedge ratio.
+    for file in ["binance_um_BTCUSDT_1m_header.csv", "binance_um_ETHUSDT_1m_noheader.csv"] {
+        upload(&browser, file).await;
+        browser
+            .wait_for("the upload result", Duration::from_secs(10), || async {
+                browser.text("upload-result").await.contains(&file[11..18]).then_some(())
+            })
+            .await;
+    }
+    let list = browser.text("dataset-list").await;
+    assert!(list.contains("BTCUSDT ×1000") && list.contains("ETHUSDT ×1000"), "{list}");
+    let options = browser.client.find_all(Locator::Css("[data-testid='dataset-x'] option")).await.expect("options");
+    assert_eq!(options.len(), 3, "placeholder + two series");
+    let select = |testid: &'static str, symbol: &'static str| {
+        let client = browser.client.clone();
+        async move {
+            let css = format!("[data-testid='{testid}'] option");
+            for option in client.find_all(Locator::Css(&css)).await.expect("options") {
+                if option.text().await.expect("text").contains(symbol) {
+                    option.click().await.expect("select");
+                    return;
+                }
+            }
+            panic!("no {symbol} option in {testid}");
+        }
+    };
+    select("dataset-x", "BTCUSDT").await;
+    select("dataset-y", "ETHUSDT").await;
+    browser
+        .client
+        .find(Locator::Css("[data-testid='dataset-analyze']"))
+        .await
+        .expect("analyze")
+        .click()
+        .await
+        .expect("click");
+    let beta: f64 = browser
+        .wait_for("the report's hedge ratio", Duration::from_secs(15), || async {
+            let el = browser.client.find(Locator::Css("[data-testid='upload-hedge-ratio']")).await.ok()?;
+            el.text().await.ok()?.parse().ok()
+        })
+        .await;
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("../fixture_binance_btc_eth_1m.json")).expect("golden case"),
+    )
+    .expect("golden json");
+    let expected = golden["expected"]["ols"]["beta"].as_f64().expect("golden beta");
+    assert!((beta - expected).abs() < 5e-7, "page shows β {beta}, statsmodels says {expected}");
+    browser.screenshot("upload").await;
+
+    // Screener at 1s: a heatmap with a cell per pair that links to Live.
+    browser.client.goto(&format!("{}/?page=screener", server.base_url)).await.expect("open screener");
+    let interval = browser.client.find(Locator::Css(".screener select option[value='1000']")).await.expect("1s option");
+    let cells = browser
+        .wait_for("a screened heatmap (30 common 1s bars)", Duration::from_secs(60), || async {
+            interval.click().await.ok()?;
+            browser.client.find(Locator::Css("[data-testid='screener-refresh']")).await.ok()?.click().await.ok()?;
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            let cells = browser.client.find_all(Locator::Css("[data-testid='heatmap-cell']")).await.ok()?;
+            // Screened once 30 common 1s bars exist: each cell then carries a correlation and a p-value.
+            let first = cells.first()?.text().await.ok()?;
+            let p: f64 = first.split("p ").nth(1)?.trim().parse().ok()?;
+            (0.0..=1.0).contains(&p).then_some(cells)
+        })
+        .await;
+    assert_eq!(cells.len(), 2, "two symbols → two off-diagonal cells");
+    let href = cells[0].attr("href").await.expect("href").expect("cell links somewhere");
+    assert!(href.contains("page=live") && href.contains("x=") && href.contains("y="), "{href}");
+    browser.screenshot("screener").await;
+    // Backtest page: equity curve and trades table on the live view once z exists.
+    browser
+        .client
+        .goto(&format!("{}/?page=backtest&window=10&entry=0.5", server.base_url))
+        .await
+        .expect("open backtest");
+    browser
+        .wait_for("an equity curve", Duration::from_secs(45), || async {
+            browser.attr("backtest-equity", "data-x-range").await
+        })
+        .await;
+    // With entry 0.5 the swinging demo spread trades within seconds of z becoming available.
+    let trades = browser
+        .wait_for("a first backtest trade", Duration::from_secs(45), || async {
+            let text = browser.text("backtest-trades").await;
+            text.contains("spread").then_some(text)
+        })
+        .await;
+    assert!(trades.contains("entry") && trades.contains("pnl"), "{trades}");
+    let summary = browser.text("backtest-summary").await;
+    assert!(!summary.contains("trades 0"), "{summary}");
+    browser.screenshot("backtest").await;
+
+    browser.close().await;
+}

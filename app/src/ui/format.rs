@@ -13,7 +13,12 @@ pub fn fmt_price(price: f64) -> String {
 
 pub fn fmt_num(v: f64, decimals: usize) -> String {
     if v.is_finite() {
-        format!("{v:.decimals$}")
+        // A value that rounds to zero shows as 0, never as "-0.0000".
+        let text = format!("{v:.decimals$}");
+        if text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+            return format!("{:.decimals$}", 0.0);
+        }
+        text
     } else if v.is_nan() {
         "—".into()
     } else if v > 0.0 {
@@ -37,5 +42,7 @@ mod tests {
         assert_eq!(fmt_price(0.43125), "0.4313");
         assert_eq!(fmt_num(f64::NEG_INFINITY, 2), "−∞");
         assert_eq!(fmt_opt(None, 2), "—");
+        assert_eq!(fmt_num(-0.00001, 4), "0.0000");
+        assert_eq!(fmt_num(-1.5, 1), "-1.5");
     }
 }

@@ -22,15 +22,12 @@ pub const METHODOLOGY: &str = "https://github.com/pairdesk/pairdesk/blob/main/do
 
 #[component]
 pub fn LivePage(initial: ViewQuery) -> impl IntoView {
-    let state = LiveState::new();
-    provide_context(state);
     let view_q = RwSignal::new(initial);
     let range: TimeRange = RwSignal::new(None);
+    let state = connect_live(view_q);
 
     #[cfg(feature = "hydrate")]
     {
-        let wanted = Signal::derive(move || view_q.with(|v| (v.x.clone(), v.y.clone(), v.interval_ms)));
-        super::socket::connect(state, wanted);
         Effect::new(move |_| {
             let query = view_q.with(ViewQuery::to_query);
             if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
@@ -180,6 +177,21 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
             {move || hedge_error().map(|e| view! { <p class="error">"hedge: "{e}</p> })}
         </main>
     }
+}
+
+/// Creates the page's live state and (in the browser) its `/ws` connection, subscribed to
+/// the view's pair and interval; every page shows the connection status.
+pub fn connect_live(view_q: RwSignal<ViewQuery>) -> LiveState {
+    let state = LiveState::new();
+    provide_context(state);
+    #[cfg(feature = "hydrate")]
+    {
+        let wanted = Signal::derive(move || view_q.with(|v| (v.x.clone(), v.y.clone(), v.interval_ms)));
+        super::socket::connect(state, wanted);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = view_q;
+    state
 }
 
 /// Connection status and navigation, always visible. Links keep the current view.

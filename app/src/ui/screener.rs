@@ -28,15 +28,20 @@ pub fn corr_color(corr: Option<f64>) -> String {
 #[component]
 pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
     let view_q = RwSignal::new(initial);
+    let _ = super::live::connect_live(view_q);
     let interval = RwSignal::new(60_000i64);
     let min_volume = RwSignal::new(0.0f64);
     let min_trades = RwSignal::new(0.0f64);
     let report = RwSignal::new(None::<Result<ScreenerReport, String>>);
+    // Bumped by the Refresh button and every 30 s, so the matrix follows the market.
+    let refresh = RwSignal::new(0u32);
 
     #[cfg(feature = "hydrate")]
+    let _ = set_interval_with_handle(move || refresh.update(|n| *n += 1), std::time::Duration::from_secs(30));
+    #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
+        refresh.track();
         let url = format!("/api/screener?interval={}", interval.get());
-        report.set(None);
         leptos::task::spawn_local(async move {
             let answer = super::http::request::<ScreenerReport>("GET", &url, None::<&()>).await;
             report.set(Some(answer.and_then(|r| r.ok_or_else(|| "empty answer".to_string()))));
@@ -125,6 +130,7 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
                         <input type="number" min="0" step="any" data-testid="min-volume" prop:value=move || min_volume.get().to_string()
                             on:change=move |ev| min_volume.set(event_target_value(&ev).parse().unwrap_or(0.0))/>
                     </label>
+                    <button data-testid="screener-refresh" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
                     <label class="control" title="Hide symbols whose mean trade count per bar is below this"><span class="control-label">"min trades / bar"</span>
                         <input type="number" min="0" step="any" prop:value=move || min_trades.get().to_string()
                             on:change=move |ev| min_trades.set(event_target_value(&ev).parse().unwrap_or(0.0))/>

@@ -73,6 +73,7 @@ pub fn describe_api_error(error: &serde_json::Value) -> String {
 #[component]
 pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
     let view_q = RwSignal::new(initial);
+    let _ = super::live::connect_live(view_q);
     let datasets = RwSignal::new(Vec::<DatasetInfo>::new());
     let progress = RwSignal::new(None::<f64>);
     let result = RwSignal::new(None::<String>);
@@ -101,8 +102,11 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
         error.set(None);
         #[cfg(feature = "hydrate")]
         if let Some(form) = form_ref.get() {
+            let sent_form = form.clone();
             super::upload_xhr::send(&form, progress, move |status, body| {
                 progress.set(None);
+                // Ready for the next file: a multiple-file input would otherwise keep this one.
+                sent_form.reset();
                 let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
                 if status == 201 {
                     let names: Vec<String> = json["datasets"]
