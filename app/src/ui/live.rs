@@ -18,7 +18,7 @@ use crate::analytics::{adfuller, coint, price_stats, AdfOptions, PriceStats};
 use crate::protocol::{interval_label, Bar, FeedState, INTERVALS_MS};
 
 /// Link target for each metric's explanation.
-pub const METHODOLOGY: &str = "https://github.com/pairdesk/pairdesk/blob/main/docs/methodology.md";
+pub const METHODOLOGY: &str = "/docs/methodology";
 
 #[component]
 pub fn LivePage(initial: ViewQuery) -> impl IntoView {

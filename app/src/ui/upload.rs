@@ -246,7 +246,7 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
         <StatusBar view_q=view_q/>
         <main class="upload">
             <section class="panel" aria-label="Upload">
-                <h2>"Upload OHLC CSV files "<a class="info" href=format!("{METHODOLOGY}#csv-formats") target="_blank" rel="noopener">"ⓘ"</a></h2>
+                <h2>"Upload OHLC CSV files "<a class="info" href=format!("{METHODOLOGY}#uploads") target="_blank" rel="noopener">"ⓘ"</a></h2>
                 <p class="hint">"Binance kline dumps (with or without header, ms or µs times), generic long OHLCV (timestamp,symbol,open,high,low,close,volume) or Yahoo (Date,…,Adj Close,Volume). Up to 20 MB per upload; a file with any bad row is rejected whole."</p>
                 <form node_ref=form_ref on:submit=submit>
                     <input type="file" name="file" accept=".csv,text/csv" multiple data-testid="upload-file"/>

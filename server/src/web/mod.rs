@@ -1,6 +1,7 @@
 //! HTTP surface: the server-rendered dashboard, the browser bundle, and `/ws`.
 
 pub mod alerts_api;
+pub mod docs;
 pub mod api;
 pub mod push;
 pub mod screener_api;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(page))
         .route("/ws", get(push::ws_handler))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/docs/methodology", get(docs::methodology))
         .route("/api/export/ticks.csv", get(crate::export::ticks_csv))
         .route("/api/export/bars.csv", get(crate::export::bars_csv))
         .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
