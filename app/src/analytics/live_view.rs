@@ -118,6 +118,9 @@ impl ViewSeries {
     }
 }
 
+/// Per-bar (beta, alpha, spread) of a fitted hedge.
+type HedgeSeries = (Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// Computes a view's series from aligned closes.
 pub fn compute_view(t: &[i64], x: &[f64], y: &[f64], params: &ViewParams) -> ViewSeries {
     let n = t.len().min(x.len()).min(y.len());
@@ -145,7 +148,7 @@ pub fn compute_view(t: &[i64], x: &[f64], y: &[f64], params: &ViewParams) -> Vie
         return out;
     }
 
-    let fitted: Result<(Vec<f64>, Vec<f64>, Vec<f64>), String> = match params.hedge {
+    let fitted: Result<HedgeSeries, String> = match params.hedge {
         HedgeMethod::Kalman => kalman_filter(x, y, &params.kalman).map(|k| (k.beta, k.alpha, k.spread)),
         HedgeMethod::OlsLog => {
             let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();

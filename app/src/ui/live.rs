@@ -61,7 +61,7 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
         (have < need).then(|| format!("{what}: {have}/{need} bars"))
     };
 
-    let prices_chart = Signal::derive(move || aligned.with(|a| prices_chart_data(a)));
+    let prices_chart = Signal::derive(move || aligned.with(prices_chart_data));
     let spread_chart = Signal::derive(move || {
         let k = z_entry.get();
         let mut data = series.with(|s| spread_chart_data(s, k));

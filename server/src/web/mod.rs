@@ -1,8 +1,8 @@
 //! HTTP surface: the server-rendered dashboard, the browser bundle, and `/ws`.
 
 pub mod alerts_api;
-pub mod docs;
 pub mod api;
+pub mod docs;
 pub mod push;
 pub mod screener_api;
 
