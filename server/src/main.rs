@@ -1,23 +1,6 @@
 //! `pairdesk`: the server binary and its command-line subcommands.
 
-mod alerts;
-mod analyze;
-mod bars;
-mod cli;
-mod datasets;
-mod export;
-mod fake_exchange;
-mod ingest;
-mod market;
-mod pipeline;
-#[cfg(test)]
-mod pipeline_bench;
-mod replay;
-mod serve;
-mod shutdown;
-mod store;
-mod tls;
-mod web;
+use server::{analyze, cli, export, fake_exchange, replay, serve};
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
