@@ -46,6 +46,7 @@ struct Api {
 
 impl Api {
     async fn start() -> Api {
+        support::install_crypto_provider();
         let (port, dead) = (free_port(), free_port());
         let (data, site) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
         let child = Command::new(env!("CARGO_BIN_EXE_pairdesk"))
