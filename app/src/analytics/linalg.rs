@@ -24,6 +24,23 @@ pub struct LstsqFit {
     pub df_resid: usize,
 }
 
+/// `sum a_i b_i` with four independent accumulators (a plain `.sum()` is one serial chain of
+/// dependent additions: latency-bound and never vectorised).
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    let mut acc = [0.0f64; 4];
+    for (x, y) in ca.zip(cb) {
+        acc[0] += x[0] * y[0];
+        acc[1] += x[1] * y[1];
+        acc[2] += x[2] * y[2];
+        acc[3] += x[3] * y[3];
+    }
+    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
 /// Householder QR of `[X | y]`, column-major.
 struct Qr {
     n: usize,
@@ -57,12 +74,12 @@ impl Qr {
         a.extend_from_slice(y);
         let mut max_norm: f64 = 0.0;
         for c in cols {
-            max_norm = max_norm.max(c.iter().map(|v| v * v).sum::<f64>().sqrt());
+            max_norm = max_norm.max(dot(c, c).sqrt());
         }
         let mut v = vec![0.0; n];
         for j in 0..k {
             let col = &a[j * n + j..(j + 1) * n];
-            let norm = col.iter().map(|t| t * t).sum::<f64>().sqrt();
+            let norm = dot(col, col).sqrt();
             if norm.is_nan() || norm <= max_norm * 1e-13 * (n as f64).sqrt() {
                 return Err(AnalyticsError::Singular("least squares"));
             }
@@ -71,7 +88,7 @@ impl Qr {
             let m = n - j;
             v[..m].copy_from_slice(col);
             v[0] = a_jj - alpha;
-            let vtv: f64 = v[..m].iter().map(|t| t * t).sum();
+            let vtv: f64 = dot(&v[..m], &v[..m]);
             a[j * n + j] = alpha;
             for t in a[j * n + j + 1..(j + 1) * n].iter_mut() {
                 *t = 0.0;
@@ -81,7 +98,7 @@ impl Qr {
             }
             for c in j + 1..=k {
                 let cc = &mut a[c * n + j..(c + 1) * n];
-                let s: f64 = cc.iter().zip(&v[..m]).map(|(p, q)| p * q).sum();
+                let s: f64 = dot(cc, &v[..m]);
                 let f = 2.0 * s / vtv;
                 for (p, q) in cc.iter_mut().zip(&v[..m]) {
                     *p -= f * q;
