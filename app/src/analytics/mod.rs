@@ -60,6 +60,6 @@ pub use ols::{ols, ols_log, OlsResult};
 pub use price_stats::{price_stats, PriceStats};
 pub use report::{analyze_pair, PairParams, PairReport};
 pub use resample::{resample_ticks, Bar, BarBuilder, BarUpdate, Tick};
-pub use screener::{screen_pairs, PairScreen, ScreenOptions, ScreenTest};
 pub use rolling::{rolling_corr, rolling_zscore, simple_returns, spread, ZScore};
+pub use screener::{screen_pairs, PairScreen, ScreenOptions, ScreenTest};
 pub use theil_sen::{theil_sen, TheilSenResult};
