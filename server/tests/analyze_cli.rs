@@ -4,26 +4,13 @@
 //! Yahoo S&P/NASDAQ pairs equals the statsmodels golden values within the stated tolerances,
 //! and that symbol choice, resampling and the overlap check behave.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn golden_dir() -> PathBuf {
-    let dir = std::env::var_os("PAIRDESK_GOLDEN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden")));
-    assert!(
-        dir.join("fixtures/expected.json").is_file(),
-        "golden cases not found at {} (set PAIRDESK_GOLDEN_DIR)",
-        dir.display()
-    );
-    dir
-}
-
-fn fixture(name: &str) -> PathBuf {
-    golden_dir().join("fixtures").join(name)
-}
+use support::{fixture, golden_dir};
 
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));

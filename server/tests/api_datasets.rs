@@ -7,26 +7,13 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
-use support::{free_port, wait_for_http, ChildGuard};
-
-fn golden_dir() -> PathBuf {
-    let dir = std::env::var_os("PAIRDESK_GOLDEN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden")));
-    assert!(
-        dir.join("fixtures/expected.json").is_file(),
-        "golden cases not found at {} (set PAIRDESK_GOLDEN_DIR)",
-        dir.display()
-    );
-    dir
-}
+use support::{fixture, free_port, golden_dir, wait_for_http, ChildGuard};
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
-    let path = golden_dir().join("fixtures").join(name);
+    let path = fixture(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 

@@ -262,11 +262,9 @@ async fn an_unreachable_exchange_is_reported_on_the_page() {
     browser.close().await;
 }
 
-fn fixture(name: &str) -> String {
-    let dir = std::env::var("PAIRDESK_GOLDEN_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden"));
-    let path = dir.join("fixtures").join(name);
+/// Absolute path of a CSV fixture, as a file input needs it.
+fn fixture_path(name: &str) -> String {
+    let path = support::fixture(name);
     assert!(path.exists(), "fixture missing: {}", path.display());
     path.canonicalize().expect("fixture path").display().to_string()
 }
@@ -274,7 +272,7 @@ fn fixture(name: &str) -> String {
 async fn upload(browser: &Browser, file: &str) {
     let input = browser.client.find(Locator::Css("[data-testid='upload-file']")).await.expect("file input");
     input.clear().await.expect("clear the file input");
-    input.send_keys(&fixture(file)).await.expect("choose file");
+    input.send_keys(&fixture_path(file)).await.expect("choose file");
     browser
         .client
         .find(Locator::Css("[data-testid='upload-submit']"))
@@ -351,7 +349,7 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
         })
         .await;
     let golden: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fixture("../fixture_binance_btc_eth_1m.json")).expect("golden case"),
+        &std::fs::read_to_string(support::golden_dir().join("fixture_binance_btc_eth_1m.json")).expect("golden case"),
     )
     .expect("golden json");
     let expected = golden["expected"]["ols"]["beta"].as_f64().expect("golden beta");

@@ -21,6 +21,24 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// `shared/golden` beside the repository (or `$PAIRDESK_GOLDEN_DIR`); fails loudly if absent.
+pub fn golden_dir() -> PathBuf {
+    let dir = std::env::var_os("PAIRDESK_GOLDEN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden")));
+    assert!(
+        dir.join("fixtures/expected.json").is_file(),
+        "golden cases not found at {} (set PAIRDESK_GOLDEN_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+/// A CSV fixture of `shared/golden/fixtures`.
+pub fn fixture(name: &str) -> PathBuf {
+    golden_dir().join("fixtures").join(name)
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port")
 }
