@@ -1,34 +1,46 @@
-//! The embedded sled database: ticks, bars per symbol and interval, ingestion metadata
-//! (last stored aggregate id per symbol) and the schema version. Key layouts: [`keys`].
+//! The embedded sled database: tick blocks, bar chunks per symbol and interval, ingestion
+//! metadata (last stored aggregate id and tick count per symbol) and the schema version.
+//! Key layouts: [`keys`].
 //!
-//! Crash safety rests on two facts. Writing the same trade or bar twice writes the same
-//! key, so replays and backfills cannot duplicate. And each [`Store::write`] applies ticks,
-//! then bars, then the last-id metadata: sled recovers a prefix of its log, so after a
-//! crash the recorded last id never runs ahead of the stored ticks; the ingest backfills
-//! from it and rewrites whatever was in flight.
+//! Crash safety rests on two facts. Each [`Store::write`] first writes the bars, then the
+//! new tick blocks together with the symbol's last id and count in **one** atomic sled
+//! batch: after a crash the recorded last id is exactly the newest stored tick, the ingest
+//! backfills from it, and a redelivered trade is never stored twice (the store itself
+//! drops ids at or below the last one). Bars are derived: the pipeline recomputes the bars
+//! of redelivered trades from the stored ticks, and rewriting a bar writes the same entry.
+//!
+//! Tick blocks, bar chunks and counters are read-modify-write, so mutations take the
+//! store's write lock (the pipeline and the retention sweep both write).
 
 pub mod keys;
 pub mod retention;
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use app::analytics::resample::{bar_start, resample_ticks, Bar, BarBuilder, Tick};
 
 use crate::market::Trade;
-use keys::{bar_key, decode_bar, decode_tick, encode_bar, encode_tick, last_id_key, symbol_prefix, tick_key};
+use keys::{
+    bar_chunk_key, block_len, chunk_start, count_key, decode_block, decode_chunk_into, decode_u64, encode_block,
+    encode_chunk, last_id_key, symbol_prefix, tick_key, TICKS_PER_BLOCK,
+};
 
 /// Bumped whenever the on-disk layout changes; a mismatch refuses to open.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// Intervals whose bars are persisted incrementally; others are computed from ticks.
 pub const STORED_INTERVALS_MS: [i64; 3] = [1_000, 60_000, 300_000];
+/// Tick blocks removed per retention batch, so a large sweep never holds the write lock long.
+const DELETE_BATCH_BLOCKS: usize = 1_024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open the database in {dir}{hint}")]
     Open { dir: String, source: sled::Error, hint: &'static str },
-    #[error("database schema version {found} is not supported (this pairdesk writes version {SCHEMA_VERSION})")]
+    #[error("database schema version {found} is not supported (this pairdesk writes version {SCHEMA_VERSION}; move the old data directory away or export it with the pairdesk that wrote it)")]
     Schema { found: u32 },
     #[error("database error: {0}")]
     Sled(#[from] sled::Error),
@@ -44,7 +56,7 @@ pub struct Store {
     db: sled::Db,
     ticks: sled::Tree,
     bars: sled::Tree,
-    meta: sled::Tree,
+    writes: Arc<Mutex<()>>,
 }
 
 /// A bar to persist: symbol, interval, bar.
@@ -74,39 +86,98 @@ impl Store {
                 }
             }
         }
-        Ok(Self { ticks: db.open_tree("ticks")?, bars: db.open_tree("bars")?, meta: db.open_tree("meta")?, db })
+        Ok(Self { ticks: db.open_tree("ticks")?, bars: db.open_tree("bars")?, db, writes: Arc::default() })
     }
 
-    /// Writes trades (any symbols, each symbol's in id order) and the bars they changed:
-    /// ticks, then bars, then each symbol's last stored id (see the module doc for why
-    /// that order makes a crash harmless).
-    pub fn write(&self, trades: &[Trade], bars: &[BarRecord]) -> Result<(), StoreError> {
-        let mut tick_batch = sled::Batch::default();
-        let mut last: HashMap<&str, u64> = HashMap::new();
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        // The lock guards no data of its own, so a panic elsewhere cannot leave it inconsistent.
+        self.writes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Writes the bars, then the trades (any symbols, each symbol's in id order) whose id
+    /// is above the symbol's last stored id. Returns how many trades were new.
+    pub fn write(&self, trades: &[Trade], bars: &[BarRecord]) -> Result<usize, StoreError> {
+        let _guard = self.lock();
+        self.put_bars_locked(bars)?;
+        let mut by_symbol: Vec<(&str, Vec<&Trade>)> = Vec::new();
         for trade in trades {
-            tick_batch.insert(tick_key(&trade.symbol, trade.t_ms, trade.agg_id), encode_tick(trade).as_slice());
-            let entry = last.entry(trade.symbol.as_str()).or_insert(trade.agg_id);
-            *entry = (*entry).max(trade.agg_id);
+            match by_symbol.iter_mut().find(|(symbol, _)| *symbol == trade.symbol) {
+                Some((_, list)) => list.push(trade),
+                None => by_symbol.push((&trade.symbol, vec![trade])),
+            }
         }
-        self.ticks.apply_batch(tick_batch)?;
-        self.put_bars(bars)?;
-        let mut meta_batch = sled::Batch::default();
-        for (symbol, id) in last {
-            meta_batch.insert(last_id_key(symbol), &id.to_be_bytes());
+        let mut batch = sled::Batch::default();
+        let mut stored = 0;
+        for (symbol, list) in by_symbol {
+            stored += self.stage_trades(&mut batch, symbol, list)?;
         }
-        self.meta.apply_batch(meta_batch)?;
-        Ok(())
+        self.ticks.apply_batch(batch)?;
+        Ok(stored)
+    }
+
+    /// Adds one symbol's new trades to `batch`: the partly filled last block is extended,
+    /// then full blocks follow; last id and count are updated alongside.
+    fn stage_trades(&self, batch: &mut sled::Batch, symbol: &str, list: Vec<&Trade>) -> Result<usize, StoreError> {
+        let mut last_id = self.ticks.get(last_id_key(symbol))?.and_then(|v| decode_u64(&v));
+        let mut fresh = Vec::with_capacity(list.len());
+        for trade in list {
+            if last_id.is_none_or(|last| trade.agg_id > last) {
+                last_id = Some(trade.agg_id);
+                fresh.push(trade);
+            }
+        }
+        let (Some(first), Some(last_id)) = (fresh.first(), last_id) else { return Ok(0) };
+        let tail = match self.ticks.scan_prefix(symbol_prefix(symbol)).next_back().transpose()? {
+            Some((_, value)) if block_len(&value).is_some_and(|n| n < TICKS_PER_BLOCK) => {
+                decode_block(symbol, &value).ok_or_else(|| StoreError::Corrupt(format!("tick block of {symbol}")))?
+            }
+            _ => Vec::new(),
+        };
+        // A block's times never decrease, so a scan can bound it by its first tick.
+        let tail = if tail.last().is_some_and(|t| t.t_ms > first.t_ms) { Vec::new() } else { tail };
+        let mut block: Vec<&Trade> = tail.iter().collect();
+        for trade in fresh.iter().copied() {
+            if block.len() == TICKS_PER_BLOCK || block.last().is_some_and(|t| t.t_ms > trade.t_ms) {
+                stage_block(batch, symbol, &block);
+                block.clear();
+            }
+            block.push(trade);
+        }
+        stage_block(batch, symbol, &block);
+        let count = self.ticks.get(count_key(symbol))?.and_then(|v| decode_u64(&v)).unwrap_or(0);
+        batch.insert(count_key(symbol), &(count + fresh.len() as u64).to_be_bytes());
+        batch.insert(last_id_key(symbol), &last_id.to_be_bytes());
+        Ok(fresh.len())
     }
 
     /// Writes trades without bars (tests, tools).
-    pub fn append_trades(&self, trades: &[Trade]) -> Result<(), StoreError> {
+    pub fn append_trades(&self, trades: &[Trade]) -> Result<usize, StoreError> {
         self.write(trades, &[])
     }
 
+    /// Writes bars, replacing any stored bar of the same symbol, interval and open time.
     pub fn put_bars(&self, bars: &[BarRecord]) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
+        let _guard = self.lock();
+        self.put_bars_locked(bars)
+    }
+
+    fn put_bars_locked(&self, bars: &[BarRecord]) -> Result<(), StoreError> {
+        let mut chunks: BTreeMap<(&str, i64, i64), Vec<&Bar>> = BTreeMap::new();
         for (symbol, interval, bar) in bars {
-            batch.insert(bar_key(symbol, *interval, bar.t), encode_bar(bar).as_slice());
+            chunks.entry((symbol.as_str(), *interval, chunk_start(*interval, bar.t))).or_default().push(bar);
+        }
+        let mut batch = sled::Batch::default();
+        for ((symbol, interval, start), new_bars) in chunks {
+            let key = bar_chunk_key(symbol, interval, start);
+            let mut merged: BTreeMap<i64, Bar> = BTreeMap::new();
+            if let Some(value) = self.bars.get(&key)? {
+                let mut stored = Vec::new();
+                decode_chunk_into(&value, &mut stored)
+                    .ok_or_else(|| StoreError::Corrupt(format!("bar chunk of {symbol}")))?;
+                merged.extend(stored.into_iter().map(|bar| (bar.t, bar)));
+            }
+            merged.extend(new_bars.into_iter().map(|bar| (bar.t, *bar)));
+            batch.insert(key, encode_chunk(merged.values()));
         }
         self.bars.apply_batch(batch)?;
         Ok(())
@@ -130,36 +201,51 @@ impl Store {
         Ok(self.db.open_tree(name)?)
     }
 
-    /// Number of stored ticks (a full scan: for tests and diagnostics).
+    /// Number of stored ticks over all symbols.
     pub fn tick_count(&self) -> usize {
-        self.ticks.len()
+        self.ticks
+            .scan_prefix(keys::count_prefix())
+            .values()
+            .filter_map(|v| v.ok())
+            .filter_map(|v| decode_u64(&v))
+            .sum::<u64>() as usize
     }
 
     /// Last stored aggregate id of every symbol ever stored (upper case).
     pub fn last_ids(&self) -> Result<HashMap<String, u64>, StoreError> {
         let mut ids = HashMap::new();
-        for entry in self.meta.scan_prefix(keys::LAST_ID_PREFIX) {
+        for entry in self.ticks.scan_prefix(keys::LAST_ID_PREFIX) {
             let (key, value) = entry?;
             let symbol = String::from_utf8_lossy(&key[keys::LAST_ID_PREFIX.len()..]).into_owned();
-            let id = <[u8; 8]>::try_from(value.as_ref())
-                .map(u64::from_be_bytes)
-                .map_err(|_| StoreError::Corrupt(format!("last id of {symbol}")))?;
+            let id = decode_u64(&value).ok_or_else(|| StoreError::Corrupt(format!("last id of {symbol}")))?;
             ids.insert(symbol, id);
         }
         Ok(ids)
     }
 
-    /// Ticks of `symbol` with `from_ms <= t < to_ms`, in (time, id) order, lazily.
+    /// Ticks of `symbol` with `from_ms <= t < to_ms`, in (time, id) order, lazily (one
+    /// block at a time).
     pub fn scan_ticks<'a>(
         &'a self,
         symbol: &'a str,
         from_ms: i64,
         to_ms: i64,
     ) -> impl Iterator<Item = Result<Trade, StoreError>> + 'a {
-        let range = tick_key(symbol, from_ms, 0)..tick_key(symbol, to_ms, 0);
-        self.ticks.range(range).map(move |entry| {
-            let (key, value) = entry?;
-            decode_tick(symbol, &key, &value).ok_or_else(|| StoreError::Corrupt(format!("tick of {symbol}")))
+        let blocks = (from_ms < to_ms).then(|| {
+            let start = tick_key(symbol, from_ms, 0);
+            // The block starting before `from_ms` may hold ticks at or after it.
+            let straddling = self.ticks.range(symbol_prefix(symbol)..start.clone()).next_back();
+            straddling.into_iter().chain(self.ticks.range(start..tick_key(symbol, to_ms, 0)))
+        });
+        blocks.into_iter().flatten().flat_map(move |entry| {
+            let trades = entry.map_err(StoreError::from).and_then(|(_, value)| {
+                decode_block(symbol, &value).ok_or_else(|| StoreError::Corrupt(format!("tick block of {symbol}")))
+            });
+            let items: Vec<Result<Trade, StoreError>> = match trades {
+                Ok(trades) => trades.into_iter().filter(|t| t.t_ms >= from_ms && t.t_ms < to_ms).map(Ok).collect(),
+                Err(err) => vec![Err(err)],
+            };
+            items
         })
     }
 
@@ -171,20 +257,24 @@ impl Store {
     /// Stored ticks of `symbol` from time `from_ms` up to, not including, the tick
     /// `(t_ms, agg_id)`: what precedes a trade inside its bar.
     pub fn ticks_before(&self, symbol: &str, from_ms: i64, t_ms: i64, agg_id: u64) -> Result<Vec<Trade>, StoreError> {
-        self.ticks
-            .range(tick_key(symbol, from_ms, 0)..tick_key(symbol, t_ms, agg_id))
-            .map(|entry| {
-                let (key, value) = entry?;
-                decode_tick(symbol, &key, &value).ok_or_else(|| StoreError::Corrupt(format!("tick of {symbol}")))
-            })
-            .collect()
+        let mut ticks = Vec::new();
+        for trade in self.scan_ticks(symbol, from_ms, t_ms.saturating_add(1)) {
+            let trade = trade?;
+            if (trade.t_ms, trade.agg_id) < (t_ms, agg_id) {
+                ticks.push(trade);
+            }
+        }
+        Ok(ticks)
     }
 
     /// Bars of `symbol` at `interval_ms` opening in `from_ms <= t < to_ms`. Stored
-    /// intervals are a range scan; any other interval is resampled from the ticks.
+    /// intervals are a range scan over chunks; any other interval is resampled from ticks.
     pub fn bars(&self, symbol: &str, interval_ms: i64, from_ms: i64, to_ms: i64) -> Result<Vec<Bar>, StoreError> {
         if interval_ms <= 0 {
             return Err(StoreError::Query(format!("bar interval must be positive, got {interval_ms} ms")));
+        }
+        if from_ms >= to_ms {
+            return Ok(Vec::new());
         }
         if !STORED_INTERVALS_MS.contains(&interval_ms) {
             let ticks: Vec<Tick> = self
@@ -194,13 +284,16 @@ impl Store {
             let bars = resample_ticks(&ticks, interval_ms).map_err(|e| StoreError::Query(e.to_string()))?;
             return Ok(bars.into_iter().filter(|b| b.t >= from_ms && b.t < to_ms).collect());
         }
-        self.bars
-            .range(bar_key(symbol, interval_ms, from_ms)..bar_key(symbol, interval_ms, to_ms))
-            .map(|entry| {
-                let (key, value) = entry?;
-                decode_bar(&key, &value).ok_or_else(|| StoreError::Corrupt(format!("bar of {symbol}")))
-            })
-            .collect()
+        let range = bar_chunk_key(symbol, interval_ms, chunk_start(interval_ms, from_ms))
+            ..bar_chunk_key(symbol, interval_ms, to_ms);
+        let mut bars = Vec::new();
+        for entry in self.bars.range(range) {
+            let (_, value) = entry?;
+            decode_chunk_into(&value, &mut bars)
+                .ok_or_else(|| StoreError::Corrupt(format!("bar chunk of {symbol}")))?;
+        }
+        bars.retain(|b| b.t >= from_ms && b.t < to_ms);
+        Ok(bars)
     }
 
     /// Whether any bar of `symbol` is stored.
@@ -217,10 +310,8 @@ impl Store {
             .collect::<Result<_, _>>()?;
         let mut pending: Vec<BarRecord> = Vec::new();
         let mut written = 0u64;
-        for entry in self.ticks.scan_prefix(symbol_prefix(symbol)) {
-            let (key, value) = entry?;
-            let trade =
-                decode_tick(symbol, &key, &value).ok_or_else(|| StoreError::Corrupt(format!("tick of {symbol}")))?;
+        for trade in self.scan_ticks(symbol, i64::MIN, i64::MAX) {
+            let trade = trade?;
             let tick = Tick { t: trade.t_ms, price: trade.price, qty: trade.qty };
             for builder in &mut builders {
                 if let Ok(update) = builder.push(tick) {
@@ -246,22 +337,38 @@ impl Store {
     pub fn delete_ticks_before(&self, symbol: &str, cutoff_ms: i64) -> Result<usize, StoreError> {
         let mut deleted = 0;
         loop {
-            let keys: Vec<sled::IVec> = self
-                .ticks
-                .range(symbol_prefix(symbol)..tick_key(symbol, cutoff_ms, 0))
-                .keys()
-                .take(10_000)
-                .collect::<Result<_, _>>()?;
-            if keys.is_empty() {
+            let _guard = self.lock();
+            let mut batch = sled::Batch::default();
+            let mut blocks = 0;
+            let mut removed = 0;
+            for entry in
+                self.ticks.range(symbol_prefix(symbol)..tick_key(symbol, cutoff_ms, 0)).take(DELETE_BATCH_BLOCKS)
+            {
+                let (key, value) = entry?;
+                let trades = decode_block(symbol, &value)
+                    .ok_or_else(|| StoreError::Corrupt(format!("tick block of {symbol}")))?;
+                let kept: Vec<&Trade> = trades.iter().filter(|t| t.t_ms >= cutoff_ms).collect();
+                removed += trades.len() - kept.len();
+                batch.remove(key);
+                // A block straddling the cutoff is re-keyed by its first kept tick.
+                stage_block(&mut batch, symbol, &kept);
+                blocks += 1;
+            }
+            if blocks == 0 {
                 return Ok(deleted);
             }
-            deleted += keys.len();
-            let mut batch = sled::Batch::default();
-            for key in keys {
-                batch.remove(key);
-            }
+            let count = self.ticks.get(count_key(symbol))?.and_then(|v| decode_u64(&v)).unwrap_or(0);
+            batch.insert(count_key(symbol), &count.saturating_sub(removed as u64).to_be_bytes());
             self.ticks.apply_batch(batch)?;
+            deleted += removed;
         }
+    }
+}
+
+/// Adds one block (trades of `symbol` in id order) to `batch`, keyed by its first trade.
+fn stage_block(batch: &mut sled::Batch, symbol: &str, block: &[&Trade]) {
+    if let Some(first) = block.first() {
+        batch.insert(tick_key(symbol, first.t_ms, first.agg_id), encode_block(block.iter().copied()));
     }
 }
 
@@ -319,6 +426,56 @@ mod tests {
         assert_eq!(store.delete_ticks_before("BTCUSDT", 15).expect("delete"), 1);
         assert_eq!(store.tick_count(), 2);
         assert_eq!(store.last_ids().expect("ids")["BTCUSDT"], 2);
+    }
+
+    #[test]
+    fn blocks_fill_across_small_and_large_batches_and_scans_match_a_filter() {
+        let (_dir, store) = store();
+        // Several ticks per millisecond, times that repeat, batches of 1..=300 trades.
+        let all: Vec<Trade> = (1..=1_000u64).map(|i| trade("BTCUSDT", i, (i / 3) as i64, i as f64)).collect();
+        let mut rest = all.as_slice();
+        let mut size = 1;
+        while !rest.is_empty() {
+            let (batch, tail) = rest.split_at(size.min(rest.len()));
+            assert_eq!(store.append_trades(batch).expect("write"), batch.len());
+            rest = tail;
+            size = size * 7 % 300 + 1;
+        }
+        assert_eq!(store.tick_count(), 1_000);
+        assert!(store.ticks.len() < 1_000 / 64, "ticks are stored in blocks, not one key each");
+        for (from, to) in [(0, 400), (5, 6), (100, 101), (57, 300), (333, 334), (-5, 0), (7, 7), (200, 100)] {
+            let expected: Vec<u64> = all.iter().filter(|t| t.t_ms >= from && t.t_ms < to).map(|t| t.agg_id).collect();
+            let got: Vec<u64> = store.ticks("BTCUSDT", from, to).expect("ticks").iter().map(|t| t.agg_id).collect();
+            assert_eq!(got, expected, "[{from}, {to})");
+        }
+        let before: Vec<u64> =
+            store.ticks_before("BTCUSDT", 100, 101, 304).expect("before").iter().map(|t| t.agg_id).collect();
+        assert_eq!(before, vec![300, 301, 302, 303]);
+        // Retention trims a block in the middle and keeps the count exact.
+        assert_eq!(store.delete_ticks_before("BTCUSDT", 150).expect("delete"), 449);
+        assert_eq!(store.tick_count(), 551);
+        let kept = store.ticks("BTCUSDT", i64::MIN, i64::MAX).expect("ticks");
+        assert_eq!(kept.iter().map(|t| t.agg_id).collect::<Vec<_>>(), (450..=1_000).collect::<Vec<_>>());
+        // Appending after retention continues the same sequence.
+        store.append_trades(&[trade("BTCUSDT", 1_001, 400, 1.0)]).expect("write");
+        let tail: Vec<u64> = store.ticks("BTCUSDT", 333, 401).expect("ticks").iter().map(|t| t.agg_id).collect();
+        assert_eq!(tail, vec![999, 1_000, 1_001]);
+    }
+
+    #[test]
+    fn bar_chunks_merge_rewrites_and_answer_ranges() {
+        let (_dir, store) = store();
+        let bar = |t: i64, close: f64| Bar { t, open: 1.0, high: 2.0, low: 0.5, close, volume: 3.0, count: 4 };
+        let records: Vec<BarRecord> = (0..200).map(|i| ("BTCUSDT".to_string(), 1_000, bar(i * 1_000, 1.0))).collect();
+        store.put_bars(&records).expect("bars");
+        // A rewrite of one bar (the bar under construction) replaces it in its chunk.
+        store.put_bars(&[("BTCUSDT".to_string(), 1_000, bar(70_000, 9.0))]).expect("bar");
+        let got = store.bars("BTCUSDT", 1_000, 63_000, 72_000).expect("bars");
+        assert_eq!(got.iter().map(|b| b.t).collect::<Vec<_>>(), (63..72).map(|i| i * 1_000).collect::<Vec<_>>());
+        assert_eq!(got[7].close, 9.0);
+        assert_eq!(store.bars("BTCUSDT", 1_000, i64::MIN, i64::MAX).expect("all").len(), 200);
+        assert!(store.bars("BTCUSDT", 60_000, i64::MIN, i64::MAX).expect("other interval").is_empty());
+        assert!(store.bars("ETHUSDT", 1_000, i64::MIN, i64::MAX).expect("other symbol").is_empty());
     }
 
     #[test]
