@@ -144,7 +144,7 @@ pub fn encode_chunk<'a>(bars: impl ExactSizeIterator<Item = &'a Bar>) -> Vec<u8>
 
 /// Decodes a chunk, appending its bars to `out`; `None` if corrupt.
 pub fn decode_chunk_into(value: &[u8], out: &mut Vec<Bar>) -> Option<()> {
-    if value.len() % BAR_LEN != 0 {
+    if !value.len().is_multiple_of(BAR_LEN) {
         return None;
     }
     for record in value.chunks_exact(BAR_LEN) {
@@ -167,7 +167,7 @@ mod tests {
     use super::*;
 
     fn trade(agg_id: u64, t_ms: i64) -> Trade {
-        Trade { symbol: "X".into(), agg_id, t_ms, price: 5.5, qty: 0.25, buyer_is_maker: agg_id % 2 == 0 }
+        Trade { symbol: "X".into(), agg_id, t_ms, price: 5.5, qty: 0.25, buyer_is_maker: agg_id.is_multiple_of(2) }
     }
 
     #[test]
