@@ -265,6 +265,17 @@ fn serve_rss(dir: &Path, n: u64) {
         rss / 1024,
         hwm / 1024
     );
+    // Every stored tick of one symbol streamed out as CSV: reads a third of the store.
+    let exported = Instant::now();
+    let ticks_csv = http_get(bind, "/api/export/ticks.csv?symbol=BTCUSDT").map_or(0, |b| b.len());
+    let export_secs = exported.elapsed().as_secs_f64();
+    let (rss, hwm) = rss_kb(&pid);
+    println!(
+        "big: … then the ticks CSV of BTCUSDT ({} MB in {export_secs:.2} s): rss {} MB, peak {} MB",
+        ticks_csv / (1024 * 1024),
+        rss / 1024,
+        hwm / 1024
+    );
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
     let _ = child.0.wait();
 }

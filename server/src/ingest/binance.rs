@@ -120,12 +120,57 @@ pub enum Frame {
     },
 }
 
+/// The hot path's view of a combined aggTrade frame: the fields of [`AggTradeEvent`] that
+/// make a [`Trade`], borrowed from the frame text so parsing allocates only the symbol.
+/// (A frame with escaped strings fails to borrow and takes the general path.)
+#[derive(Deserialize)]
+struct BorrowedCombinedAggTrade<'a> {
+    #[serde(borrow)]
+    data: BorrowedAggTrade<'a>,
+}
+
+#[derive(Deserialize)]
+struct BorrowedAggTrade<'a> {
+    #[serde(rename = "e")]
+    event_type: &'a str,
+    #[serde(rename = "s")]
+    symbol: &'a str,
+    #[serde(rename = "a")]
+    agg_id: u64,
+    #[serde(rename = "p")]
+    price: &'a str,
+    #[serde(rename = "q")]
+    qty: &'a str,
+    #[serde(rename = "T")]
+    trade_time_ms: i64,
+    #[serde(rename = "m")]
+    buyer_is_maker: bool,
+}
+
+impl BorrowedAggTrade<'_> {
+    fn to_trade(&self) -> Result<Trade, FrameError> {
+        let symbol = if self.symbol.bytes().any(|b| b.is_ascii_lowercase()) {
+            self.symbol.to_ascii_uppercase()
+        } else {
+            self.symbol.to_string()
+        };
+        Ok(Trade {
+            price: positive_decimal("price", self.price)?,
+            qty: positive_decimal("quantity", self.qty)?,
+            symbol,
+            agg_id: self.agg_id,
+            t_ms: self.trade_time_ms,
+            buyer_is_maker: self.buyer_is_maker,
+        })
+    }
+}
+
 /// Parses one text frame of a combined stream.
 pub fn parse_frame(text: &str) -> Result<Frame, FrameError> {
-    // Fast path: a well-formed combined aggTrade frame, straight into the typed struct.
-    if let Ok(frame) = serde_json::from_str::<CombinedFrame<AggTradeEvent>>(text) {
+    // Fast path: a well-formed combined aggTrade frame, borrowed straight from the text.
+    if let Ok(frame) = serde_json::from_str::<BorrowedCombinedAggTrade>(text) {
         if frame.data.event_type == "aggTrade" {
-            return frame.data.try_into().map(Frame::Trade);
+            return frame.data.to_trade().map(Frame::Trade);
         }
     }
     // Everything else (replies, raw frames, other events, garbage) is classified slowly.
@@ -156,14 +201,16 @@ impl TryFrom<AggTradeEvent> for Trade {
     type Error = FrameError;
 
     fn try_from(event: AggTradeEvent) -> Result<Self, Self::Error> {
-        Ok(Trade {
-            price: positive_decimal("price", &event.price)?,
-            qty: positive_decimal("quantity", &event.qty)?,
-            symbol: event.symbol.to_ascii_uppercase(),
+        BorrowedAggTrade {
+            event_type: &event.event_type,
+            symbol: &event.symbol,
             agg_id: event.agg_id,
-            t_ms: event.trade_time_ms,
+            price: &event.price,
+            qty: &event.qty,
+            trade_time_ms: event.trade_time_ms,
             buyer_is_maker: event.buyer_is_maker,
-        })
+        }
+        .to_trade()
     }
 }
 
