@@ -15,5 +15,6 @@ pub mod replay;
 pub mod serve;
 pub mod shutdown;
 pub mod store;
+pub mod symbols;
 pub mod tls;
 pub mod web;

@@ -7,9 +7,11 @@ use app::protocol::FeedStatus;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::cli::ServeArgs;
+use crate::ingest::backfill::RestClient;
 use crate::ingest::client::{IngestCommand, IngestConfig, IngestCounters};
 use crate::pipeline::{self, PairPrices};
 use crate::store::{retention, Store};
+use crate::symbols::Symbols;
 use crate::web::push::{PushHub, StoreHistory};
 use crate::web::{self, AppState};
 use crate::{alerts, fake_exchange, ingest, shutdown};
@@ -52,11 +54,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Every bar change (1s/1m/5m, all symbols) for the push layer: see `pipeline` docs.
     let (bars_tx, _) = broadcast::channel::<pipeline::BarUpdate>(pipeline::BAR_CHANNEL_CAPACITY);
     let counters = Arc::new(IngestCounters::default());
-    let upper_symbols: Vec<String> = symbols.iter().map(|s| s.to_ascii_uppercase()).collect();
+    let ingest_symbols = symbols.clone();
     let ingest_config = IngestConfig { ws_base, rest_base, symbols };
     let last_ids = store.last_ids()?;
-    // Runtime symbol changes: send `IngestCommand::Subscribe(vec!["solusdt".into()])`.
-    let (_ingest_commands, ingest_commands_rx) = mpsc::channel::<IngestCommand>(64);
+    // Runtime symbol changes (`/api/symbols`) reach the ingest as (UN)SUBSCRIBE commands.
+    let (ingest_commands, ingest_commands_rx) = mpsc::channel::<IngestCommand>(64);
+    let checker = RestClient::new(&ingest_config.rest_base).context("cannot build the REST client")?;
+    let symbols = Symbols::new(ingest_symbols, Some(ingest_commands), Some(checker));
     tasks.spawn(ingest::client::run(
         ingest_config,
         last_ids,
@@ -77,10 +81,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let (alerts_tx, _) = broadcast::channel::<app::alerts::AlertEvent>(1_024);
-    let alerts = alerts::start(&store, &upper_symbols, &pair, &bars_tx, &alerts_tx, &mut tasks, &shutdown)?;
+    let alerts = alerts::start(&store, &symbols, &pair, &bars_tx, &alerts_tx, &mut tasks, &shutdown)?;
 
     let hub = PushHub {
-        symbols: upper_symbols,
+        symbols: symbols.clone(),
         pair,
         status: status_rx,
         bars: bars_tx.clone(),
@@ -89,7 +93,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         shutdown: shutdown.clone(),
     };
     let leptos_options = web::leptos_options(&args.site_root, args.bind);
-    let router = web::router(AppState { leptos_options, hub, store: store.clone(), alerts });
+    let router = web::router(AppState { leptos_options, hub, store: store.clone(), alerts, symbols });
     let listener =
         tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("cannot bind {}", args.bind))?;
     tracing::info!("pairdesk listening on http://{}", listener.local_addr()?);

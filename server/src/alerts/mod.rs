@@ -23,7 +23,7 @@ use crate::store::Store;
 pub struct AlertsHandle {
     pub repo: AlertRepo,
     pub rules: Arc<watch::Sender<Vec<AlertRule>>>,
-    pub symbols: Vec<String>,
+    pub symbols: crate::symbols::Symbols,
 }
 
 impl AlertsHandle {
@@ -70,7 +70,7 @@ pub fn default_rule(pair: &(String, String)) -> AlertRule {
 /// Opens the repo (creating the default rule on first start) and spawns the engine.
 pub fn start(
     store: &Store,
-    symbols: &[String],
+    symbols: &crate::symbols::Symbols,
     pair: &(String, String),
     bars: &broadcast::Sender<BarUpdate>,
     events: &broadcast::Sender<AlertEvent>,
@@ -93,5 +93,5 @@ pub fn start(
         webhooks: webhook::WebhookSender::new(),
     };
     tasks.spawn(engine.run(shutdown.clone()));
-    Ok(AlertsHandle { repo, rules: Arc::new(rules_tx), symbols: symbols.to_vec() })
+    Ok(AlertsHandle { repo, rules: Arc::new(rules_tx), symbols: symbols.clone() })
 }

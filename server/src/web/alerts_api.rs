@@ -41,7 +41,7 @@ async fn save_rule(
     rule.name = rule.name.trim().to_string();
     rule.view.x = rule.view.x.to_ascii_uppercase();
     rule.view.y = rule.view.y.to_ascii_uppercase();
-    if let Err(message) = rule.validate(&alerts.symbols) {
+    if let Err(message) = rule.validate(&alerts.symbols.current()) {
         return error(StatusCode::UNPROCESSABLE_ENTITY, message);
     }
     if rule.id.is_empty() {

@@ -5,6 +5,7 @@ pub mod api;
 pub mod docs;
 pub mod push;
 pub mod screener_api;
+pub mod symbols_api;
 
 use std::path::Path;
 
@@ -23,6 +24,7 @@ pub struct AppState {
     pub hub: PushHub,
     pub store: crate::store::Store,
     pub alerts: crate::alerts::AlertsHandle,
+    pub symbols: crate::symbols::Symbols,
 }
 
 pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOptions {
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(alerts_api::routes())
         .merge(screener_api::routes())
+        .merge(symbols_api::routes())
         .with_state(state)
         // gzip for clients that ask: the wasm bundle shrinks ~2.5×, JSON and CSV more.
         .layer(CompressionLayer::new())

@@ -45,8 +45,8 @@ pub trait BarHistory: Send + Sync {
 /// Where the push layer reads the latest state from.
 #[derive(Clone)]
 pub struct PushHub {
-    /// Ingested symbols, upper case.
-    pub symbols: Vec<String>,
+    /// Ingested symbols (changeable at runtime).
+    pub symbols: crate::symbols::Symbols,
     pub pair: (String, String),
     pub status: watch::Receiver<FeedStatus>,
     pub bars: broadcast::Sender<BarUpdate>,
@@ -99,10 +99,10 @@ struct Pending {
 }
 
 async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
-    let hello =
-        ServerMsg::Hello { symbols: hub.symbols.clone(), x_symbol: hub.pair.0.clone(), y_symbol: hub.pair.1.clone() };
+    let mut symbols = hub.symbols.subscribe();
+    let greeting = hello(&hub, symbols.borrow_and_update().clone());
     let status = ServerMsg::Status(hub.status.borrow_and_update().clone());
-    if send(&mut socket, &hello).await.is_err() || send(&mut socket, &status).await.is_err() {
+    if send(&mut socket, &greeting).await.is_err() || send(&mut socket, &status).await.is_err() {
         return;
     }
     let mut bars = hub.bars.subscribe();
@@ -116,6 +116,10 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
             changed = hub.status.changed() => {
                 if changed.is_err() { break; }
                 vec![ServerMsg::Status(hub.status.borrow_and_update().clone())]
+            }
+            changed = symbols.changed() => {
+                if changed.is_err() { break; }
+                vec![hello(&hub, symbols.borrow_and_update().clone())]
             }
             update = bars.recv() => match update {
                 Ok(update) => on_bar(&view, &mut pending, update),
@@ -161,11 +165,16 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
     }
 }
 
+/// The symbol list (sent on connect and again whenever it changes).
+fn hello(hub: &PushHub, symbols: Vec<String>) -> ServerMsg {
+    ServerMsg::Hello { symbols, x_symbol: hub.pair.0.clone(), y_symbol: hub.pair.1.clone() }
+}
+
 fn validate(hub: &PushHub, x: String, y: String, interval_ms: i64) -> Result<View, String> {
     let (x, y) = (x.to_ascii_uppercase(), y.to_ascii_uppercase());
     for symbol in [&x, &y] {
         if !hub.symbols.contains(symbol) {
-            return Err(format!("unknown symbol {symbol}: this server ingests {}", hub.symbols.join(", ")));
+            return Err(format!("unknown symbol {symbol}: this server ingests {}", hub.symbols.current().join(", ")));
         }
     }
     if !INTERVALS_MS.contains(&interval_ms) {

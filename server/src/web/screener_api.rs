@@ -38,7 +38,7 @@ async fn screener(State(store): State<Store>, State(hub): State<PushHub>, Query(
         return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
     }
     let limit = q.bars.unwrap_or(1_440).clamp(MIN_BARS, 10_000);
-    let symbols = hub.symbols.clone();
+    let symbols = hub.symbols.current();
     let history = StoreHistory(store);
     let work = tokio::task::spawn_blocking(move || {
         let bars: Vec<Vec<Bar>> = symbols.iter().map(|s| history.recent_bars(s, interval_ms, limit)).collect();

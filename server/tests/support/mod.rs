@@ -62,7 +62,17 @@ pub struct Server {
 }
 
 impl Server {
+    /// With the browser bundle (`make bundle` first).
     pub async fn start(extra_args: &[&str]) -> Server {
+        Self::start_with_site(site_root(), extra_args).await
+    }
+
+    /// Without a bundle: the HTTP API and `/ws` only.
+    pub async fn start_api_only(extra_args: &[&str]) -> Server {
+        Self::start_with_site(PathBuf::from("/nonexistent-site-root"), extra_args).await
+    }
+
+    async fn start_with_site(site_root: PathBuf, extra_args: &[&str]) -> Server {
         install_crypto_provider();
         let port = free_port();
         let data_dir = tempfile::tempdir().expect("tempdir");
@@ -72,7 +82,7 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir.path())
             .arg("--site-root")
-            .arg(site_root())
+            .arg(site_root)
             .args(extra_args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
