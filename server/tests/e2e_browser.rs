@@ -240,6 +240,126 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
 
     let shot = browser.screenshot("live").await;
     assert!(std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false), "screenshot too small");
+
+    // Fire *and clear*: a rule on BTC's 1s bar volume at its recent median flips both ways
+    // within seconds (each bar is about as likely to be above as below).
+    let csv = reqwest::get(format!("{}/api/export/bars.csv?symbol=BTCUSDT&interval=1s", server.base_url))
+        .await
+        .expect("bars csv")
+        .text()
+        .await
+        .expect("csv");
+    let mut volumes: Vec<f64> =
+        csv.lines().skip(1).filter_map(|l| l.split(',').nth(5)).filter_map(|v| v.parse().ok()).collect();
+    assert!(volumes.len() >= 10, "too few 1s bars for a median: {}", volumes.len());
+    volumes.sort_by(f64::total_cmp);
+    let median = volumes[volumes.len() / 2];
+    let rule = serde_json::json!({
+        "name": "btc volume flips", "metric": "volume", "comparison": "above", "threshold": median, "hysteresis": 0.0,
+        "view": {"x": "BTCUSDT", "y": "ETHUSDT", "interval_ms": 1000, "window": 10, "corr_window": 10}
+    });
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/alerts", server.base_url))
+        .json(&rule)
+        .send()
+        .await
+        .expect("POST rule");
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    browser
+        .wait_for("the volume alert to fire and then clear in the page", Duration::from_secs(40), || async {
+            let mut fired_at = None;
+            let mut cleared_after_fire = false;
+            for el in browser.client.find_all(Locator::Css("[data-testid='alert-event']")).await.ok()? {
+                let text = el.text().await.ok()?;
+                let class = el.attr("class").await.ok()??;
+                if text.contains("btc volume flips fired") && class == "fired" {
+                    fired_at = fired_at.or(Some(text));
+                } else if text.contains("btc volume flips cleared") && class == "cleared" {
+                    cleared_after_fire = true;
+                }
+            }
+            (fired_at.is_some() && cleared_after_fire).then_some(())
+        })
+        .await;
+
+    // Symbols can be added from the page: the exchange is asked first, then every picker updates.
+    browser
+        .client
+        .find(Locator::Css("[data-testid='symbols'] summary"))
+        .await
+        .expect("symbols")
+        .click()
+        .await
+        .expect("open");
+    let input = browser.client.find(Locator::Css("[data-testid='symbol-add']")).await.expect("input");
+    input.send_keys("nopeusdt\u{E007}").await.expect("type + Enter");
+    let refusal = browser
+        .wait_for("the exchange's refusal of a made-up symbol", Duration::from_secs(10), || async {
+            let el = browser.client.find(Locator::Css("[data-testid='symbol-error']")).await.ok()?;
+            el.text().await.ok()
+        })
+        .await;
+    assert!(refusal.contains("Invalid symbol"), "{refusal}");
+    input.clear().await.expect("clear");
+    input.send_keys("solusdt").await.expect("type");
+    browser
+        .client
+        .find(Locator::Css("[data-testid='symbol-add-submit']"))
+        .await
+        .expect("add")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .wait_for("SOLUSDT in the y picker", Duration::from_secs(10), || async {
+            let options = browser.client.find_all(Locator::Css("[data-testid='pair-y'] option")).await.ok()?;
+            for option in options {
+                if option.text().await.ok()? == "SOLUSDT" {
+                    return Some(());
+                }
+            }
+            None
+        })
+        .await;
+
+    // Theme switch: system → dark → light, remembered across a reload.
+    let theme = |browser: &Browser| {
+        let client = browser.client.clone();
+        async move {
+            let value = client
+                .execute("return [document.documentElement.dataset.theme || '', getComputedStyle(document.body).backgroundColor];", vec![])
+                .await
+                .expect("theme");
+            serde_json::from_value::<(String, String)>(value).expect("pair")
+        }
+    };
+    let toggle = browser.client.find(Locator::Css("[data-testid='theme-toggle']")).await.expect("toggle");
+    toggle.click().await.expect("dark");
+    toggle.click().await.expect("light");
+    assert_eq!(theme(&browser).await, ("light".to_string(), "rgb(246, 248, 250)".to_string()));
+    browser.client.refresh().await.expect("reload");
+    assert_eq!(theme(&browser).await.0, "light", "the choice survives a reload");
+    browser
+        .wait_for("the toggle to show the saved choice after hydration", Duration::from_secs(20), || async {
+            (browser.text("theme-toggle").await == "theme: light").then_some(())
+        })
+        .await;
+    browser
+        .wait_for("the charts to redraw on the light background", Duration::from_secs(20), || async {
+            let pixel = browser
+                .client
+                .execute(
+                    r#"const c = document.querySelector("[data-testid='chart-prices']");
+                       return Array.from(c.getContext('2d').getImageData(2, 2, 1, 1).data.slice(0, 3));"#,
+                    vec![],
+                )
+                .await
+                .ok()?;
+            (serde_json::from_value::<Vec<u8>>(pixel).ok()? == vec![255, 255, 255]).then_some(())
+        })
+        .await;
+    let shot = browser.screenshot("live-light").await;
+    assert!(std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false), "screenshot too small");
     browser.close().await;
 }
 

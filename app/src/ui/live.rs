@@ -117,6 +117,7 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
             <section class="controls" aria-label="View">
                 <SymbolPicker testid="pair-x" label="x" view_q=view_q is_x=true/>
                 <SymbolPicker testid="pair-y" label="y" view_q=view_q is_x=false/>
+                <super::symbols::SymbolEditor/>
                 <label class="control" title="Bar interval of every chart and statistic">
                     <span class="control-label">"interval"</span>
                     <select data-testid="interval" on:change=move |ev| {
@@ -232,6 +233,7 @@ pub fn StatusBar(view_q: RwSignal<ViewQuery>) -> impl IntoView {
                 }).collect_view()}
             </nav>
             <span data-testid="connection-status" class=status_class aria-live="polite">{status_text}</span>
+            <super::theme::ThemeToggle/>
         </header>
     }
 }

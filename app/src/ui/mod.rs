@@ -19,6 +19,8 @@ pub mod screener;
 #[cfg(feature = "hydrate")]
 pub mod socket;
 pub mod state;
+pub mod symbols;
+pub mod theme;
 pub mod upload;
 #[cfg(feature = "hydrate")]
 pub mod upload_xhr;
@@ -42,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="dark light"/>
+                <script inner_html=theme::APPLY_SAVED_THEME></script>
                 <link rel="stylesheet" href="/pkg/main.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>

@@ -7,10 +7,41 @@ use web_sys::HtmlCanvasElement;
 use super::downsample::min_max_columns;
 use super::{clock_label, ChartData, Rgb, MARGIN, Y_LABEL_AREA};
 
-const BACKGROUND: RGBColor = RGBColor(17, 21, 28);
-const GRID: RGBColor = RGBColor(40, 46, 58);
-const AXIS_TEXT: RGBColor = RGBColor(150, 160, 175);
-const WAITING_TEXT: RGBColor = RGBColor(120, 130, 145);
+/// The theme's chart colours, from the CSS variables `--chart-bg`, `--chart-grid` and
+/// `--chart-text` (see `style/main.css`), so charts follow the light/dark switch.
+struct Palette {
+    background: RGBColor,
+    grid: RGBColor,
+    text: RGBColor,
+}
+
+impl Palette {
+    const DARK: Palette =
+        Palette { background: RGBColor(17, 21, 28), grid: RGBColor(40, 46, 58), text: RGBColor(150, 160, 175) };
+
+    fn of(canvas: &HtmlCanvasElement) -> Palette {
+        let style = web_sys::window().and_then(|w| w.get_computed_style(canvas).ok().flatten());
+        let color = |name: &str, fallback: RGBColor| {
+            style.as_ref().and_then(|s| s.get_property_value(name).ok()).and_then(|v| parse_hex(&v)).unwrap_or(fallback)
+        };
+        let dark = Palette::DARK;
+        Palette {
+            background: color("--chart-bg", dark.background),
+            grid: color("--chart-grid", dark.grid),
+            text: color("--chart-text", dark.text),
+        }
+    }
+}
+
+/// `#rrggbb` → colour.
+fn parse_hex(value: &str) -> Option<RGBColor> {
+    let hex = value.trim().strip_prefix('#')?;
+    if hex.len() != 6 {
+        return None;
+    }
+    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some(RGBColor(channel(0)?, channel(2)?, channel(4)?))
+}
 
 /// What a draw produced, published on the canvas for tests.
 pub struct Drawn {
@@ -27,12 +58,13 @@ pub fn draw(canvas: &HtmlCanvasElement, data: &ChartData, visible: Option<(f64, 
     let ratio = fit_to_css_size(canvas);
     let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("canvas has no 2d context")?;
     let root = backend.into_drawing_area();
-    root.fill(&BACKGROUND).map_err(|e| e.to_string())?;
+    let palette = Palette::of(canvas);
+    root.fill(&palette.background).map_err(|e| e.to_string())?;
     let font = (12.0 * ratio) as u32;
 
     let Some(extent) = data.t_extent() else {
         if let Some(text) = &data.waiting {
-            let style = ("sans-serif", font + 2).into_font().color(&WAITING_TEXT);
+            let style = ("sans-serif", font + 2).into_font().color(&palette.text);
             root.draw_text(text, &style, (20, 20)).map_err(|e| e.to_string())?;
         }
         // Still draw the levels on an empty axis so thresholds are visible from the start.
@@ -40,10 +72,10 @@ pub fn draw(canvas: &HtmlCanvasElement, data: &ChartData, visible: Option<(f64, 
             root.present().map_err(|e| e.to_string())?;
             return Ok(Drawn { first_level_px: None, t_range: None });
         }
-        return draw_axes_and_levels(&root, data, (0.0, 1.0), ratio);
+        return draw_axes_and_levels(&root, data, (0.0, 1.0), ratio, &palette);
     };
     let (t_lo, t_hi) = visible.filter(|(a, b)| b > a).unwrap_or(extent);
-    draw_axes_and_levels(&root, data, (t_lo, t_hi), ratio)
+    draw_axes_and_levels(&root, data, (t_lo, t_hi), ratio, &palette)
 }
 
 fn draw_axes_and_levels(
@@ -51,6 +83,7 @@ fn draw_axes_and_levels(
     data: &ChartData,
     (t_lo, t_hi): (f64, f64),
     ratio: f64,
+    palette: &Palette,
 ) -> Result<Drawn, String> {
     let columns = (f64::from(root.dim_in_pixel().0) / ratio).max(100.0) as usize;
     let visible_lines: Vec<(RGBColor, Vec<(f64, f64)>)> = data
@@ -96,14 +129,14 @@ fn draw_axes_and_levels(
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
-        .bold_line_style(GRID)
-        .light_line_style(BACKGROUND)
-        .axis_style(GRID)
+        .bold_line_style(palette.grid)
+        .light_line_style(palette.background)
+        .axis_style(palette.grid)
         .x_labels(6)
         .y_labels(6)
         .x_label_formatter(&|t| clock_label(*t))
         .y_label_formatter(&|v| format_axis(*v))
-        .label_style(("monospace", font).into_font().color(&AXIS_TEXT))
+        .label_style(("monospace", font).into_font().color(&palette.text))
         .draw()
         .map_err(|e| e.to_string())?;
     let stroke = (1.5 * ratio).round().max(1.0) as u32;

@@ -119,6 +119,10 @@ pub fn Chart(
         let size_epoch = RwSignal::new(0u32);
         let resize = leptos::ev::resize;
         let _ = window_event_listener(resize, move |_| size_epoch.update(|e| *e = e.wrapping_add(1)));
+        // The theme switch changes the colours charts read from CSS: redraw.
+        let _ = window_event_listener_untyped(super::theme::THEME_CHANGED_EVENT, move |_| {
+            size_epoch.update(|e| *e = e.wrapping_add(1))
+        });
         Effect::new(move |_| {
             size_epoch.track();
             let visible = range.get();
