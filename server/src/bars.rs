@@ -23,6 +23,9 @@ pub struct BarUpdate {
     /// `true`: the bar is final (a later tick opened the next one). `false`: the bar still
     /// under construction, as it stands after the latest batch (sent again as it grows).
     pub closed: bool,
+    /// Exchange time (ms) of the newest trade of the symbol behind this update: the
+    /// push layer's "last price" time, and what push latency is measured from.
+    pub trade_ms: i64,
 }
 
 /// The bars under construction of every symbol seen since start.
@@ -44,15 +47,17 @@ impl LiveBars {
     /// (symbol, interval) once.
     pub fn apply(&mut self, store: &Store, trades: &[Trade]) -> Result<BatchBars, StoreError> {
         let mut out = BatchBars::default();
-        let mut touched: Vec<&str> = Vec::new();
+        // Touched symbols with the time of their newest trade in the batch.
+        let mut touched: Vec<(&str, i64)> = Vec::new();
         for trade in trades {
             if !self.builders.contains_key(&trade.symbol) {
                 let seeded = seed(store, trade)?;
                 self.builders.insert(trade.symbol.clone(), seeded);
             }
             let Some(builders) = self.builders.get_mut(&trade.symbol) else { continue };
-            if !touched.contains(&trade.symbol.as_str()) {
-                touched.push(&trade.symbol);
+            match touched.iter_mut().find(|(symbol, _)| *symbol == trade.symbol) {
+                Some((_, newest)) => *newest = (*newest).max(trade.t_ms),
+                None => touched.push((&trade.symbol, trade.t_ms)),
             }
             let tick = Tick { t: trade.t_ms, price: trade.price, qty: trade.qty };
             for builder in builders.iter_mut() {
@@ -65,6 +70,7 @@ impl LiveBars {
                                 interval_ms: builder.interval_ms(),
                                 bar,
                                 closed: true,
+                                trade_ms: trade.t_ms,
                             });
                         }
                     }
@@ -72,7 +78,7 @@ impl LiveBars {
                 }
             }
         }
-        for symbol in touched {
+        for (symbol, trade_ms) in touched {
             for builder in self.builders.get(symbol).into_iter().flatten() {
                 if let Some(bar) = builder.current() {
                     out.records.push((symbol.to_string(), builder.interval_ms(), bar));
@@ -81,6 +87,7 @@ impl LiveBars {
                         interval_ms: builder.interval_ms(),
                         bar,
                         closed: false,
+                        trade_ms,
                     });
                 }
             }

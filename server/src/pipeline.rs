@@ -57,8 +57,8 @@ pub async fn run(mut trades: mpsc::Receiver<Trade>, store: Store, outputs: Outpu
         }
     };
     let mut batch: Vec<Trade> = Vec::with_capacity(MAX_BATCH);
-    let mut flush_tick = tokio::time::interval(FLUSH_INTERVAL);
-    flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Flushing runs beside the batches: a trade never waits for sled's fsync to be pushed.
+    let flusher = tokio::spawn(flush_periodically(store.clone()));
     loop {
         tokio::select! {
             received = trades.recv_many(&mut batch, MAX_BATCH) => {
@@ -92,16 +92,24 @@ pub async fn run(mut trades: mpsc::Receiver<Trade>, store: Store, outputs: Outpu
                     }
                 }
             }
-            _ = flush_tick.tick() => {
-                if let Err(err) = store.flush().await {
-                    tracing::error!(%err, "cannot flush the database");
-                }
-            }
             () = shutdown.wait() => break,
         }
     }
+    flusher.abort();
     if let Err(err) = store.flush().await {
         tracing::error!(%err, "final flush failed");
+    }
+}
+
+/// Makes the store durable every [`FLUSH_INTERVAL`] until aborted.
+async fn flush_periodically(store: Store) {
+    let mut tick = tokio::time::interval(FLUSH_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(err) = store.flush().await {
+            tracing::error!(%err, "cannot flush the database");
+        }
     }
 }
 

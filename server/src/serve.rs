@@ -91,6 +91,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         history: Arc::new(StoreHistory(store.clone())),
         alerts: alerts_tx,
         shutdown: shutdown.clone(),
+        feeds: Default::default(),
     };
     let leptos_options = web::leptos_options(&args.site_root, args.bind);
     let router = web::router(AppState { leptos_options, hub, store: store.clone(), alerts, symbols });
@@ -99,6 +100,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("pairdesk listening on http://{}", listener.local_addr()?);
 
     let mut http_shutdown = shutdown.clone();
+    // Pushed frames are small and latency-bound: no Nagle delay.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "cannot set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(listener, router).with_graceful_shutdown(async move { http_shutdown.wait().await });
     tokio::select! {
         result = server => result.context("http server failed")?,

@@ -197,6 +197,7 @@ mod tests {
             interval_ms: 1000,
             bar: Bar { t, open: close, high: close, low: close, close, volume: 2.0, count: 1 },
             closed: true,
+            trade_ms: t,
         }
     }
 

@@ -129,6 +129,10 @@ impl FakeExchange {
         let generator = tokio::spawn(generate(self.clone(), shutdown.clone()));
         let mut stop = shutdown.clone();
         let app = self.router();
+        // Like Binance, frames go out at once (no Nagle delay on small frames).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(async move { stop.wait().await }).await {
             tracing::error!(%err, "fake exchange stopped");
         }

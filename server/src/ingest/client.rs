@@ -178,10 +178,11 @@ impl Ingest {
     async fn connection(&mut self, commands: &mut mpsc::Receiver<IngestCommand>) -> Result<ConnectionEnd, String> {
         crate::tls::install_crypto_provider();
         let url = stream_url(&self.ws_base, &self.symbols);
-        let (mut socket, _) = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(&url))
-            .await
-            .map_err(|_| format!("connect timed out after {}s", CONNECT_TIMEOUT.as_secs()))?
-            .map_err(|e| format!("cannot connect: {e}"))?;
+        let (mut socket, _) =
+            tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async_with_config(&url, None, true))
+                .await
+                .map_err(|_| format!("connect timed out after {}s", CONNECT_TIMEOUT.as_secs()))?
+                .map_err(|e| format!("cannot connect: {e}"))?;
         tracing::info!(%url, "connected to exchange");
         // Whatever happened while we were away: catch up every known symbol first. The
         // stream buffers meanwhile; what REST already delivered it repeats as duplicates.

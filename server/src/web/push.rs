@@ -2,25 +2,29 @@
 //!
 //! A browser subscribes to a view (pair + interval) with [`ClientMsg::Subscribe`]; it gets
 //! a [`ServerMsg::Snapshot`] of recent bars, then deltas: closed bars at once, the forming
-//! bar and the last prices coalesced to at most one message per [`PUSH_INTERVAL`], and
+//! bar and the last prices coalesced to at most one message per [`PUSH_INTERVAL`] (sent at
+//! once when the previous one is older than that, so a quiet market is not delayed), and
 //! feed-status changes. A client that falls behind the bar broadcast gets a fresh snapshot
 //! instead of a backlog, so no per-client queue grows without bound.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::alerts::AlertEvent;
 use app::protocol::{Bar, ClientMsg, FeedStatus, LastPrice, ServerMsg, INTERVALS_MS};
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
 
 use crate::pipeline::BarUpdate;
 use crate::shutdown::Shutdown;
 
 pub const PUSH_INTERVAL: Duration = Duration::from_millis(100);
+/// Frames a view feed buffers per watcher; a watcher further behind gets a fresh snapshot.
+const FEED_CAPACITY: usize = 1_024;
 /// Largest client message we accept (a subscribe is ~100 bytes).
 const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
 /// The finest interval: its forming bar's close is the symbol's last trade price.
@@ -53,6 +57,8 @@ pub struct PushHub {
     pub history: Arc<dyn BarHistory>,
     pub alerts: broadcast::Sender<AlertEvent>,
     pub shutdown: Shutdown,
+    /// One feed per distinct view, shared by every client watching it.
+    pub feeds: Arc<Feeds>,
 }
 
 /// Snapshots straight from the sled store.
@@ -84,18 +90,24 @@ pub async fn ws_handler(upgrade: WebSocketUpgrade, State(hub): State<PushHub>) -
 }
 
 /// What one client is subscribed to.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct View {
     x: String,
     y: String,
     interval_ms: i64,
 }
 
-/// Deltas waiting for the next push tick.
+/// Deltas waiting for the next push.
 #[derive(Default)]
 struct Pending {
     forming: HashMap<String, Bar>,
     prices: HashMap<String, LastPrice>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.forming.is_empty() && self.prices.is_empty()
+    }
 }
 
 async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
@@ -105,34 +117,34 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
     if send(&mut socket, &greeting).await.is_err() || send(&mut socket, &status).await.is_err() {
         return;
     }
-    let mut bars = hub.bars.subscribe();
     let mut alerts = hub.alerts.subscribe();
     let mut view: Option<View> = None;
-    let mut pending = Pending::default();
-    let mut tick = tokio::time::interval(PUSH_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut feed: Option<broadcast::Receiver<Utf8Bytes>> = None;
     loop {
-        let outgoing: Vec<ServerMsg> = tokio::select! {
+        let outgoing: Vec<Utf8Bytes> = tokio::select! {
             changed = hub.status.changed() => {
                 if changed.is_err() { break; }
-                vec![ServerMsg::Status(hub.status.borrow_and_update().clone())]
+                encode(&[ServerMsg::Status(hub.status.borrow_and_update().clone())])
             }
             changed = symbols.changed() => {
                 if changed.is_err() { break; }
-                vec![hello(&hub, symbols.borrow_and_update().clone())]
+                encode(&[hello(&hub, symbols.borrow_and_update().clone())])
             }
-            update = bars.recv() => match update {
-                Ok(update) => on_bar(&view, &mut pending, update),
+            frame = next_frame(&mut feed) => match frame {
+                // The feed itself lost bars: resynchronise from the store.
+                Ok(frame) if frame.as_str().is_empty() => view.as_ref().map(|v| encode(&snapshot(&hub, v))).unwrap_or_default(),
+                Ok(frame) => vec![frame],
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "slow browser client: resending a snapshot");
-                    pending = Pending::default();
-                    view.as_ref().map(|v| snapshot(&hub, v)).unwrap_or_default()
+                    view.as_ref().map(|v| encode(&snapshot(&hub, v))).unwrap_or_default()
                 }
-                Err(broadcast::error::RecvError::Closed) => break,
+                Err(broadcast::error::RecvError::Closed) => {
+                    feed = None;
+                    vec![]
+                }
             },
-            _ = tick.tick() => flush(&view, &mut pending),
             event = alerts.recv() => match event {
-                Ok(event) => vec![ServerMsg::Alert(event)],
+                Ok(event) => encode(&[ServerMsg::Alert(event)]),
                 Err(broadcast::error::RecvError::Lagged(_)) => vec![],
                 Err(broadcast::error::RecvError::Closed) => break,
             },
@@ -140,14 +152,15 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMsg>(&text) {
                     Ok(ClientMsg::Subscribe { x, y, interval_ms }) => match validate(&hub, x, y, interval_ms) {
                         Ok(v) => {
-                            pending = Pending::default();
+                            // Join the feed first: a delta racing the snapshot is applied twice, never lost.
+                            feed = Some(hub.feed(&v));
                             let msgs = snapshot(&hub, &v);
                             view = Some(v);
-                            msgs
+                            encode(&msgs)
                         }
-                        Err(message) => vec![ServerMsg::Error { message }],
+                        Err(message) => encode(&[ServerMsg::Error { message }]),
                     },
-                    Err(err) => vec![ServerMsg::Error { message: format!("unreadable message: {err}") }],
+                    Err(err) => encode(&[ServerMsg::Error { message: format!("unreadable message: {err}") }]),
                 },
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => vec![],
@@ -157,12 +170,129 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
                 break;
             }
         };
-        for msg in &outgoing {
-            if send(&mut socket, msg).await.is_err() {
+        for frame in outgoing {
+            if socket.send(Message::Text(frame)).await.is_err() {
                 return;
             }
         }
     }
+}
+
+/// The next frame of the client's view feed; never resolves without one.
+async fn next_frame(
+    feed: &mut Option<broadcast::Receiver<Utf8Bytes>>,
+) -> Result<Utf8Bytes, broadcast::error::RecvError> {
+    match feed {
+        Some(feed) => feed.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The shared feeds, one per distinct view being watched.
+#[derive(Default)]
+pub struct Feeds(Mutex<HashMap<View, broadcast::Sender<Utf8Bytes>>>);
+
+impl Feeds {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<View, broadcast::Sender<Utf8Bytes>>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Views with a running feed.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl PushHub {
+    /// Joins the feed of `view`, starting it if nobody watches that view yet.
+    fn feed(&self, view: &View) -> broadcast::Receiver<Utf8Bytes> {
+        let mut feeds = self.feeds.lock();
+        if let Some(sender) = feeds.get(view) {
+            return sender.subscribe();
+        }
+        let (sender, receiver) = broadcast::channel(FEED_CAPACITY);
+        feeds.insert(view.clone(), sender.clone());
+        let feed = ViewFeed { view: view.clone(), out: sender, feeds: self.feeds.clone() };
+        tokio::spawn(feed.run(self.bars.subscribe(), self.shutdown.clone()));
+        receiver
+    }
+}
+
+/// Computes one view's deltas once — coalescing, serialising — for all its watchers.
+struct ViewFeed {
+    view: View,
+    out: broadcast::Sender<Utf8Bytes>,
+    feeds: Arc<Feeds>,
+}
+
+impl ViewFeed {
+    async fn run(self, mut bars: broadcast::Receiver<BarUpdate>, mut shutdown: Shutdown) {
+        let view = Some(self.view.clone());
+        let mut pending = Pending::default();
+        let mut last_push = Instant::now() - PUSH_INTERVAL;
+        loop {
+            // Coalesced deltas wait for the end of the current push interval.
+            let push_due = (!pending.is_empty()).then_some(last_push + PUSH_INTERVAL);
+            let frames = tokio::select! {
+                update = bars.recv() => match update {
+                    Ok(update) => {
+                        let mut out = on_bar(&view, &mut pending, update);
+                        if !pending.is_empty() && last_push.elapsed() >= PUSH_INTERVAL {
+                            out.extend(flush(&view, &mut pending));
+                            last_push = Instant::now();
+                        }
+                        encode(&out)
+                    }
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::debug!(missed, "view feed lagged: watchers resync");
+                        pending = Pending::default();
+                        vec![Utf8Bytes::from_static("")]
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                () = tokio::time::sleep_until(push_due.unwrap_or_else(Instant::now)), if push_due.is_some() => {
+                    last_push = Instant::now();
+                    encode(&flush(&view, &mut pending))
+                }
+                () = shutdown.wait() => break,
+            };
+            for frame in frames {
+                // No receiver right now is fine: the watcher check below decides.
+                let _ = self.out.send(frame);
+            }
+            if self.out.receiver_count() == 0 && self.retire() {
+                return;
+            }
+        }
+        self.retire();
+    }
+
+    /// Removes this feed if nobody watches it (checked under the lock new watchers take).
+    fn retire(&self) -> bool {
+        let mut feeds = self.feeds.lock();
+        if self.out.receiver_count() > 0 {
+            return false;
+        }
+        feeds.remove(&self.view);
+        true
+    }
+}
+
+/// Serialises messages once; a message that cannot be serialised is dropped (logged).
+fn encode(msgs: &[ServerMsg]) -> Vec<Utf8Bytes> {
+    msgs.iter()
+        .filter_map(|msg| match serde_json::to_string(msg) {
+            Ok(text) => Some(Utf8Bytes::from(text)),
+            Err(err) => {
+                tracing::error!(%err, "cannot serialise a push message");
+                None
+            }
+        })
+        .collect()
 }
 
 /// The symbol list (sent on connect and again whenever it changes).
@@ -210,7 +340,7 @@ fn on_bar(view: &Option<View>, pending: &mut Pending, update: BarUpdate) -> Vec<
         return vec![];
     }
     if update.interval_ms == TICK_INTERVAL_MS {
-        let price = LastPrice { symbol: update.symbol.clone(), t_ms: update.bar.t, price: update.bar.close };
+        let price = LastPrice { symbol: update.symbol.clone(), t_ms: update.trade_ms, price: update.bar.close };
         pending.prices.insert(update.symbol.clone(), price);
     }
     if update.interval_ms != view.interval_ms {
@@ -260,7 +390,7 @@ mod tests {
     }
 
     fn update(symbol: &str, interval_ms: i64, bar: Bar, closed: bool) -> BarUpdate {
-        BarUpdate { symbol: symbol.into(), interval_ms, bar, closed }
+        BarUpdate { symbol: symbol.into(), interval_ms, bar, closed, trade_ms: bar.t + 1 }
     }
 
     #[test]
@@ -292,7 +422,52 @@ mod tests {
         let out = flush(&view, &mut pending);
         assert_eq!(
             out,
-            vec![ServerMsg::Prices { x: Some(LastPrice { symbol: "BTCUSDT".into(), t_ms: 0, price: 7.0 }), y: None }]
+            vec![ServerMsg::Prices { x: Some(LastPrice { symbol: "BTCUSDT".into(), t_ms: 1, price: 7.0 }), y: None }]
         );
+    }
+
+    struct NoHistory;
+
+    impl BarHistory for NoHistory {
+        fn recent_bars(&self, _: &str, _: i64, _: usize) -> Vec<Bar> {
+            Vec::new()
+        }
+    }
+
+    #[tokio::test]
+    async fn watchers_of_one_view_share_one_feed_which_ends_with_the_last_watcher() {
+        let (bars, _) = broadcast::channel(64);
+        let (_status_tx, status) = watch::channel(FeedStatus::default());
+        let (alerts, _) = broadcast::channel(4);
+        let (_trigger, shutdown) = crate::shutdown::channel();
+        let hub = PushHub {
+            symbols: crate::symbols::Symbols::fixed(&["BTCUSDT".into(), "ETHUSDT".into()]),
+            pair: ("BTCUSDT".into(), "ETHUSDT".into()),
+            status,
+            bars: bars.clone(),
+            history: Arc::new(NoHistory),
+            alerts,
+            shutdown,
+            feeds: Default::default(),
+        };
+        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000 };
+        let (mut a, mut b) = (hub.feed(&view), hub.feed(&view));
+        let other = hub.feed(&View { interval_ms: 60_000, ..view.clone() });
+        assert_eq!(hub.feeds.len(), 2, "two distinct views, two feeds");
+        tokio::task::yield_now().await;
+        bars.send(update("BTCUSDT", 1_000, bar(0, 5.0), true)).expect("send");
+        let (frame_a, frame_b) = (a.recv().await.expect("a"), b.recv().await.expect("b"));
+        assert_eq!(frame_a, frame_b, "serialised once, the same frame for both");
+        assert!(frame_a.as_str().contains(r#""type":"bar""#), "{}", frame_a.as_str());
+        drop((a, b, other));
+        // The next update finds no watchers and retires both feeds.
+        bars.send(update("ETHUSDT", 1_000, bar(0, 6.0), false)).expect("send");
+        for _ in 0..100 {
+            if hub.feeds.is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("feeds still running without watchers: {}", hub.feeds.len());
     }
 }
