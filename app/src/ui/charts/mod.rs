@@ -6,7 +6,9 @@
 //! canvas size changes. Interaction: wheel zooms around the cursor, drag pans, double-click
 //! resets; all stacked charts share one [`TimeRange`] so their time axes stay aligned.
 //! The pixel row of the first level is published as `data-entry-px` and the drawn time span
-//! as `data-x-range`, so tests (and curious users) can see lines move and zoom act.
+//! as `data-x-range`, so tests (and curious users) can see lines move and zoom act; the
+//! draw count, the last draw's time and the points drawn as `data-draws`, `data-draw-ms`
+//! and `data-points`, for the redraw benchmark.
 
 pub mod downsample;
 #[cfg(feature = "hydrate")]
@@ -112,6 +114,8 @@ pub fn Chart(
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let entry_px = RwSignal::new(None::<i32>);
     let drawn_range = RwSignal::new(None::<(f64, f64)>);
+    // (draws so far, last draw in ms, points in the data): published for benchmarks.
+    let draw_stats = RwSignal::new((0u32, 0.0f64, 0usize));
     let waiting = move || data.with(|d| d.waiting.clone());
 
     #[cfg(feature = "hydrate")]
@@ -127,8 +131,17 @@ pub fn Chart(
             size_epoch.track();
             let visible = range.get();
             let Some(canvas) = canvas_ref.get() else { return };
+            let performance = web_sys::window().and_then(|w| w.performance());
+            let started = performance.as_ref().map_or(0.0, |p| p.now());
+            let points = data.with(|d| d.lines.iter().map(|l| l.points.len()).sum::<usize>());
             match data.with(|d| draw::draw(&canvas, d, visible)) {
                 Ok(drawn) => {
+                    let took = performance.as_ref().map_or(0.0, |p| p.now()) - started;
+                    draw_stats.update(|(draws, ms, n)| {
+                        *draws = draws.wrapping_add(1);
+                        *ms = took;
+                        *n = points;
+                    });
                     entry_px.set(drawn.first_level_px);
                     drawn_range.set(drawn.t_range);
                 }
@@ -232,6 +245,9 @@ pub fn Chart(
                 data-testid=testid
                 data-entry-px=move || entry_px.get().map(|px| px.to_string())
                 data-x-range=move || drawn_range.get().map(|(a, b)| format!("{a:.0},{b:.0}"))
+                data-draws=move || draw_stats.get().0.to_string()
+                data-draw-ms=move || format!("{:.2}", draw_stats.get().1)
+                data-points=move || draw_stats.get().2.to_string()
                 tabindex="0"
                 width="900"
                 height="220"

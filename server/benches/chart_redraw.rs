@@ -1,0 +1,158 @@
+//! Chart redraw time at 100k points per series (issue 5), in headless Chromium driving
+//! the real page; figures go to BENCHMARKS.md ("## Dashboard").
+//!
+//! ```text
+//! make bundle && cargo bench -p server --bench chart_redraw
+//! PAIRDESK_BENCH_POINTS=100000 PAIRDESK_BENCH_REDRAWS=20 cargo bench -p server --bench chart_redraw
+//! ```
+//!
+//! Uploads two Binance kline files of `POINTS` one-minute bars through the Upload page,
+//! analyses them (three stacked charts: both legs = 2 × POINTS points, z-score and
+//! correlation = POINTS each), then forces `REDRAWS` redraws (a window `resize`, which every
+//! chart answers) and reports, per redraw: each chart's own draw time (wasm + canvas calls,
+//! the chart's `data-draw-ms`) and the wall time in the page from the event to all three
+//! charts redrawn and rasterised (a 1-pixel `getImageData` forces the raster).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::io::Write;
+use std::time::Duration;
+
+use fantoccini::Locator;
+use support::{Browser, Server};
+
+fn env_count(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A headerless Binance kline file of `n` one-minute bars of a random walk.
+fn kline_file(dir: &std::path::Path, symbol: &str, n: u64, seed: u64, start_price: f64) -> std::path::PathBuf {
+    let path = dir.join(format!("binance_um_{symbol}_1m_bench.csv"));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    let mut state = seed;
+    let mut price = start_price;
+    for i in 0..n {
+        // xorshift: deterministic, dependency-free noise in [-0.5, 0.5).
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let step = (state % 10_000) as f64 / 10_000.0 - 0.5;
+        let open = price;
+        price *= 1.0 + step * 0.002;
+        let (high, low) = (open.max(price) * 1.0005, open.min(price) * 0.9995);
+        let t = 1_700_000_000_000i64 + i as i64 * 60_000;
+        writeln!(out, "{t},{open:.2},{high:.2},{low:.2},{price:.2},12.5,{},1000.0,42,6.0,500.0,0", t + 59_999)
+            .expect("write");
+    }
+    out.flush().expect("flush");
+    path
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let points = env_count("PAIRDESK_BENCH_POINTS", 100_000);
+    let redraws = env_count("PAIRDESK_BENCH_REDRAWS", 20);
+    let files = tempfile::tempdir().expect("tempdir");
+    let x_file = kline_file(files.path(), "AAAUSDT", points, 0x9E37_79B9, 100.0);
+    let y_file = kline_file(files.path(), "BBBUSDT", points, 0x85EB_CA6B, 50.0);
+
+    let server = Server::start(&["--demo"]).await;
+    let browser = Browser::start().await;
+    browser.client.goto(&format!("{}/?page=upload&window=500&corr=500", server.base_url)).await.expect("open upload");
+    browser
+        .wait_for("hydration", Duration::from_secs(30), || async {
+            browser.text("connection-status").await.contains("live").then_some(())
+        })
+        .await;
+    for (file, symbol) in [(&x_file, "AAAUSDT"), (&y_file, "BBBUSDT")] {
+        let input = browser.client.find(Locator::Css("[data-testid='upload-file']")).await.expect("file input");
+        input.clear().await.expect("clear");
+        input.send_keys(&file.display().to_string()).await.expect("choose file");
+        browser
+            .client
+            .find(Locator::Css("[data-testid='upload-submit']"))
+            .await
+            .expect("submit")
+            .click()
+            .await
+            .expect("click");
+        browser
+            .wait_for("the upload result", Duration::from_secs(60), || async {
+                browser.text("upload-result").await.contains(symbol).then_some(())
+            })
+            .await;
+    }
+    for (testid, symbol) in [("dataset-x", "AAAUSDT"), ("dataset-y", "BBBUSDT")] {
+        let css = format!("[data-testid='{testid}'] option");
+        for option in browser.client.find_all(Locator::Css(&css)).await.expect("options") {
+            if option.text().await.expect("text").contains(symbol) {
+                option.click().await.expect("select");
+            }
+        }
+    }
+    browser
+        .client
+        .find(Locator::Css("[data-testid='dataset-analyze']"))
+        .await
+        .expect("analyze")
+        .click()
+        .await
+        .expect("click");
+    let drawn_points: usize = browser
+        .wait_for("the price chart with both full series", Duration::from_secs(120), || async {
+            let n: usize = browser.attr("dataset-chart-prices", "data-points").await?.parse().ok()?;
+            (n >= 2 * points as usize).then_some(n)
+        })
+        .await;
+
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const ids = ['dataset-chart-prices', 'dataset-chart-zscore', 'dataset-chart-corr'];
+        const charts = ids.map(id => document.querySelector(`[data-testid='${id}']`));
+        const before = charts.map(c => +c.dataset.draws);
+        const t0 = performance.now();
+        window.dispatchEvent(new Event('resize'));
+        const poll = () => {
+          if (charts.every((c, i) => +c.dataset.draws > before[i])) {
+            charts.forEach(c => c.getContext('2d').getImageData(0, 0, 1, 1));
+            done([performance.now() - t0, ...charts.map(c => +c.dataset.drawMs), charts[0].width, charts[0].height]);
+          } else {
+            setTimeout(poll, 0);
+          }
+        };
+        poll();
+    "#;
+    let mut total = Vec::new();
+    let mut per_chart: [Vec<f64>; 3] = Default::default();
+    let mut canvas = (0.0, 0.0);
+    for _ in 0..redraws {
+        let value = browser.client.execute_async(script, vec![]).await.expect("redraw");
+        let row: Vec<f64> = serde_json::from_value(value).expect("numbers");
+        total.push(row[0]);
+        for (i, chart) in per_chart.iter_mut().enumerate() {
+            chart.push(row[1 + i]);
+        }
+        canvas = (row[4], row[5]);
+    }
+    total.sort_by(f64::total_cmp);
+    for chart in &mut per_chart {
+        chart.sort_by(f64::total_cmp);
+    }
+    let stats = |v: &[f64]| {
+        format!("median {:.1} ms, p95 {:.1} ms, max {:.1} ms", percentile(v, 0.5), percentile(v, 0.95), v[v.len() - 1])
+    };
+    println!(
+        "chart redraw: {points} bars per leg ({drawn_points} points in the price chart), canvas {}x{} px, {redraws} redraws",
+        canvas.0, canvas.1
+    );
+    println!("chart redraw: price chart (2 x {points} points) draw: {}", stats(&per_chart[0]));
+    println!("chart redraw: z-score chart ({points} points + levels) draw: {}", stats(&per_chart[1]));
+    println!("chart redraw: correlation chart ({points} points) draw: {}", stats(&per_chart[2]));
+    println!("chart redraw: all three charts, event to rasterised: {}", stats(&total));
+    browser.close().await;
+}
