@@ -111,6 +111,10 @@ pub fn Chart(
     range: TimeRange,
     #[prop(optional)] help: &'static str,
 ) -> impl IntoView {
+    // Pages pass derived signals: memoise so a redraw (resize, zoom, hover) does not
+    // rebuild 100k-point series; a recomputation always counts as a change (comparing
+    // would cost as much as drawing).
+    let data = Memo::new_with_compare(move |_| data.get(), |_, _| true);
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let entry_px = RwSignal::new(None::<i32>);
     let drawn_range = RwSignal::new(None::<(f64, f64)>);
