@@ -1,5 +1,6 @@
-//! Chart redraw time at 100k points per series (issue 5), in headless Chromium driving
-//! the real page; figures go to BENCHMARKS.md ("## Dashboard").
+//! Time to first paint of the Live page, and chart redraw time at 100k points per series
+//! (issue 5), in headless Chromium driving the real page; figures go to BENCHMARKS.md
+//! ("## Dashboard").
 //!
 //! ```text
 //! make bundle && cargo bench -p server --bench chart_redraw
@@ -63,6 +64,34 @@ async fn main() {
 
     let server = Server::start(&["--demo"]).await;
     let browser = Browser::start().await;
+    // First paint of the Live page (server-rendered HTML, before and after the wasm loads):
+    // the fresh browser's first navigation, then a second one with its caches warm.
+    for run in ["cold browser", "warm browser"] {
+        browser.client.goto(&format!("{}/?run={}", server.base_url, run.len())).await.expect("open live");
+        let live_since = std::time::Instant::now();
+        browser
+            .wait_for("hydration and the live feed", Duration::from_secs(30), || async {
+                browser.text("connection-status").await.contains("live").then_some(())
+            })
+            .await;
+        let streaming_after = live_since.elapsed().as_secs_f64() * 1e3;
+        let timings = browser
+            .client
+            .execute(
+                r#"const nav = performance.getEntriesByType('navigation')[0];
+                   const fcp = performance.getEntriesByType('paint').find(e => e.name === 'first-contentful-paint');
+                   return [nav.responseStart, fcp ? fcp.startTime : -1, nav.domContentLoadedEventEnd, nav.loadEventEnd];"#,
+                vec![],
+            )
+            .await
+            .expect("timings");
+        let timings: Vec<f64> = serde_json::from_value(timings).expect("numbers");
+        println!(
+            "first paint ({run}): Live page first byte {:.1} ms, first contentful paint {:.1} ms, DOMContentLoaded {:.1} ms, load {:.1} ms; live values {streaming_after:.0} ms after navigation returned",
+            timings[0], timings[1], timings[2], timings[3]
+        );
+    }
+
     browser.client.goto(&format!("{}/?page=upload&window=500&corr=500", server.base_url)).await.expect("open upload");
     browser
         .wait_for("hydration", Duration::from_secs(30), || async {
