@@ -241,6 +241,9 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
     let shot = browser.screenshot("live").await;
     assert!(std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false), "screenshot too small");
 
+    // The view's CSV export matches the analytics JSON of `pairdesk analyze` on the same bars.
+    check_view_export_against_analyze(&browser).await;
+
     // Fire *and clear*: a rule on BTC's 1s bar volume at its recent median flips both ways
     // within seconds (each bar is about as likely to be above as below).
     let csv = reqwest::get(format!("{}/api/export/bars.csv?symbol=BTCUSDT&interval=1s", server.base_url))
@@ -519,4 +522,97 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     browser.screenshot("backtest").await;
 
     browser.close().await;
+}
+
+/// Switches the Live view to static OLS, captures the "Export CSV" download, rebuilds both
+/// legs' bars from it as Binance kline files and runs `pairdesk analyze --json --series` on
+/// them: hedge ratio, spread, z-score and correlation must agree row by row.
+async fn check_view_export_against_analyze(browser: &Browser) {
+    let hedge = browser.client.find(Locator::Css("[data-testid='hedge-method'] option[value='ols']")).await;
+    hedge.expect("OLS option").click().await.expect("select OLS");
+    browser
+        .client
+        .execute(
+            r#"window.__downloads = [];
+               const create = URL.createObjectURL.bind(URL);
+               URL.createObjectURL = blob => { window.__downloads.push(blob); return create(blob); };"#,
+            vec![],
+        )
+        .await
+        .expect("intercept downloads");
+    browser
+        .client
+        .find(Locator::Css("[data-testid='export-csv']"))
+        .await
+        .expect("export")
+        .click()
+        .await
+        .expect("click");
+    let csv = browser
+        .client
+        .execute_async("const done = arguments[arguments.length - 1]; window.__downloads[0].text().then(done);", vec![])
+        .await
+        .expect("exported CSV");
+    let csv = csv.as_str().expect("text").to_string();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_string).collect()).collect();
+    assert!(rows.len() >= 20, "too few rows exported: {}", rows.len());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = Vec::new();
+    for symbol in ["BTCUSDT", "ETHUSDT"] {
+        let mut kline = String::from("open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore\n");
+        for row in &rows {
+            let cell = |field: &str| row[col(&format!("{symbol}_{field}"))].clone();
+            assert!(!cell("close").is_empty(), "a 1s bar missing for {symbol} at {}", row[0]);
+            let t: i64 = row[0].parse().expect("t_ms");
+            kline.push_str(&format!(
+                "{t},{},{},{},{},{},{},0,1,0,0,0\n",
+                cell("open"),
+                cell("high"),
+                cell("low"),
+                cell("close"),
+                cell("volume"),
+                t + 999
+            ));
+        }
+        let path = dir.path().join(format!("binance_um_{symbol}_1s_export.csv"));
+        std::fs::write(&path, kline).expect("write kline file");
+        files.push(path);
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pairdesk"))
+        .arg("analyze")
+        .args(&files)
+        .args(["--json", "--series", "--z-window", "10", "--corr-window", "10"])
+        .output()
+        .expect("run pairdesk analyze");
+    assert!(output.status.success(), "analyze failed: {}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("analyze JSON");
+    let number = |v: &serde_json::Value| v.as_f64();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+    let beta = report["ols"]["beta"].as_f64().expect("ols beta");
+    let series = [
+        ("spread", &report["spread_with_alpha"]),
+        ("z", &report["zscore"]["z_ddof1"]),
+        ("corr", &report["rolling_corr"]["values"]),
+    ];
+    let mut compared = 0;
+    for (i, row) in rows.iter().enumerate() {
+        let exported_beta: f64 = row[col("beta")].parse().expect("beta cell");
+        assert!(close(exported_beta, beta), "row {i}: beta {exported_beta} vs analyze {beta}");
+        for (name, values) in &series {
+            let exported = row[col(name)].parse::<f64>().ok();
+            let expected = values.get(i).and_then(number);
+            match (exported, expected) {
+                (Some(a), Some(b)) => {
+                    assert!(close(a, b), "row {i}: {name} {a} vs analyze {b}");
+                    compared += 1;
+                }
+                (None, None) => {}
+                (a, b) => panic!("row {i}: {name} exported {a:?}, analyze {b:?}"),
+            }
+        }
+    }
+    assert!(compared >= 3 * 10, "too few values compared: {compared}");
 }
