@@ -20,7 +20,6 @@ mod support;
 use std::io::Write;
 use std::time::Duration;
 
-use fantoccini::Locator;
 use support::{Browser, Server};
 
 fn env_count(name: &str, default: u64) -> u64 {
@@ -99,39 +98,16 @@ async fn main() {
         })
         .await;
     for (file, symbol) in [(&x_file, "AAAUSDT"), (&y_file, "BBBUSDT")] {
-        let input = browser.client.find(Locator::Css("[data-testid='upload-file']")).await.expect("file input");
-        input.clear().await.expect("clear");
-        input.send_keys(&file.display().to_string()).await.expect("choose file");
-        browser
-            .client
-            .find(Locator::Css("[data-testid='upload-submit']"))
-            .await
-            .expect("submit")
-            .click()
-            .await
-            .expect("click");
+        browser.upload(file).await;
         browser
             .wait_for("the upload result", Duration::from_secs(60), || async {
                 browser.text("upload-result").await.contains(symbol).then_some(())
             })
             .await;
     }
-    for (testid, symbol) in [("dataset-x", "AAAUSDT"), ("dataset-y", "BBBUSDT")] {
-        let css = format!("[data-testid='{testid}'] option");
-        for option in browser.client.find_all(Locator::Css(&css)).await.expect("options") {
-            if option.text().await.expect("text").contains(symbol) {
-                option.click().await.expect("select");
-            }
-        }
-    }
-    browser
-        .client
-        .find(Locator::Css("[data-testid='dataset-analyze']"))
-        .await
-        .expect("analyze")
-        .click()
-        .await
-        .expect("click");
+    browser.select_containing("dataset-x", "AAAUSDT").await;
+    browser.select_containing("dataset-y", "BBBUSDT").await;
+    browser.click("dataset-analyze").await;
     let drawn_points: usize = browser
         .wait_for("the price chart with both full series", Duration::from_secs(120), || async {
             let n: usize = browser.attr("dataset-chart-prices", "data-points").await?.parse().ok()?;

@@ -153,14 +153,7 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
     assert!((-1.0..=1.0).contains(&corr), "correlation {corr} outside [-1, 1]");
 
     // ADF on demand, computed in wasm.
-    browser
-        .client
-        .find(Locator::Css("[data-testid='adf-run']"))
-        .await
-        .expect("adf button")
-        .click()
-        .await
-        .expect("click");
+    browser.click("adf-run").await;
     let stat = browser
         .wait_for("an ADF statistic", Duration::from_secs(5), || async {
             let el = browser.client.find(Locator::Css("[data-testid='adf-stat']")).await.ok()?;
@@ -208,13 +201,7 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
         "name": "btc above 1", "metric": "price", "comparison": "above", "threshold": 1.0, "hysteresis": 0.0,
         "view": {"x": "BTCUSDT", "y": "ETHUSDT", "interval_ms": 1000, "window": 10, "corr_window": 10}
     });
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/alerts", server.base_url))
-        .json(&rule)
-        .send()
-        .await
-        .expect("POST rule");
-    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    post_alert_rule(&server, &rule).await;
     let event = browser
         .wait_for("the alert to fire in the page", Duration::from_secs(10), || async {
             for el in browser.client.find_all(Locator::Css("[data-testid='alert-event']")).await.ok()? {
@@ -261,13 +248,7 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
         "name": "btc volume flips", "metric": "volume", "comparison": "above", "threshold": median, "hysteresis": 0.0,
         "view": {"x": "BTCUSDT", "y": "ETHUSDT", "interval_ms": 1000, "window": 10, "corr_window": 10}
     });
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/alerts", server.base_url))
-        .json(&rule)
-        .send()
-        .await
-        .expect("POST rule");
-    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    post_alert_rule(&server, &rule).await;
     browser
         .wait_for("the volume alert to fire and then clear in the page", Duration::from_secs(40), || async {
             let mut fired_at = None;
@@ -305,14 +286,7 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
     assert!(refusal.contains("Invalid symbol"), "{refusal}");
     input.clear().await.expect("clear");
     input.send_keys("solusdt").await.expect("type");
-    browser
-        .client
-        .find(Locator::Css("[data-testid='symbol-add-submit']"))
-        .await
-        .expect("add")
-        .click()
-        .await
-        .expect("click");
+    browser.click("symbol-add-submit").await;
     browser
         .wait_for("SOLUSDT in the y picker", Duration::from_secs(10), || async {
             let options = browser.client.find_all(Locator::Css("[data-testid='pair-y'] option")).await.ok()?;
@@ -385,27 +359,6 @@ async fn an_unreachable_exchange_is_reported_on_the_page() {
     browser.close().await;
 }
 
-/// Absolute path of a CSV fixture, as a file input needs it.
-fn fixture_path(name: &str) -> String {
-    let path = support::fixture(name);
-    assert!(path.exists(), "fixture missing: {}", path.display());
-    path.canonicalize().expect("fixture path").display().to_string()
-}
-
-async fn upload(browser: &Browser, file: &str) {
-    let input = browser.client.find(Locator::Css("[data-testid='upload-file']")).await.expect("file input");
-    input.clear().await.expect("clear the file input");
-    input.send_keys(&fixture_path(file)).await.expect("choose file");
-    browser
-        .client
-        .find(Locator::Css("[data-testid='upload-submit']"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     let server = Server::start(&["--demo"]).await;
@@ -418,7 +371,7 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
             browser.text("connection-status").await.contains("live").then_some(())
         })
         .await;
-    upload(&browser, "bad_negative_price.csv").await;
+    browser.upload(&support::fixture("bad_negative_price.csv")).await;
     let error = browser
         .wait_for("the upload error", Duration::from_secs(10), || async {
             Some(browser.text("upload-error").await).filter(|t| !t.is_empty())
@@ -431,7 +384,7 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
 
     // Good files are stored and listed; analysing them shows the golden hedge ratio.
     for file in ["binance_um_BTCUSDT_1m_header.csv", "binance_um_ETHUSDT_1m_noheader.csv"] {
-        upload(&browser, file).await;
+        browser.upload(&support::fixture(file)).await;
         browser
             .wait_for("the upload result", Duration::from_secs(10), || async {
                 browser.text("upload-result").await.contains(&file[11..18]).then_some(())
@@ -442,29 +395,9 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     assert!(list.contains("BTCUSDT ×1000") && list.contains("ETHUSDT ×1000"), "{list}");
     let options = browser.client.find_all(Locator::Css("[data-testid='dataset-x'] option")).await.expect("options");
     assert_eq!(options.len(), 3, "placeholder + two series");
-    let select = |testid: &'static str, symbol: &'static str| {
-        let client = browser.client.clone();
-        async move {
-            let css = format!("[data-testid='{testid}'] option");
-            for option in client.find_all(Locator::Css(&css)).await.expect("options") {
-                if option.text().await.expect("text").contains(symbol) {
-                    option.click().await.expect("select");
-                    return;
-                }
-            }
-            panic!("no {symbol} option in {testid}");
-        }
-    };
-    select("dataset-x", "BTCUSDT").await;
-    select("dataset-y", "ETHUSDT").await;
-    browser
-        .client
-        .find(Locator::Css("[data-testid='dataset-analyze']"))
-        .await
-        .expect("analyze")
-        .click()
-        .await
-        .expect("click");
+    browser.select_containing("dataset-x", "BTCUSDT").await;
+    browser.select_containing("dataset-y", "ETHUSDT").await;
+    browser.click("dataset-analyze").await;
     let beta: f64 = browser
         .wait_for("the report's hedge ratio", Duration::from_secs(15), || async {
             let el = browser.client.find(Locator::Css("[data-testid='upload-hedge-ratio']")).await.ok()?;
@@ -540,14 +473,7 @@ async fn check_view_export_against_analyze(browser: &Browser) {
         )
         .await
         .expect("intercept downloads");
-    browser
-        .client
-        .find(Locator::Css("[data-testid='export-csv']"))
-        .await
-        .expect("export")
-        .click()
-        .await
-        .expect("click");
+    browser.click("export-csv").await;
     let csv = browser
         .client
         .execute_async("const done = arguments[arguments.length - 1]; window.__downloads[0].text().then(done);", vec![])
@@ -615,4 +541,14 @@ async fn check_view_export_against_analyze(browser: &Browser) {
         }
     }
     assert!(compared >= 3 * 10, "too few values compared: {compared}");
+}
+
+async fn post_alert_rule(server: &Server, rule: &serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/alerts", server.base_url))
+        .json(rule)
+        .send()
+        .await
+        .expect("POST rule");
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
 }

@@ -164,6 +164,38 @@ impl Browser {
         el.text().await.expect("element text")
     }
 
+    /// Clicks the element with this `data-testid`.
+    pub async fn click(&self, testid: &str) {
+        let el = self
+            .client
+            .find(fantoccini::Locator::Css(&format!("[data-testid='{testid}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no element [data-testid={testid}]: {e}"));
+        el.click().await.unwrap_or_else(|e| panic!("cannot click [data-testid={testid}]: {e}"));
+    }
+
+    /// Picks the first option of the `<select>` with this `data-testid` whose text contains `text`.
+    pub async fn select_containing(&self, testid: &str, text: &str) {
+        let css = format!("[data-testid='{testid}'] option");
+        for option in self.client.find_all(fantoccini::Locator::Css(&css)).await.expect("options") {
+            if option.text().await.expect("option text").contains(text) {
+                option.click().await.expect("select");
+                return;
+            }
+        }
+        panic!("no option containing {text} in [data-testid={testid}]");
+    }
+
+    /// Chooses `path` in the Upload page's file input and submits it.
+    pub async fn upload(&self, path: &std::path::Path) {
+        let input =
+            self.client.find(fantoccini::Locator::Css("[data-testid='upload-file']")).await.expect("file input");
+        input.clear().await.expect("clear the file input");
+        let absolute = path.canonicalize().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        input.send_keys(&absolute.display().to_string()).await.expect("choose file");
+        self.click("upload-submit").await;
+    }
+
     pub async fn attr(&self, testid: &str, attr: &str) -> Option<String> {
         let el = self.client.find(fantoccini::Locator::Css(&format!("[data-testid='{testid}']"))).await.ok()?;
         el.attr(attr).await.ok().flatten()
