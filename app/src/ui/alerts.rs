@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use super::format::fmt_num;
-use super::live::METHODOLOGY;
+use super::live::InfoLink;
 use super::state::LiveState;
 use super::view::ViewQuery;
 use crate::alerts::{AlertEvent, AlertEventKind, AlertMetric, AlertRule, AlertView, Comparison};
@@ -159,7 +159,7 @@ pub fn AlertPanel(view_q: RwSignal<ViewQuery>) -> impl IntoView {
 
     view! {
         <section class="panel alerts" aria-label="Alerts">
-            <h2>"Alerts "<a class="info" href=format!("{METHODOLOGY}#alerts") target="_blank" rel="noopener">"ⓘ"</a></h2>
+            <h2>"Alerts "<InfoLink anchor="alerts"/></h2>
             <ul class="alert-rules">
                 <For each=move || rules.get() key=|r| (r.id.clone(), r.threshold.to_bits()) let:rule>
                     {

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::charts::{Chart, ChartData, ChartLevel, ChartLine, TimeRange, MEAN, SERIES};
 use super::format::{fmt_num, fmt_opt};
-use super::live::METHODOLOGY;
+use super::live::InfoLink;
 use super::view::ViewQuery;
 use crate::analytics::backtest::{backtest, BacktestParams, BacktestResult, ExitReason, Side};
 use crate::analytics::live_view::ViewSeries;
@@ -100,7 +100,7 @@ pub fn BacktestPanel(series: Memo<ViewSeries>, view_q: RwSignal<ViewQuery>, rang
                 help="Mark-to-market equity of one unit of spread traded on the z thresholds"/>
         </section>
         <section class="panel" aria-label="Backtest">
-            <h2>"Backtest "<a class="info" href=format!("{METHODOLOGY}#backtest") target="_blank" rel="noopener">"ⓘ"</a>
+            <h2>"Backtest "<InfoLink anchor="backtest"/>
                 <button data-testid="export-trades" on:click=export>"Export trades"</button></h2>
             <label class="control" title="Cost charged once per round trip, in spread units">
                 <span class="control-label">"cost / trade"</span>

@@ -20,6 +20,16 @@ use crate::protocol::{interval_label, Bar, FeedState, INTERVALS_MS};
 /// Link target for each metric's explanation.
 pub const METHODOLOGY: &str = "/docs/methodology";
 
+/// The small circled "i" after a metric or panel title: opens its methodology section.
+/// (Drawn with CSS rather than the ⓘ glyph, which many system fonts lack.)
+#[component]
+pub fn InfoLink(anchor: &'static str) -> impl IntoView {
+    view! {
+        <a class="info" href=format!("{METHODOLOGY}#{anchor}") target="_blank" rel="noopener"
+            aria-label="methodology" title="How this is computed (opens the methodology)">"i"</a>
+    }
+}
+
 #[component]
 pub fn LivePage(initial: ViewQuery) -> impl IntoView {
     let view_q = RwSignal::new(initial);
@@ -312,7 +322,7 @@ fn Tile(
 ) -> impl IntoView {
     view! {
         <div class="tile" title=help>
-            <div class="tile-label">{label}" "<a class="info" href=format!("{METHODOLOGY}#{anchor}") target="_blank" rel="noopener" aria-label="methodology">"ⓘ"</a></div>
+            <div class="tile-label">{label}" "<InfoLink anchor=anchor/></div>
             <div class="tile-value num" data-testid=testid>{value}</div>
         </div>
     }
@@ -334,7 +344,7 @@ fn StationarityPanel(series: Memo<ViewSeries>, aligned: Memo<AlignedPair>) -> im
         |p: f64| if p < 0.05 { "stationary at 5% — mean reversion plausible" } else { "not stationary at 5%" };
     view! {
         <section class="panel" aria-label="Stationarity">
-            <h2>"Stationarity "<a class="info" href=format!("{METHODOLOGY}#adf") target="_blank" rel="noopener">"ⓘ"</a></h2>
+            <h2>"Stationarity "<InfoLink anchor="adf"/></h2>
             <button data-testid="adf-run" on:click=run title="Augmented Dickey–Fuller on the spread (constant, AIC lag selection) and Engle–Granger on the legs">"Run ADF"</button>
             {move || adf.get().map(|r| match r {
                 Ok(a) => view! {
@@ -388,7 +398,7 @@ fn StatsTable(x_label: Signal<String>, y_label: Signal<String>, series: Memo<Vie
     };
     view! {
         <section class="panel" aria-label="Price statistics">
-            <h2>"Price statistics "<a class="info" href=format!("{METHODOLOGY}#price-statistics") target="_blank" rel="noopener">"ⓘ"</a>
+            <h2>"Price statistics "<InfoLink anchor="price-statistics"/>
                 <button data-testid="export-csv" on:click=export title="Download bars of both legs with hedge ratio, spread, z and correlation">"Export CSV"</button>
             </h2>
             <table class="stats num"><tbody>

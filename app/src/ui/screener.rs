@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::format::fmt_opt;
-use super::live::{StatusBar, METHODOLOGY};
+use super::live::{InfoLink, StatusBar};
 use super::view::{Page, ViewQuery};
 use crate::protocol::{interval_label, INTERVALS_MS};
 use crate::screener_view::ScreenerReport;
@@ -119,7 +119,7 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
         <StatusBar view_q=view_q/>
         <main class="screener">
             <section class="panel" aria-label="Screener">
-                <h2>"Pair screener "<a class="info" href=format!("{METHODOLOGY}#cointegration") target="_blank" rel="noopener">"ⓘ"</a></h2>
+                <h2>"Pair screener "<InfoLink anchor="cointegration"/></h2>
                 <div class="controls">
                     <label class="control"><span class="control-label">"interval"</span>
                         <select on:change=move |ev| { if let Ok(ms) = event_target_value(&ev).parse::<i64>() { interval.set(ms) } }>

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::charts::{Chart, TimeRange};
 use super::format::fmt_opt;
-use super::live::{corr_chart_data, prices_chart_data, z_chart_data, StatusBar, METHODOLOGY};
+use super::live::{corr_chart_data, prices_chart_data, z_chart_data, InfoLink, StatusBar};
 use super::view::ViewQuery;
 use crate::analytics::align::inner_join;
 use crate::analytics::live_view::{compute_view, ViewParams};
@@ -246,7 +246,7 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
         <StatusBar view_q=view_q/>
         <main class="upload">
             <section class="panel" aria-label="Upload">
-                <h2>"Upload OHLC CSV files "<a class="info" href=format!("{METHODOLOGY}#uploads") target="_blank" rel="noopener">"ⓘ"</a></h2>
+                <h2>"Upload OHLC CSV files "<InfoLink anchor="uploads"/></h2>
                 <p class="hint">"Binance kline dumps (with or without header, ms or µs times), generic long OHLCV (timestamp,symbol,open,high,low,close,volume) or Yahoo (Date,…,Adj Close,Volume). Up to 20 MB per upload; a file with any bad row is rejected whole."</p>
                 <form node_ref=form_ref on:submit=submit>
                     <input type="file" name="file" accept=".csv,text/csv" multiple data-testid="upload-file"/>
