@@ -371,13 +371,26 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
             browser.text("connection-status").await.contains("live").then_some(())
         })
         .await;
-    browser.upload(&support::fixture("bad_negative_price.csv")).await;
-    let error = browser
-        .wait_for("the upload error", Duration::from_secs(10), || async {
-            Some(browser.text("upload-error").await).filter(|t| !t.is_empty())
-        })
-        .await;
-    assert!(error.contains("invalid_value") && error.contains("line 8") && error.contains("column low"), "{error}");
+    // Every rejected fixture shows its error kind, line and column, and stores nothing.
+    let expectations: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(support::golden_dir().join("fixtures/expected.json")).expect("expected.json"),
+    )
+    .expect("expected json");
+    let mut rejected = 0;
+    for (file, expected) in expectations.iter().filter(|(_, e)| e["action"] == "reject") {
+        browser.upload(&support::fixture(file)).await;
+        let mut wanted = vec![expected["error_kind"].as_str().expect("error_kind").to_string()];
+        wanted.extend(expected["line"].as_u64().map(|line| format!("line {line}")));
+        wanted.extend(expected["column"].as_str().map(|column| format!("column {column}")));
+        browser
+            .wait_for(&format!("the error of {file}: {wanted:?}"), Duration::from_secs(10), || async {
+                let error = browser.text("upload-error").await;
+                wanted.iter().all(|w| error.contains(w.as_str())).then_some(())
+            })
+            .await;
+        rejected += 1;
+    }
+    assert_eq!(rejected, 9, "every bad fixture of expected.json was tried");
     let listed: serde_json::Value =
         reqwest::get(format!("{}/api/datasets", server.base_url)).await.expect("list").json().await.expect("json");
     assert_eq!(listed["datasets"].as_array().map(Vec::len), Some(0), "a rejected file stored something: {listed}");
@@ -410,6 +423,26 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     .expect("golden json");
     let expected = golden["expected"]["ols"]["beta"].as_f64().expect("golden beta");
     assert!((beta - expected).abs() < 5e-7, "page shows β {beta}, statsmodels says {expected}");
+
+    // The other accepted fixtures are listed with each series' row count.
+    for (file, expected) in expectations.iter().filter(|(_, e)| e["action"] == "accept") {
+        if file.starts_with("binance_um_") {
+            continue; // uploaded above
+        }
+        browser.upload(&support::fixture(file)).await;
+        let series: Vec<String> = expected["symbols"]
+            .as_object()
+            .expect("symbols")
+            .iter()
+            .map(|(symbol, s)| format!("{symbol} ×{}", s["rows"].as_u64().expect("rows")))
+            .collect();
+        browser
+            .wait_for(&format!("{file} listed as {series:?}"), Duration::from_secs(10), || async {
+                let list = browser.text("dataset-list").await;
+                series.iter().all(|s| list.contains(s.as_str())).then_some(())
+            })
+            .await;
+    }
     browser.screenshot("upload").await;
 
     // Screener at 1s: a heatmap with a cell per pair that links to Live.
