@@ -1,12 +1,14 @@
 //! What travels over the browser WebSocket (`/ws`).
 //!
 //! The browser subscribes to a view with a [`ClientMsg`]; the server answers with a
-//! [`ServerMsg::Snapshot`] of recent bars, then pushes deltas (bars, coalesced prices,
-//! feed status, alert events). Both ends share these types so a field renamed on one side
+//! [`ServerMsg::Snapshot`] of recent bars (and the view's analytics, when asked), then
+//! pushes deltas (bars, coalesced prices and analytics, feed status, alert events). Both ends share these types so a field renamed on one side
 //! cannot silently break the other.
 
 use serde::{Deserialize, Serialize};
 
+use crate::analytics::align::{align_bars, AlignRule};
+use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
 pub use crate::analytics::resample::Bar;
 
 /// State of the connection between the server and the exchange, as the UI shows it.
@@ -88,7 +90,95 @@ pub fn parse_interval(label: &str) -> Option<i64> {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
     /// Show this pair at this bar interval: the server replies with a snapshot, then deltas.
-    Subscribe { x: String, y: String, interval_ms: i64 },
+    /// With `analytics`, the server also computes that view's last values (hedge ratio,
+    /// spread, z, correlation) and pushes them with the prices. Re-sending the same pair and
+    /// interval with other analytics only switches those (no new snapshot).
+    Subscribe {
+        x: String,
+        y: String,
+        interval_ms: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        analytics: Option<ViewAnalytics>,
+    },
+}
+
+/// The analytic part of a view: what [`ViewParams`] the server computes it with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ViewAnalytics {
+    pub window: usize,
+    pub corr_window: usize,
+    pub hedge: HedgeMethod,
+}
+
+impl ViewAnalytics {
+    pub fn params(&self) -> ViewParams {
+        ViewParams { hedge: self.hedge, window: self.window, corr_window: self.corr_window, ..ViewParams::default() }
+    }
+}
+
+/// Last values of a view's analytics, on the bars both ends hold.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsValues {
+    pub view: ViewAnalytics,
+    /// Open time of the last aligned bar (the one still forming, if any).
+    pub t_ms: i64,
+    pub beta: Option<f64>,
+    pub spread: Option<f64>,
+    pub z: Option<f64>,
+    pub corr: Option<f64>,
+}
+
+/// The one computation both ends use: `x_bars`/`y_bars` aligned (union rule) and run
+/// through [`compute_view`]; `None` until both legs have a bar.
+pub fn analytics_values(
+    x_bars: &[Bar],
+    y_bars: &[Bar],
+    interval_ms: i64,
+    view: ViewAnalytics,
+) -> Option<AnalyticsValues> {
+    let aligned = align_bars(x_bars, y_bars, interval_ms, AlignRule::Union).ok()?;
+    let t_ms = *aligned.t.last()?;
+    let series = compute_view(&aligned.t, &aligned.x, &aligned.y, &view.params());
+    Some(AnalyticsValues {
+        view,
+        t_ms,
+        beta: ViewSeries::last(&series.beta),
+        spread: ViewSeries::last(&series.spread),
+        z: ViewSeries::last(&series.z),
+        corr: ViewSeries::last(&series.corr),
+    })
+}
+
+/// How many recent bars of each leg a live view holds: what a snapshot carries and what a
+/// receiver keeps as bars arrive (≈ 30 min of 1s, a day of 1m, three days of 5m). Both
+/// ends hold the same bars, so the analytics "over all loaded bars" agree.
+pub fn live_bars(interval_ms: i64) -> usize {
+    match interval_ms {
+        1_000 => 1_800,
+        60_000 => 1_440,
+        _ => 864,
+    }
+}
+
+/// How a receiver applies a [`ServerMsg::Bar`] of a view at `interval_ms`: replaces the bar
+/// with the same open time, or appends a newer one (dropping the oldest beyond
+/// [`live_bars`]).
+pub fn apply_bar(bars: &mut Vec<Bar>, bar: Bar, interval_ms: i64) {
+    let keep = live_bars(interval_ms);
+    match bars.last_mut() {
+        Some(last) if last.t == bar.t => *last = bar,
+        Some(last) if last.t > bar.t => {
+            if let Ok(i) = bars.binary_search_by_key(&bar.t, |b| b.t) {
+                bars[i] = bar;
+            }
+        }
+        _ => {
+            if bars.len() >= keep {
+                bars.drain(..bars.len() + 1 - keep);
+            }
+            bars.push(bar);
+        }
+    }
 }
 
 /// One message from the server to a browser.
@@ -105,6 +195,8 @@ pub enum ServerMsg {
     Bar { symbol: String, interval_ms: i64, bar: Bar, closed: bool },
     /// Latest prices, coalesced: at most one per push interval (100 ms).
     Prices { x: Option<LastPrice>, y: Option<LastPrice> },
+    /// The subscribed view's analytics as of its latest bars (snapshot, then with the prices).
+    Analytics(AnalyticsValues),
     /// An alert rule fired or cleared.
     Alert(crate::alerts::AlertEvent),
     /// The server could not do what the client asked (unknown symbol, bad interval).
@@ -141,7 +233,10 @@ mod tests {
         let msg: ClientMsg =
             serde_json::from_str(r#"{"type":"subscribe","x":"BTCUSDT","y":"ETHUSDT","interval_ms":60000}"#)
                 .expect("parse");
-        assert_eq!(msg, ClientMsg::Subscribe { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 60_000 });
+        assert_eq!(
+            msg,
+            ClientMsg::Subscribe { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 60_000, analytics: None }
+        );
         assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"drop_tables"}"#).is_err());
     }
 
@@ -154,5 +249,39 @@ mod tests {
         for bad in ["", "m", "0s", "-1m", "1h", "xs"] {
             assert_eq!(parse_interval(bad), None, "{bad}");
         }
+    }
+
+    fn bar(t: i64, close: f64) -> Bar {
+        Bar { t, open: close, high: close, low: close, close, volume: 1.0, count: 1 }
+    }
+
+    #[test]
+    fn apply_bar_updates_the_forming_bar_appends_new_ones_and_keeps_a_view_of_bars() {
+        let mut bars = vec![bar(0, 1.0)];
+        apply_bar(&mut bars, bar(0, 2.0), 1_000);
+        apply_bar(&mut bars, bar(1000, 3.0), 1_000);
+        apply_bar(&mut bars, bar(500, 9.0), 1_000); // unknown older bar: ignored
+        assert_eq!(bars, vec![bar(0, 2.0), bar(1000, 3.0)]);
+        for i in 2..5_000 {
+            apply_bar(&mut bars, bar(i * 1_000, 1.0), 1_000);
+        }
+        assert_eq!(bars.len(), live_bars(1_000));
+        assert_eq!(bars.last().map(|b| b.t), Some(4_999_000));
+    }
+
+    #[test]
+    fn analytics_values_are_the_last_values_of_compute_view() {
+        let xb: Vec<Bar> = (0..80).map(|i| bar(i * 1_000, 100.0 + (i as f64 * 0.7).sin())).collect();
+        let yb: Vec<Bar> = xb.iter().map(|b| bar(b.t, 2.0 * b.close + (b.t as f64 * 0.003).cos())).collect();
+        let view = ViewAnalytics { window: 20, corr_window: 10, hedge: HedgeMethod::RollingOls };
+        let values = analytics_values(&xb, &yb, 1_000, view).expect("values");
+        let t: Vec<i64> = xb.iter().map(|b| b.t).collect();
+        let x: Vec<f64> = xb.iter().map(|b| b.close).collect();
+        let y: Vec<f64> = yb.iter().map(|b| b.close).collect();
+        let series = compute_view(&t, &x, &y, &view.params());
+        assert_eq!(values.t_ms, 79_000);
+        assert_eq!(values.z, ViewSeries::last(&series.z));
+        assert!(values.z.is_some() && values.beta.is_some() && values.corr.is_some());
+        assert_eq!(analytics_values(&xb, &[], 1_000, view), None, "one leg only: nothing yet");
     }
 }

@@ -130,6 +130,7 @@ fn main() {
             x: "BTCUSDT".into(),
             y: "ETHUSDT".into(),
             interval_ms: 1_000,
+            analytics: None,
         })
         .expect("subscribe");
         let measure_from = Instant::now() + Duration::from_secs(2);

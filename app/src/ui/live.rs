@@ -93,9 +93,19 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
 
     let x_label = move || view_q.with(|v| v.x.clone());
     let y_label = move || view_q.with(|v| v.y.clone());
-    let last_beta = move || series.with(|s| ViewSeries::last(&s.beta));
-    let last_z = move || series.with(|s| ViewSeries::last(&s.z));
-    let last_corr = move || series.with(|s| ViewSeries::last(&s.corr));
+    // The server pushes the same computation for the subscribed view; its values are shown
+    // when they describe what this page holds (same parameters, same latest bar), so every
+    // page watching a view shows the server's numbers. Otherwise (a slider just moved, a bar
+    // not yet reflected) the page's own, instantly.
+    let pushed = move || {
+        state
+            .analytics
+            .get()
+            .filter(|a| a.view == view_q.with(ViewQuery::analytics) && series.with(|s| s.t.last() == Some(&a.t_ms)))
+    };
+    let last_beta = move || pushed().map_or_else(|| series.with(|s| ViewSeries::last(&s.beta)), |a| a.beta);
+    let last_z = move || pushed().map_or_else(|| series.with(|s| ViewSeries::last(&s.z)), |a| a.z);
+    let last_corr = move || pushed().map_or_else(|| series.with(|s| ViewSeries::last(&s.corr)), |a| a.corr);
     let hedge_error = move || series.with(|s| s.hedge_error.clone());
 
     let page = view_q.with_untracked(|v| v.page);
@@ -198,7 +208,8 @@ pub fn connect_live(view_q: RwSignal<ViewQuery>) -> LiveState {
     #[cfg(feature = "hydrate")]
     {
         let wanted = Signal::derive(move || view_q.with(|v| (v.x.clone(), v.y.clone(), v.interval_ms)));
-        super::socket::connect(state, wanted);
+        let analytics = Signal::derive(move || view_q.with(ViewQuery::analytics));
+        super::socket::connect(state, wanted, analytics);
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = view_q;

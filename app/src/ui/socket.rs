@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, WebSocket};
 
 use super::state::LiveState;
-use crate::protocol::{ClientMsg, ServerMsg};
+use crate::protocol::{ClientMsg, ServerMsg, ViewAnalytics};
 
 const RECONNECT_DELAY_MS: i32 = 1_000;
 
@@ -20,8 +20,8 @@ thread_local! {
 }
 
 /// Opens the socket (and keeps reopening it) for the lifetime of the page, and keeps the
-/// server subscribed to `wanted` = (x symbol, y symbol, interval ms).
-pub fn connect(state: LiveState, wanted: Signal<(String, String, i64)>) {
+/// server subscribed to `wanted` = (x symbol, y symbol, interval ms) with `analytics`.
+pub fn connect(state: LiveState, wanted: Signal<(String, String, i64)>, analytics: Signal<ViewAnalytics>) {
     let Some(window) = web_sys::window() else { return };
     let location = window.location();
     let (Ok(protocol), Ok(host)) = (location.protocol(), location.host()) else { return };
@@ -29,8 +29,9 @@ pub fn connect(state: LiveState, wanted: Signal<(String, String, i64)>) {
     open(format!("{scheme}://{host}/ws"), state);
     Effect::new(move |_| {
         let (x, y, interval_ms) = wanted.get();
+        let analytics = Some(analytics.get());
         if state.socket_open.get() {
-            send(&ClientMsg::Subscribe { x, y, interval_ms });
+            send(&ClientMsg::Subscribe { x, y, interval_ms, analytics });
         }
     });
 }

@@ -2,10 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{Bar, FeedStatus, LastPrice, ServerMsg};
+use crate::protocol::{apply_bar, Bar, FeedStatus, LastPrice, ServerMsg};
 
-/// How many bars per leg the page keeps (older ones scroll out).
-pub const MAX_BARS: usize = 3_000;
 /// How many alert events the page lists.
 pub const MAX_ALERT_EVENTS: usize = 100;
 
@@ -23,6 +21,8 @@ pub struct LiveState {
     pub bars_view: RwSignal<Option<(String, String, i64)>>,
     pub bars_x: RwSignal<Vec<Bar>>,
     pub bars_y: RwSignal<Vec<Bar>>,
+    /// The server's last values of the subscribed view's analytics.
+    pub analytics: RwSignal<Option<crate::protocol::AnalyticsValues>>,
     /// Alert events pushed since the page opened (plus the recent ones loaded at start), newest first.
     pub alerts: RwSignal<Vec<crate::alerts::AlertEvent>>,
 }
@@ -39,6 +39,7 @@ impl LiveState {
             bars_x: RwSignal::new(Vec::new()),
             bars_y: RwSignal::new(Vec::new()),
             alerts: RwSignal::new(Vec::new()),
+            analytics: RwSignal::new(None),
         }
     }
 
@@ -47,6 +48,7 @@ impl LiveState {
         match msg {
             ServerMsg::Hello { symbols, .. } => self.symbols.set(symbols),
             ServerMsg::Status(status) => self.status.set(status),
+            ServerMsg::Analytics(values) => self.analytics.set(Some(values)),
             ServerMsg::Prices { x, y } => {
                 if x.is_some() {
                     self.last_x.set(x);
@@ -66,10 +68,10 @@ impl LiveState {
                     return;
                 }
                 if symbol == x {
-                    self.bars_x.update(|bars| upsert_bar(bars, bar));
+                    self.bars_x.update(|bars| apply_bar(bars, bar, interval_ms));
                 }
                 if symbol == y {
-                    self.bars_y.update(|bars| upsert_bar(bars, bar));
+                    self.bars_y.update(|bars| apply_bar(bars, bar, interval_ms));
                 }
             }
             ServerMsg::Alert(event) => self.alerts.update(|events| {
@@ -84,41 +86,5 @@ impl LiveState {
 impl Default for LiveState {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Replaces the bar with the same open time, or appends a newer one.
-pub fn upsert_bar(bars: &mut Vec<Bar>, bar: Bar) {
-    match bars.last_mut() {
-        Some(last) if last.t == bar.t => *last = bar,
-        Some(last) if last.t > bar.t => {
-            if let Ok(i) = bars.binary_search_by_key(&bar.t, |b| b.t) {
-                bars[i] = bar;
-            }
-        }
-        _ => {
-            if bars.len() >= MAX_BARS {
-                bars.drain(..bars.len() + 1 - MAX_BARS);
-            }
-            bars.push(bar);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn bar(t: i64, close: f64) -> Bar {
-        Bar { t, open: close, high: close, low: close, close, volume: 1.0, count: 1 }
-    }
-
-    #[test]
-    fn upsert_updates_the_forming_bar_and_appends_new_ones() {
-        let mut bars = vec![bar(0, 1.0)];
-        upsert_bar(&mut bars, bar(0, 2.0));
-        upsert_bar(&mut bars, bar(1000, 3.0));
-        upsert_bar(&mut bars, bar(500, 9.0)); // unknown older bar: ignored
-        assert_eq!(bars, vec![bar(0, 2.0), bar(1000, 3.0)]);
     }
 }

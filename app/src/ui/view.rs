@@ -84,6 +84,11 @@ fn is_symbol(s: &str) -> bool {
 }
 
 impl ViewQuery {
+    /// The analytic part of the view, as the server is asked to compute it.
+    pub fn analytics(&self) -> crate::protocol::ViewAnalytics {
+        crate::protocol::ViewAnalytics { window: self.window, corr_window: self.corr_window, hedge: self.hedge }
+    }
+
     /// Parses `?x=BTCUSDT&y=ETHUSDT&interval=1m&window=60&…`; anything missing or invalid
     /// keeps its default, numbers are clamped to the sliders' ranges.
     pub fn from_query(query: &str) -> ViewQuery {

@@ -12,7 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::alerts::AlertEvent;
-use app::protocol::{Bar, ClientMsg, FeedStatus, LastPrice, ServerMsg, INTERVALS_MS};
+use app::protocol::{
+    analytics_values, apply_bar, live_bars, Bar, ClientMsg, FeedStatus, LastPrice, ServerMsg, ViewAnalytics,
+    INTERVALS_MS,
+};
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -29,16 +32,6 @@ const FEED_CAPACITY: usize = 1_024;
 const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
 /// The finest interval: its forming bar's close is the symbol's last trade price.
 const TICK_INTERVAL_MS: i64 = 1_000;
-
-/// How many recent bars a snapshot carries for an interval (≈ 30 min of 1s, a day of 1m,
-/// three days of 5m).
-pub fn snapshot_len(interval_ms: i64) -> usize {
-    match interval_ms {
-        1_000 => 1_800,
-        60_000 => 1_440,
-        _ => 864,
-    }
-}
 
 /// Where snapshots come from (the store, in production).
 pub trait BarHistory: Send + Sync {
@@ -95,6 +88,15 @@ struct View {
     x: String,
     y: String,
     interval_ms: i64,
+    /// The analytics to compute and push with the prices, if asked for.
+    analytics: Option<ViewAnalytics>,
+}
+
+impl View {
+    /// Same pair and interval: the same bars (only the analytics may differ).
+    fn same_bars(&self, other: &View) -> bool {
+        self.x == other.x && self.y == other.y && self.interval_ms == other.interval_ms
+    }
 }
 
 /// Deltas waiting for the next push.
@@ -150,11 +152,17 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMsg>(&text) {
-                    Ok(ClientMsg::Subscribe { x, y, interval_ms }) => match validate(&hub, x, y, interval_ms) {
+                    Ok(ClientMsg::Subscribe { x, y, interval_ms, analytics }) => match validate(&hub, x, y, interval_ms, analytics) {
                         Ok(v) => {
                             // Join the feed first: a delta racing the snapshot is applied twice, never lost.
                             feed = Some(hub.feed(&v));
-                            let msgs = snapshot(&hub, &v);
+                            let msgs = if view.as_ref().is_some_and(|current| current.same_bars(&v)) {
+                                // Only the analytics changed: the page already holds the bars.
+                                let (x_bars, y_bars) = recent_bars(&hub, &v);
+                                analytics_msg(&v, &x_bars, &y_bars).into_iter().collect()
+                            } else {
+                                snapshot(&hub, &v)
+                            };
                             view = Some(v);
                             encode(&msgs)
                         }
@@ -216,7 +224,8 @@ impl PushHub {
         }
         let (sender, receiver) = broadcast::channel(FEED_CAPACITY);
         feeds.insert(view.clone(), sender.clone());
-        let feed = ViewFeed { view: view.clone(), out: sender, feeds: self.feeds.clone() };
+        let feed =
+            ViewFeed { view: view.clone(), out: sender, feeds: self.feeds.clone(), history: self.history.clone() };
         tokio::spawn(feed.run(self.bars.subscribe(), self.shutdown.clone()));
         receiver
     }
@@ -227,22 +236,36 @@ struct ViewFeed {
     view: View,
     out: broadcast::Sender<Utf8Bytes>,
     feeds: Arc<Feeds>,
+    history: Arc<dyn BarHistory>,
+}
+
+/// Both legs' bars as a watching page holds them (snapshot, then every update), for a
+/// view whose analytics the feed computes.
+struct Legs {
+    x: Vec<Bar>,
+    y: Vec<Bar>,
+    /// A bar changed since the analytics were last pushed.
+    changed: bool,
 }
 
 impl ViewFeed {
     async fn run(self, mut bars: broadcast::Receiver<BarUpdate>, mut shutdown: Shutdown) {
         let view = Some(self.view.clone());
         let mut pending = Pending::default();
+        let mut legs = self.load_legs();
         let mut last_push = Instant::now() - PUSH_INTERVAL;
         loop {
-            // Coalesced deltas wait for the end of the current push interval.
-            let push_due = (!pending.is_empty()).then_some(last_push + PUSH_INTERVAL);
+            // Coalesced deltas (and analytics) wait for the end of the current push interval.
+            let waiting = !pending.is_empty() || legs.as_ref().is_some_and(|l| l.changed);
+            let push_due = waiting.then_some(last_push + PUSH_INTERVAL);
             let frames = tokio::select! {
                 update = bars.recv() => match update {
                     Ok(update) => {
+                        self.follow(&mut legs, &update);
                         let mut out = on_bar(&view, &mut pending, update);
-                        if !pending.is_empty() && last_push.elapsed() >= PUSH_INTERVAL {
-                            out.extend(flush(&view, &mut pending));
+                        let waiting = !pending.is_empty() || legs.as_ref().is_some_and(|l| l.changed);
+                        if waiting && last_push.elapsed() >= PUSH_INTERVAL {
+                            out.extend(self.flush(&mut pending, &mut legs));
                             last_push = Instant::now();
                         }
                         encode(&out)
@@ -250,13 +273,14 @@ impl ViewFeed {
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::debug!(missed, "view feed lagged: watchers resync");
                         pending = Pending::default();
+                        legs = self.load_legs();
                         vec![Utf8Bytes::from_static("")]
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 () = tokio::time::sleep_until(push_due.unwrap_or_else(Instant::now)), if push_due.is_some() => {
                     last_push = Instant::now();
-                    encode(&flush(&view, &mut pending))
+                    encode(&self.flush(&mut pending, &mut legs))
                 }
                 () = shutdown.wait() => break,
             };
@@ -269,6 +293,41 @@ impl ViewFeed {
             }
         }
         self.retire();
+    }
+
+    /// The legs' recent bars, as a snapshot carries them, when the view computes analytics.
+    fn load_legs(&self) -> Option<Legs> {
+        self.view.analytics?;
+        let limit = live_bars(self.view.interval_ms);
+        let x = self.history.recent_bars(&self.view.x, self.view.interval_ms, limit);
+        let y = self.history.recent_bars(&self.view.y, self.view.interval_ms, limit);
+        Some(Legs { x, y, changed: false })
+    }
+
+    /// Applies a bar update to the legs exactly as a page applies the pushed bar.
+    fn follow(&self, legs: &mut Option<Legs>, update: &BarUpdate) {
+        let Some(legs) = legs else { return };
+        if update.interval_ms != self.view.interval_ms {
+            return;
+        }
+        if update.symbol == self.view.x {
+            apply_bar(&mut legs.x, update.bar, update.interval_ms);
+            legs.changed = true;
+        } else if update.symbol == self.view.y {
+            apply_bar(&mut legs.y, update.bar, update.interval_ms);
+            legs.changed = true;
+        }
+    }
+
+    /// The coalesced deltas, then the analytics if a bar changed: computed once here for
+    /// every watcher.
+    fn flush(&self, pending: &mut Pending, legs: &mut Option<Legs>) -> Vec<ServerMsg> {
+        let mut out = flush(&Some(self.view.clone()), pending);
+        if let Some(legs) = legs.as_mut().filter(|l| l.changed) {
+            legs.changed = false;
+            out.extend(analytics_msg(&self.view, &legs.x, &legs.y));
+        }
+        out
     }
 
     /// Removes this feed if nobody watches it (checked under the lock new watchers take).
@@ -300,7 +359,13 @@ fn hello(hub: &PushHub, symbols: Vec<String>) -> ServerMsg {
     ServerMsg::Hello { symbols, x_symbol: hub.pair.0.clone(), y_symbol: hub.pair.1.clone() }
 }
 
-fn validate(hub: &PushHub, x: String, y: String, interval_ms: i64) -> Result<View, String> {
+fn validate(
+    hub: &PushHub,
+    x: String,
+    y: String,
+    interval_ms: i64,
+    analytics: Option<ViewAnalytics>,
+) -> Result<View, String> {
     let (x, y) = (x.to_ascii_uppercase(), y.to_ascii_uppercase());
     for symbol in [&x, &y] {
         if !hub.symbols.contains(symbol) {
@@ -310,13 +375,32 @@ fn validate(hub: &PushHub, x: String, y: String, interval_ms: i64) -> Result<Vie
     if !INTERVALS_MS.contains(&interval_ms) {
         return Err(format!("unsupported interval {interval_ms} ms (use 1s, 1m or 5m)"));
     }
-    Ok(View { x, y, interval_ms })
+    if let Some(a) = analytics {
+        if a.window < 2 || a.corr_window < 2 || a.window > 5_000 || a.corr_window > 5_000 {
+            return Err(format!("analytics windows must be 2–5000 bars, got {} and {}", a.window, a.corr_window));
+        }
+    }
+    Ok(View { x, y, interval_ms, analytics })
+}
+
+/// The recent bars of both legs, as a snapshot carries them.
+fn recent_bars(hub: &PushHub, view: &View) -> (Vec<Bar>, Vec<Bar>) {
+    let limit = live_bars(view.interval_ms);
+    (
+        hub.history.recent_bars(&view.x, view.interval_ms, limit),
+        hub.history.recent_bars(&view.y, view.interval_ms, limit),
+    )
+}
+
+/// The view's analytics on these bars, if the view asks for them and both legs have bars.
+fn analytics_msg(view: &View, x_bars: &[Bar], y_bars: &[Bar]) -> Option<ServerMsg> {
+    let values = analytics_values(x_bars, y_bars, view.interval_ms, view.analytics?)?;
+    Some(ServerMsg::Analytics(values))
 }
 
 fn snapshot(hub: &PushHub, view: &View) -> Vec<ServerMsg> {
-    let limit = snapshot_len(view.interval_ms);
-    let x_bars = hub.history.recent_bars(&view.x, view.interval_ms, limit);
-    let y_bars = hub.history.recent_bars(&view.y, view.interval_ms, limit);
+    let (x_bars, y_bars) = recent_bars(hub, view);
+    let analytics = analytics_msg(view, &x_bars, &y_bars);
     let last = |symbol: &str, bars: &[Bar]| {
         bars.last().map(|b| LastPrice { symbol: symbol.to_string(), t_ms: b.t, price: b.close })
     };
@@ -331,6 +415,9 @@ fn snapshot(hub: &PushHub, view: &View) -> Vec<ServerMsg> {
         },
         prices,
     ]
+    .into_iter()
+    .chain(analytics)
+    .collect()
 }
 
 /// Closed bars of the view go out at once; forming bars and prices wait for the tick.
@@ -395,7 +482,7 @@ mod tests {
 
     #[test]
     fn forming_bars_and_prices_are_coalesced_closed_bars_are_not() {
-        let view = Some(View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000 });
+        let view = Some(View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000, analytics: None });
         let mut pending = Pending::default();
         for i in 0..50 {
             assert!(on_bar(&view, &mut pending, update("BTCUSDT", 1_000, bar(0, 100.0 + i as f64), false)).is_empty());
@@ -416,7 +503,7 @@ mod tests {
 
     #[test]
     fn other_intervals_only_feed_prices() {
-        let view = Some(View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 60_000 });
+        let view = Some(View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 60_000, analytics: None });
         let mut pending = Pending::default();
         assert!(on_bar(&view, &mut pending, update("BTCUSDT", 1_000, bar(0, 7.0), true)).is_empty());
         let out = flush(&view, &mut pending);
@@ -426,31 +513,39 @@ mod tests {
         );
     }
 
-    struct NoHistory;
+    /// History holding `x` and `y` bars for BTCUSDT and ETHUSDT.
+    struct FixedHistory(Vec<Bar>, Vec<Bar>);
 
-    impl BarHistory for NoHistory {
-        fn recent_bars(&self, _: &str, _: i64, _: usize) -> Vec<Bar> {
-            Vec::new()
+    impl BarHistory for FixedHistory {
+        fn recent_bars(&self, symbol: &str, _: i64, limit: usize) -> Vec<Bar> {
+            let bars = if symbol == "BTCUSDT" { &self.0 } else { &self.1 };
+            bars[bars.len().saturating_sub(limit)..].to_vec()
         }
     }
 
-    #[tokio::test]
-    async fn watchers_of_one_view_share_one_feed_which_ends_with_the_last_watcher() {
+    /// A hub over `history`; keep the returned trigger alive (dropping it shuts the feeds down).
+    fn hub(history: FixedHistory) -> (PushHub, broadcast::Sender<BarUpdate>, crate::shutdown::Trigger) {
         let (bars, _) = broadcast::channel(64);
         let (_status_tx, status) = watch::channel(FeedStatus::default());
         let (alerts, _) = broadcast::channel(4);
-        let (_trigger, shutdown) = crate::shutdown::channel();
+        let (trigger, shutdown) = crate::shutdown::channel();
         let hub = PushHub {
             symbols: crate::symbols::Symbols::fixed(&["BTCUSDT".into(), "ETHUSDT".into()]),
             pair: ("BTCUSDT".into(), "ETHUSDT".into()),
             status,
             bars: bars.clone(),
-            history: Arc::new(NoHistory),
+            history: Arc::new(history),
             alerts,
             shutdown,
             feeds: Default::default(),
         };
-        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000 };
+        (hub, bars, trigger)
+    }
+
+    #[tokio::test]
+    async fn watchers_of_one_view_share_one_feed_which_ends_with_the_last_watcher() {
+        let (hub, bars, _trigger) = hub(FixedHistory(Vec::new(), Vec::new()));
+        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000, analytics: None };
         let (mut a, mut b) = (hub.feed(&view), hub.feed(&view));
         let other = hub.feed(&View { interval_ms: 60_000, ..view.clone() });
         assert_eq!(hub.feeds.len(), 2, "two distinct views, two feeds");
@@ -469,5 +564,40 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("feeds still running without watchers: {}", hub.feeds.len());
+    }
+
+    #[tokio::test]
+    async fn a_view_with_analytics_gets_them_in_the_snapshot_and_after_each_bar() {
+        let xb: Vec<Bar> = (0..60).map(|i| bar(i * 1_000, 100.0 + (i as f64 * 0.7).sin())).collect();
+        let yb: Vec<Bar> = xb.iter().map(|b| bar(b.t, 2.0 * b.close + (b.t as f64 * 0.003).cos())).collect();
+        let (hub, bars, _trigger) = hub(FixedHistory(xb.clone(), yb.clone()));
+        let analytics =
+            ViewAnalytics { window: 10, corr_window: 10, hedge: app::analytics::live_view::HedgeMethod::Ols };
+        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000, analytics: Some(analytics) };
+        let first = snapshot(&hub, &view);
+        let expected = analytics_values(&xb, &yb, 1_000, analytics).expect("values");
+        assert_eq!(first.last(), Some(&ServerMsg::Analytics(expected)));
+
+        let mut feed = hub.feed(&view);
+        tokio::task::yield_now().await;
+        let next = bar(60_000, 99.0);
+        bars.send(update("BTCUSDT", 1_000, next, false)).expect("send");
+        bars.send(update("ETHUSDT", 1_000, bar(60_000, 201.0), false)).expect("send");
+        let (mut xb, mut yb) = (xb, yb);
+        xb.push(next);
+        yb.push(bar(60_000, 201.0));
+        let want = analytics_values(&xb, &yb, 1_000, analytics).expect("values");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let frame =
+                tokio::time::timeout_at(deadline, feed.recv()).await.expect("analytics in time").expect("frame");
+            // The first push may reflect the x update alone (sent at once); the next one both.
+            if let Ok(ServerMsg::Analytics(values)) = serde_json::from_str::<ServerMsg>(frame.as_str()) {
+                if values == want {
+                    assert!(values.z.is_some());
+                    return;
+                }
+            }
+        }
     }
 }
