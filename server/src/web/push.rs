@@ -1,11 +1,17 @@
 //! Pushes live state to browsers over `/ws`.
 //!
-//! A browser subscribes to a view (pair + interval) with [`ClientMsg::Subscribe`]; it gets
-//! a [`ServerMsg::Snapshot`] of recent bars, then deltas: closed bars at once, the forming
-//! bar and the last prices coalesced to at most one message per [`PUSH_INTERVAL`] (sent at
-//! once when the previous one is older than that, so a quiet market is not delayed), and
-//! feed-status changes. A client that falls behind the bar broadcast gets a fresh snapshot
-//! instead of a backlog, so no per-client queue grows without bound.
+//! A browser subscribes to a view (pair + interval, optionally with its analytics: windows
+//! and hedge method) with [`ClientMsg::Subscribe`]; it gets a [`ServerMsg::Snapshot`] of
+//! recent bars (and [`ServerMsg::Analytics`]), then deltas: closed bars at once, the
+//! forming bar, the last prices and the analytics coalesced to at most one message per
+//! [`PUSH_INTERVAL`] (sent at once when the previous one is older than that, so a quiet
+//! market is not delayed), alert events and feed-status changes.
+//!
+//! The per-update work is done once per distinct view, not per client: a `ViewFeed`
+//! follows the bar broadcast for its view, coalesces, computes the analytics on the same
+//! bars a page holds, serialises each message once and fans the frames out. A client that
+//! falls behind its feed (or a feed behind the bar broadcast) gets a fresh snapshot instead
+//! of a backlog, so no queue grows without bound.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
