@@ -256,7 +256,6 @@ struct Legs {
 
 impl ViewFeed {
     async fn run(self, mut bars: broadcast::Receiver<BarUpdate>, mut shutdown: Shutdown) {
-        let view = Some(self.view.clone());
         let mut pending = Pending::default();
         let mut legs = self.load_legs();
         let mut last_push = Instant::now() - PUSH_INTERVAL;
@@ -268,7 +267,7 @@ impl ViewFeed {
                 update = bars.recv() => match update {
                     Ok(update) => {
                         self.follow(&mut legs, &update);
-                        let mut out = on_bar(&view, &mut pending, update);
+                        let mut out = on_bar(&self.view, &mut pending, update);
                         let waiting = !pending.is_empty() || legs.as_ref().is_some_and(|l| l.changed);
                         if waiting && last_push.elapsed() >= PUSH_INTERVAL {
                             out.extend(self.flush(&mut pending, &mut legs));
@@ -328,7 +327,7 @@ impl ViewFeed {
     /// The coalesced deltas, then the analytics if a bar changed: computed once here for
     /// every watcher.
     fn flush(&self, pending: &mut Pending, legs: &mut Option<Legs>) -> Vec<ServerMsg> {
-        let mut out = flush(&Some(self.view.clone()), pending);
+        let mut out = flush(&self.view, pending);
         if let Some(legs) = legs.as_mut().filter(|l| l.changed) {
             legs.changed = false;
             out.extend(analytics_msg(&self.view, &legs.x, &legs.y));
@@ -427,8 +426,7 @@ fn snapshot(hub: &PushHub, view: &View) -> Vec<ServerMsg> {
 }
 
 /// Closed bars of the view go out at once; forming bars and prices wait for the tick.
-fn on_bar(view: &Option<View>, pending: &mut Pending, update: BarUpdate) -> Vec<ServerMsg> {
-    let Some(view) = view else { return vec![] };
+fn on_bar(view: &View, pending: &mut Pending, update: BarUpdate) -> Vec<ServerMsg> {
     if update.symbol != view.x && update.symbol != view.y {
         return vec![];
     }
@@ -455,8 +453,7 @@ fn on_bar(view: &Option<View>, pending: &mut Pending, update: BarUpdate) -> Vec<
     vec![]
 }
 
-fn flush(view: &Option<View>, pending: &mut Pending) -> Vec<ServerMsg> {
-    let Some(view) = view else { return vec![] };
+fn flush(view: &View, pending: &mut Pending) -> Vec<ServerMsg> {
     let mut out: Vec<ServerMsg> = pending
         .forming
         .drain()
@@ -488,7 +485,7 @@ mod tests {
 
     #[test]
     fn forming_bars_and_prices_are_coalesced_closed_bars_are_not() {
-        let view = Some(View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000, analytics: None });
+        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000, analytics: None };
         let mut pending = Pending::default();
         for i in 0..50 {
             assert!(on_bar(&view, &mut pending, update("BTCUSDT", 1_000, bar(0, 100.0 + i as f64), false)).is_empty());
@@ -509,7 +506,7 @@ mod tests {
 
     #[test]
     fn other_intervals_only_feed_prices() {
-        let view = Some(View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 60_000, analytics: None });
+        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 60_000, analytics: None };
         let mut pending = Pending::default();
         assert!(on_bar(&view, &mut pending, update("BTCUSDT", 1_000, bar(0, 7.0), true)).is_empty());
         let out = flush(&view, &mut pending);
