@@ -68,11 +68,7 @@ async fn main() {
     for run in ["cold browser", "warm browser"] {
         browser.client.goto(&format!("{}/?run={}", server.base_url, run.len())).await.expect("open live");
         let live_since = std::time::Instant::now();
-        browser
-            .wait_for("hydration and the live feed", Duration::from_secs(30), || async {
-                browser.text("connection-status").await.contains("live").then_some(())
-            })
-            .await;
+        browser.wait_until_live("hydration and the live feed", Duration::from_secs(30)).await;
         let streaming_after = live_since.elapsed().as_secs_f64() * 1e3;
         let timings = browser
             .client
@@ -92,11 +88,7 @@ async fn main() {
     }
 
     browser.client.goto(&format!("{}/?page=upload&window=500&corr=500", server.base_url)).await.expect("open upload");
-    browser
-        .wait_for("hydration", Duration::from_secs(30), || async {
-            browser.text("connection-status").await.contains("live").then_some(())
-        })
-        .await;
+    browser.wait_until_live("hydration", Duration::from_secs(30)).await;
     for (file, symbol) in [(&x_file, "AAAUSDT"), (&y_file, "BBBUSDT")] {
         browser.upload(file).await;
         browser

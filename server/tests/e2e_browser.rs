@@ -68,11 +68,7 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
     browser.client.goto(&format!("{}/?window=10&corr=10", server.base_url)).await.expect("open page");
 
     // The status only says "live" once the wasm hydrated and opened /ws.
-    browser
-        .wait_for("hydration and a live exchange feed", Duration::from_secs(20), || async {
-            browser.text("connection-status").await.contains("live").then_some(())
-        })
-        .await;
+    browser.wait_until_live("hydration and a live exchange feed", Duration::from_secs(20)).await;
 
     let first_price = browser
         .wait_for("a first BTC price", Duration::from_secs(10), || async {
@@ -366,11 +362,7 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
 
     // Upload: a bad file is refused with kind, line and column and stores nothing.
     browser.client.goto(&format!("{}/?page=upload", server.base_url)).await.expect("open upload");
-    browser
-        .wait_for("hydration of the upload page", Duration::from_secs(20), || async {
-            browser.text("connection-status").await.contains("live").then_some(())
-        })
-        .await;
+    browser.wait_until_live("hydration of the upload page", Duration::from_secs(20)).await;
     // Every rejected fixture shows its error kind, line and column, and stores nothing.
     let expectations: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
         &std::fs::read_to_string(support::golden_dir().join("fixtures/expected.json")).expect("expected.json"),

@@ -164,6 +164,12 @@ impl Browser {
         el.text().await.expect("element text")
     }
 
+    /// Waits until the page hydrated, opened `/ws` and reports a live exchange feed.
+    pub async fn wait_until_live(&self, what: &str, timeout: Duration) {
+        self.wait_for(what, timeout, || async { self.text("connection-status").await.contains("live").then_some(()) })
+            .await;
+    }
+
     /// Clicks the element with this `data-testid`.
     pub async fn click(&self, testid: &str) {
         let el = self
