@@ -1,7 +1,7 @@
-//! Table-driven check of the CSV reader against `shared/golden/fixtures/expected.json`.
+//! Table-driven check of the CSV reader against `app/tests/golden/fixtures/expected.json`.
 //!
-//! Fixture directory: `$PAIRDESK_GOLDEN_DIR/fixtures` if set, else `shared/golden/fixtures`
-//! relative to the workspace.
+//! Fixture directory: `$PAIRDESK_GOLDEN_DIR/fixtures` if set, else `app/tests/golden/fixtures`
+//! (committed in this repository).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use serde_json::Value;
 fn fixtures_dir() -> PathBuf {
     let dir = match std::env::var_os("PAIRDESK_GOLDEN_DIR") {
         Some(golden) => PathBuf::from(golden).join("fixtures"),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden/fixtures")),
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/fixtures")),
     };
     assert!(
         dir.join("expected.json").is_file(),

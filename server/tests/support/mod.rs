@@ -21,11 +21,11 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// `shared/golden` beside the repository (or `$PAIRDESK_GOLDEN_DIR`); fails loudly if absent.
+/// `app/tests/golden` in this repository (or `$PAIRDESK_GOLDEN_DIR`); fails loudly if absent.
 pub fn golden_dir() -> PathBuf {
     let dir = std::env::var_os("PAIRDESK_GOLDEN_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden")));
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/golden")));
     assert!(
         dir.join("fixtures/expected.json").is_file(),
         "golden cases not found at {} (set PAIRDESK_GOLDEN_DIR)",
@@ -34,7 +34,7 @@ pub fn golden_dir() -> PathBuf {
     dir
 }
 
-/// A CSV fixture of `shared/golden/fixtures`.
+/// A CSV fixture of `app/tests/golden/fixtures`.
 pub fn fixture(name: &str) -> PathBuf {
     golden_dir().join("fixtures").join(name)
 }
