@@ -4,6 +4,7 @@
 //! * [`analytics`]: the pairs-trading statistics (pure Rust, no I/O), used by the server,
 //!   the CLI and — compiled to wasm — the browser.
 //! * [`dataset`]: reading the OHLC CSV files users upload or pass to `pairdesk analyze`.
+//! * [`interval`]: the one parser and printer of bar intervals (`1s`, `5m`, `1h`).
 //! * [`protocol`]: the messages the server pushes to the browser over `/ws`.
 //! * [`ui`]: the Leptos components, rendered on the server (`ssr`) and hydrated in the
 //!   browser (`hydrate`).
@@ -13,6 +14,7 @@
 pub mod alerts;
 pub mod analytics;
 pub mod dataset;
+pub mod interval;
 pub mod protocol;
 pub mod screener_view;
 pub mod ui;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::analytics::align::{align_bars, AlignRule};
 use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
 pub use crate::analytics::resample::Bar;
+pub use crate::interval::{interval_label, parse_interval};
 
 /// State of the connection between the server and the exchange, as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -41,6 +42,26 @@ pub struct FeedStatus {
     /// While [`FeedState::Backfilling`]: how far the gap fill has got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<BackfillProgress>,
+    /// The klines history fetch of each symbol (`pairdesk serve --history`), in the order
+    /// the symbols were added; empty when history is off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryProgress>,
+}
+
+/// Progress of the klines history fetch of one symbol, in minutes of the window asked for
+/// (minutes without trades count too, so `fetched == expected` when done).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryProgress {
+    pub symbol: String,
+    /// Minutes fetched so far.
+    pub fetched: u64,
+    /// Minutes missing when the fetch started.
+    pub expected: u64,
+    /// Finished (successfully, or given up with `error`).
+    pub done: bool,
+    /// Why the fetch gave up (the exchange refused, or kept failing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Progress of a REST backfill of one symbol.
@@ -64,26 +85,6 @@ pub struct LastPrice {
 
 /// Bar intervals the live views offer.
 pub const INTERVALS_MS: [i64; 3] = [1_000, 60_000, 300_000];
-
-/// `1000` → `"1s"`, `60000` → `"1m"`, `300000` → `"5m"`.
-pub fn interval_label(interval_ms: i64) -> String {
-    if interval_ms % 60_000 == 0 {
-        format!("{}m", interval_ms / 60_000)
-    } else {
-        format!("{}s", interval_ms / 1000)
-    }
-}
-
-/// `"1s"` / `"1m"` / `"5m"` (or any `<n>s` / `<n>m`) → milliseconds.
-pub fn parse_interval(label: &str) -> Option<i64> {
-    let (digits, unit) = label.split_at(label.len().checked_sub(1)?);
-    let n: i64 = digits.parse().ok().filter(|n| *n > 0)?;
-    match unit {
-        "s" => Some(n * 1000),
-        "m" => Some(n * 60_000),
-        _ => None,
-    }
-}
 
 /// One message from a browser to the server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -223,9 +224,33 @@ mod tests {
             state: FeedState::Down,
             last_error: Some("refused".into()),
             progress: None,
+            history: Vec::new(),
         });
         let json = serde_json::to_string(&msg).expect("serialise");
         assert_eq!(json, r#"{"type":"status","state":"down","last_error":"refused"}"#);
+    }
+
+    #[test]
+    fn history_progress_is_optional_on_the_wire() {
+        // What a server without history (or an older one) sends still parses.
+        let old: FeedStatus = serde_json::from_str(r#"{"state":"live","last_error":null}"#).expect("parse");
+        assert!(old.history.is_empty());
+        let status = FeedStatus {
+            history: vec![HistoryProgress {
+                symbol: "BTCUSDT".into(),
+                fetched: 1_500,
+                expected: 10_080,
+                done: false,
+                error: None,
+            }],
+            ..FeedStatus::default()
+        };
+        let json = serde_json::to_string(&status).expect("serialise");
+        assert!(
+            json.contains(r#""history":[{"symbol":"BTCUSDT","fetched":1500,"expected":10080,"done":false}]"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<FeedStatus>(&json).expect("parse"), status);
     }
 
     #[test]
@@ -241,13 +266,9 @@ mod tests {
     }
 
     #[test]
-    fn intervals_round_trip_through_labels() {
+    fn live_intervals_round_trip_through_labels() {
         for ms in INTERVALS_MS {
-            assert_eq!(parse_interval(&interval_label(ms)), Some(ms));
-        }
-        assert_eq!(parse_interval("15s"), Some(15_000));
-        for bad in ["", "m", "0s", "-1m", "1h", "xs"] {
-            assert_eq!(parse_interval(bad), None, "{bad}");
+            assert_eq!(parse_interval(&interval_label(ms)), Ok(ms));
         }
     }
 

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 /// Default Binance USDⓈ-M futures WebSocket base: the routed `/market` path, where
 /// aggTrade streams live since Binance split its hosts by traffic type.
 pub const BINANCE_WS_URL: &str = "wss://fstream.binance.com/market";
+/// Default base of the routed `/public` path: best bid/ask (`@bookTicker`) lives there.
+pub const BINANCE_PUBLIC_WS_URL: &str = "wss://fstream.binance.com/public";
 /// Default Binance USDⓈ-M futures REST base.
 pub const BINANCE_REST_URL: &str = "https://fapi.binance.com";
 
@@ -38,6 +40,11 @@ pub struct ServeArgs {
     /// Address to serve the dashboard on. Loopback by default: pairdesk has no authentication.
     #[arg(long, default_value = "127.0.0.1:3000", env = "PAIRDESK_BIND")]
     pub bind: SocketAddr,
+    /// Extra names the dashboard may be reached by (`name` at the bound port, or `name:port`),
+    /// comma-separated. Requests for any other Host are refused (DNS-rebinding defence); the
+    /// loopback names and the bound IP are always allowed.
+    #[arg(long, value_delimiter = ',', env = "PAIRDESK_ALLOW_HOST")]
+    pub allow_host: Vec<String>,
     /// Directory of the sled database (created if missing).
     #[arg(long, default_value = "./data", env = "PAIRDESK_DATA_DIR")]
     pub data_dir: PathBuf,
@@ -47,6 +54,10 @@ pub struct ServeArgs {
     /// Binance futures WebSocket base URL; `/stream?streams=…` is appended.
     #[arg(long, default_value = BINANCE_WS_URL, env = "PAIRDESK_BINANCE_WS_URL")]
     pub binance_ws_url: String,
+    /// Binance futures WebSocket base of the routed `/public` path, where `@bookTicker`
+    /// (best bid/ask) is served; `/stream?streams=…` is appended.
+    #[arg(long, default_value = BINANCE_PUBLIC_WS_URL, env = "PAIRDESK_BINANCE_PUBLIC_WS_URL")]
+    pub binance_public_ws_url: String,
     /// Binance futures REST base URL (used to backfill gaps).
     #[arg(long, default_value = BINANCE_REST_URL, env = "PAIRDESK_BINANCE_REST_URL")]
     pub binance_rest_url: String,
@@ -78,6 +89,9 @@ pub struct FakeExchangeArgs {
     /// Trades kept in memory per symbol (REST answers and lagging clients).
     #[arg(long, default_value_t = 500_000)]
     pub history_limit: usize,
+    /// Best bid/ask updates sent on `/public` per trade (bookTicker load).
+    #[arg(long, default_value_t = 1)]
+    pub book_updates_per_trade: u64,
     /// Fault: drop every stream connection abruptly after this many seconds.
     #[arg(long)]
     pub disconnect_every: Option<f64>,
@@ -129,6 +143,10 @@ pub enum ExportKind {
     Ticks,
     /// time_ms, open, high, low, close, volume, count
     Bars,
+    /// Best bid/ask bars (1s, 1m, 5m): time_ms, bid, ask, spread_bps, updates, book_gap
+    Book,
+    /// Funding settlements: symbol, funding_time_ms, funding_rate, mark_price
+    Funding,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -4,6 +4,10 @@
 //!
 //! - ticks: `symbol,agg_id,time_ms,price,qty,buyer_is_maker`
 //! - bars: `time_ms,open,high,low,close,volume,count`
+//! - book (`pairdesk export book`, `/api/export/book.csv`; 1s/1m/5m):
+//!   `time_ms,bid,ask,spread_bps,updates,book_gap` ([`crate::book`])
+//! - funding (`pairdesk export funding`, `/api/export/funding.csv`; the interval is ignored):
+//!   `symbol,funding_time_ms,funding_rate,mark_price` ([`crate::funding`])
 //!
 //! Times are epoch milliseconds or ISO-8601 (`2026-03-01`, `2026-03-01T12:00:00Z`);
 //! `from` is inclusive, `to` exclusive.
@@ -17,7 +21,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use app::interval::parse_interval;
+
+use crate::book::BookStore;
 use crate::cli::{ExportArgs, ExportKind};
+use crate::funding::FundingStore;
 use crate::store::{Store, StoreError};
 
 /// One export request, validated.
@@ -37,29 +45,12 @@ impl ExportQuery {
         }
         let interval_ms = match interval {
             None => 60_000,
-            Some(text) => {
-                parse_interval(text).ok_or_else(|| format!("`{text}` is not an interval like 1s, 1m, 5m, 1h"))?
-            }
+            Some(text) => parse_interval(text).map_err(|e| e.to_string())?,
         };
         let from_ms = from.map(parse_time).transpose()?.unwrap_or(i64::MIN);
         let to_ms = to.map(parse_time).transpose()?.unwrap_or(i64::MAX);
         Ok(Self { symbol, interval_ms, from_ms, to_ms })
     }
-}
-
-/// `1s`, `1m`, `5m`, `1h`, `1d` → milliseconds.
-pub fn parse_interval(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
-    let n: i64 = digits.parse().ok().filter(|n| *n > 0)?;
-    let unit_ms = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return None,
-    };
-    n.checked_mul(unit_ms)
 }
 
 /// Epoch milliseconds, or ISO-8601 date / date-time (UTC unless an offset is given).
@@ -134,7 +125,48 @@ pub fn write_bars<W: Write>(store: &Store, query: &ExportQuery, out: W) -> Resul
     Ok(bars.len() as u64)
 }
 
-/// `pairdesk export ticks|bars …`: CSV to stdout.
+/// Writes the book bars of `query` as CSV; returns the rows written.
+pub fn write_book<W: Write>(store: &Store, query: &ExportQuery, out: W) -> Result<u64, ExportError> {
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(["time_ms", "bid", "ask", "spread_bps", "updates", "book_gap"])?;
+    let bars = BookStore::open(store)?.bars(&query.symbol, query.interval_ms, query.from_ms, query.to_ms)?;
+    for b in &bars {
+        csv.write_record([
+            b.t.to_string(),
+            b.bid.to_string(),
+            b.ask.to_string(),
+            b.spread_bps.to_string(),
+            b.updates.to_string(),
+            b.gap.to_string(),
+        ])?;
+    }
+    csv.flush().map_err(csv::Error::from)?;
+    Ok(bars.len() as u64)
+}
+
+/// Writes the funding settlements of `query` as CSV; returns the rows written.
+pub fn write_funding<W: Write>(store: &Store, query: &ExportQuery, out: W) -> Result<u64, ExportError> {
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(["symbol", "funding_time_ms", "funding_rate", "mark_price"])?;
+    let rows = FundingStore::open(store)?.settlements(&query.symbol, query.from_ms, query.to_ms)?;
+    for s in &rows {
+        csv.write_record([s.symbol.clone(), s.t_ms.to_string(), s.rate.to_string(), s.mark.to_string()])?;
+    }
+    csv.flush().map_err(csv::Error::from)?;
+    Ok(rows.len() as u64)
+}
+
+/// One export of any kind.
+fn write_kind<W: Write>(kind: ExportKind, store: &Store, query: &ExportQuery, out: W) -> Result<u64, ExportError> {
+    match kind {
+        ExportKind::Ticks => write_ticks(store, query, out),
+        ExportKind::Bars => write_bars(store, query, out),
+        ExportKind::Book => write_book(store, query, out),
+        ExportKind::Funding => write_funding(store, query, out),
+    }
+}
+
+/// `pairdesk export ticks|bars|book|funding …`: CSV to stdout.
 pub async fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let query = ExportQuery::parse(&args.symbol, Some(&args.interval), args.from.as_deref(), args.to.as_deref())
         .map_err(anyhow::Error::msg)?;
@@ -146,10 +178,7 @@ pub async fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let written = tokio::task::spawn_blocking(move || {
         let stdout = std::io::stdout();
         let out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-        match kind {
-            ExportKind::Ticks => write_ticks(&store, &query, out),
-            ExportKind::Bars => write_bars(&store, &query, out),
-        }
+        write_kind(kind, &store, &query, out)
     })
     .await
     .context("export task failed")?;
@@ -187,6 +216,16 @@ pub async fn bars_csv(State(store): State<Store>, Query(params): Query<ExportPar
     download(store, params, ExportKind::Bars)
 }
 
+/// `GET /api/export/book.csv?symbol=…&interval=1s|1m|5m&from=…&to=…`
+pub async fn book_csv(State(store): State<Store>, Query(params): Query<ExportParams>) -> Response {
+    download(store, params, ExportKind::Book)
+}
+
+/// `GET /api/export/funding.csv?symbol=…&from=…&to=…`
+pub async fn funding_csv(State(store): State<Store>, Query(params): Query<ExportParams>) -> Response {
+    download(store, params, ExportKind::Funding)
+}
+
 /// Streams the CSV as it is produced (a blocking task writes 64 KiB chunks).
 fn download(store: Store, params: ExportParams, kind: ExportKind) -> Response {
     let query = match ExportQuery::parse(
@@ -198,21 +237,23 @@ fn download(store: Store, params: ExportParams, kind: ExportKind) -> Response {
         Ok(query) => query,
         Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
+    if matches!(kind, ExportKind::Book) && !crate::store::STORED_INTERVALS_MS.contains(&query.interval_ms) {
+        return (StatusCode::BAD_REQUEST, "book bars exist at 1s, 1m and 5m only").into_response();
+    }
     let name = format!(
         "{}-{}.csv",
         query.symbol.to_ascii_lowercase(),
         match kind {
             ExportKind::Ticks => "ticks".to_string(),
             ExportKind::Bars => format!("bars-{}ms", query.interval_ms),
+            ExportKind::Book => format!("book-{}ms", query.interval_ms),
+            ExportKind::Funding => "funding".to_string(),
         }
     );
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
     tokio::task::spawn_blocking(move || {
         let out = std::io::BufWriter::with_capacity(1 << 16, ChannelWriter(tx));
-        let result = match kind {
-            ExportKind::Ticks => write_ticks(&store, &query, out),
-            ExportKind::Bars => write_bars(&store, &query, out),
-        };
+        let result = write_kind(kind, &store, &query, out);
         if let Err(err) = result {
             // The client disconnecting mid-download shows up here too; nothing to do.
             tracing::debug!(%err, "export download ended early");
@@ -260,10 +301,10 @@ mod tests {
         assert_eq!(parse_time("2024-01-01T02:00:00+02:00"), Ok(1_704_067_200_000));
         assert_eq!(parse_time("2024-01-01T00:00:00.5"), Ok(1_704_067_200_500));
         assert!(parse_time("yesterday").is_err());
-        assert_eq!(parse_interval("1s"), Some(1_000));
-        assert_eq!(parse_interval("5m"), Some(300_000));
-        assert_eq!(parse_interval("0m"), None);
-        assert_eq!(parse_interval("m"), None);
+        assert_eq!(ExportQuery::parse("btcusdt", Some("1h"), None, None).map(|q| q.interval_ms), Ok(3_600_000));
+        assert!(ExportQuery::parse("btcusdt", Some("0m"), None, None).is_err());
+        assert!(ExportQuery::parse("btcusdt", Some("9223372036854775807s"), None, None).is_err());
+        assert!(ExportQuery::parse("btcusdt", Some("1é"), None, None).is_err());
         assert!(ExportQuery::parse("btc/usdt", None, None, None).is_err());
     }
 
@@ -294,6 +335,15 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
             "time_ms,open,high,low,close,volume,count\n0,1.5,1.5,1.5,1.5,4,2\n"
+        );
+        // An hourly export with no range starts at i64::MIN: the bar start of that saturates
+        // instead of overflowing (it used to panic in debug and export nothing in release).
+        let hourly = ExportQuery::parse("btcusdt", Some("1h"), None, None).expect("query");
+        let mut out = Vec::new();
+        assert_eq!(write_bars(&store, &hourly, &mut out).expect("bars"), 1);
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "time_ms,open,high,low,close,volume,count\n0,1.5,1.5,1.5,1.5,6,3\n"
         );
     }
 }

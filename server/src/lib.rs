@@ -4,10 +4,12 @@
 pub mod alerts;
 pub mod analyze;
 pub mod bars;
+pub mod book;
 pub mod cli;
 pub mod datasets;
 pub mod export;
 pub mod fake_exchange;
+pub mod funding;
 pub mod ingest;
 pub mod market;
 pub mod pipeline;

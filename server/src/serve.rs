@@ -6,15 +6,76 @@ use anyhow::Context;
 use app::protocol::FeedStatus;
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::book::BookStore;
 use crate::cli::ServeArgs;
+use crate::funding::FundingStore;
 use crate::ingest::backfill::RestClient;
 use crate::ingest::client::{IngestCommand, IngestConfig, IngestCounters};
+use crate::ingest::stream::{self, BookTicker, MarkPriceStream, SideCounters};
 use crate::pipeline::{self, PairPrices};
 use crate::store::{retention, Store};
 use crate::symbols::Symbols;
 use crate::web::push::{PushHub, StoreHistory};
 use crate::web::{self, AppState};
 use crate::{alerts, fake_exchange, ingest, shutdown};
+
+/// The best bid/ask and mark-price feeds: their connections' states and latest values.
+pub struct SideFeeds {
+    pub book_status: watch::Receiver<FeedStatus>,
+    pub mark_status: watch::Receiver<FeedStatus>,
+    pub quotes: watch::Receiver<crate::book::QuoteBoard>,
+    pub marks: watch::Receiver<crate::funding::MarkBoard>,
+    pub book_counters: Arc<SideCounters>,
+    pub mark_counters: Arc<SideCounters>,
+}
+
+impl SideFeeds {
+    /// Spawns both side streams and their consumers (book bars; funding sync).
+    pub fn start(
+        store: &Store,
+        symbols: &Symbols,
+        public_base: String,
+        mark_base: String,
+        rest: RestClient,
+        tasks: &mut tokio::task::JoinSet<()>,
+        shutdown: &shutdown::Shutdown,
+    ) -> anyhow::Result<SideFeeds> {
+        let (book_status_tx, book_status) = watch::channel(FeedStatus::default());
+        let (mark_status_tx, mark_status) = watch::channel(FeedStatus::default());
+        let (quotes_tx, quotes) = watch::channel(crate::book::QuoteBoard::default());
+        let (marks_tx, marks) = watch::channel(crate::funding::MarkBoard::default());
+        let book_counters = Arc::new(SideCounters::default());
+        let mark_counters = Arc::new(SideCounters::default());
+        let (book_tx, book_rx) = mpsc::channel(65_536);
+        let (mark_tx, mark_rx) = mpsc::channel(4_096);
+        tasks.spawn(stream::run::<BookTicker>(
+            public_base,
+            symbols.subscribe(),
+            book_tx,
+            book_status_tx,
+            book_counters.clone(),
+            shutdown.clone(),
+        ));
+        tasks.spawn(crate::book::run(book_rx, BookStore::open(store)?, quotes_tx, shutdown.clone()));
+        tasks.spawn(stream::run::<MarkPriceStream>(
+            mark_base,
+            symbols.subscribe(),
+            mark_tx,
+            mark_status_tx,
+            mark_counters.clone(),
+            shutdown.clone(),
+        ));
+        tasks.spawn(crate::funding::run(
+            mark_rx,
+            symbols.subscribe(),
+            FundingStore::open(store)?,
+            rest,
+            marks_tx,
+            shutdown.clone(),
+        ));
+        Ok(SideFeeds { book_status, mark_status, quotes, marks, book_counters, mark_counters })
+    }
+}
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Leptos' SSR spawns onto the ambient executor; tell it that is tokio.
@@ -36,16 +97,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (trigger, shutdown) = shutdown::channel();
     let mut tasks = tokio::task::JoinSet::new();
 
-    let (ws_base, rest_base) = if args.demo {
+    let (ws_base, public_base, rest_base) = if args.demo {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the demo exchange")?;
         let addr = listener.local_addr()?;
         let exchange = fake_exchange::FakeExchange::new(fake_exchange::FakeConfig::demo());
         tasks.spawn(exchange.serve(listener, shutdown.clone()));
         tracing::info!(%addr, "demo: fake exchange started in-process");
-        (format!("ws://{addr}/market"), format!("http://{addr}"))
+        (format!("ws://{addr}/market"), format!("ws://{addr}/public"), format!("http://{addr}"))
     } else {
-        (args.binance_ws_url.clone(), args.binance_rest_url.clone())
+        (args.binance_ws_url.clone(), args.binance_public_ws_url.clone(), args.binance_rest_url.clone())
     };
+    let mark_base = ws_base.clone();
 
     let pair = (symbols[0].to_ascii_uppercase(), symbols[1].to_ascii_uppercase());
     let (trade_tx, trade_rx) = mpsc::channel(65_536);
@@ -60,6 +122,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Runtime symbol changes (`/api/symbols`) reach the ingest as (UN)SUBSCRIBE commands.
     let (ingest_commands, ingest_commands_rx) = mpsc::channel::<IngestCommand>(64);
     let checker = RestClient::new(&ingest_config.rest_base).context("cannot build the REST client")?;
+    let funding_rest = checker.clone();
     let symbols = Symbols::new(ingest_symbols, Some(ingest_commands), Some(checker));
     tasks.spawn(ingest::client::run(
         ingest_config,
@@ -70,6 +133,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ingest_commands_rx,
         shutdown.clone(),
     ));
+    // Best bid/ask on `/public` and mark price on `/market`: connections of their own, so
+    // neither can stall the gapless trade path (see `ingest::stream`).
+    let _side = SideFeeds::start(&store, &symbols, public_base, mark_base, funding_rest, &mut tasks, &shutdown)?;
     let outputs = pipeline::Outputs { pair: pair.clone(), prices: prices_tx, bars: bars_tx.clone() };
     tasks.spawn(pipeline::run(trade_rx, store.clone(), outputs, shutdown.clone()));
     match retention::parse_age(&args.tick_retention) {
@@ -94,9 +160,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         feeds: Default::default(),
     };
     let leptos_options = web::leptos_options(&args.site_root, args.bind);
-    let router = web::router(AppState { leptos_options, hub, store: store.clone(), alerts, symbols });
     let listener =
         tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("cannot bind {}", args.bind))?;
+    let guard = web::guard::RequestGuard::new(listener.local_addr()?, &args.allow_host);
+    let router = web::router(AppState { leptos_options, hub, store: store.clone(), alerts, symbols }, guard);
     tracing::info!("pairdesk listening on http://{}", listener.local_addr()?);
 
     let mut http_shutdown = shutdown.clone();

@@ -52,9 +52,11 @@ pub struct BarBuilder {
     current: Option<Bar>,
 }
 
-/// Bar start of time `t`: `floor(t / interval) * interval`.
+/// Bar start of time `t`: `floor(t / interval) * interval`, saturating at `i64::MIN` (an
+/// open range start such as `from = i64::MIN` has no representable bar start below it).
+/// `interval_ms` must be positive.
 pub fn bar_start(t: i64, interval_ms: i64) -> i64 {
-    t.div_euclid(interval_ms) * interval_ms
+    t.saturating_sub(t.rem_euclid(interval_ms))
 }
 
 impl BarBuilder {

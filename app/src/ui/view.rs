@@ -3,7 +3,7 @@
 //! hydrates.
 
 use crate::analytics::live_view::HedgeMethod;
-use crate::protocol::{interval_label, parse_interval};
+use crate::protocol::{interval_label, parse_interval, INTERVALS_MS};
 
 /// Which page of the dashboard is shown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,8 +54,6 @@ pub struct ViewQuery {
     pub z_entry: f64,
     pub z_exit: f64,
     pub hedge: HedgeMethod,
-    /// Backtest cost per trade, in spread units.
-    pub cost: f64,
 }
 
 pub const WINDOW_RANGE: (usize, usize) = (10, 500);
@@ -74,7 +72,6 @@ impl Default for ViewQuery {
             z_entry: 2.0,
             z_exit: 0.0,
             hedge: HedgeMethod::RollingOls,
-            cost: 0.0,
         }
     }
 }
@@ -98,7 +95,12 @@ impl ViewQuery {
             match key {
                 "x" if is_symbol(value) => view.x = value.to_ascii_uppercase(),
                 "y" if is_symbol(value) => view.y = value.to_ascii_uppercase(),
-                "interval" => view.interval_ms = parse_interval(value).unwrap_or(view.interval_ms),
+                "interval" => {
+                    // Only the intervals a live view offers; anything else keeps the default.
+                    if let Some(ms) = parse_interval(value).ok().filter(|ms| INTERVALS_MS.contains(ms)) {
+                        view.interval_ms = ms;
+                    }
+                }
                 "window" => {
                     if let Ok(w) = value.parse::<usize>() {
                         view.window = w.clamp(WINDOW_RANGE.0, WINDOW_RANGE.1);
@@ -121,11 +123,6 @@ impl ViewQuery {
                 }
                 "hedge" => view.hedge = HedgeMethod::parse(value).unwrap_or(view.hedge),
                 "page" => view.page = Page::parse(value).unwrap_or(view.page),
-                "cost" => {
-                    if let Some(v) = value.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0) {
-                        view.cost = v;
-                    }
-                }
                 _ => {}
             }
         }
@@ -134,7 +131,7 @@ impl ViewQuery {
 
     pub fn to_query(&self) -> String {
         format!(
-            "page={}&x={}&y={}&interval={}&window={}&corr={}&entry={:.1}&exit={:.1}&hedge={}&cost={}",
+            "page={}&x={}&y={}&interval={}&window={}&corr={}&entry={:.1}&exit={:.1}&hedge={}",
             self.page.as_str(),
             self.x,
             self.y,
@@ -143,8 +140,7 @@ impl ViewQuery {
             self.corr_window,
             self.z_entry,
             self.z_exit,
-            self.hedge.as_str(),
-            self.cost
+            self.hedge.as_str()
         )
     }
 }
@@ -157,7 +153,6 @@ mod tests {
     fn query_round_trips() {
         let view = ViewQuery {
             page: Page::Backtest,
-            cost: 0.25,
             x: "SOLUSDT".into(),
             y: "ETHUSDT".into(),
             interval_ms: 300_000,

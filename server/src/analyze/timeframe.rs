@@ -6,6 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use app::dataset::Bar;
+use app::interval::{interval_label, parse_interval};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A whole number of seconds (at least 1 s, at most 366 days).
@@ -25,38 +26,14 @@ impl FromStr for Timeframe {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let (num, unit) = s.split_at(split);
-        let bad = || format!("invalid timeframe '{s}': expected a number and a unit s, m, h or d (e.g. 1m, 5m, 1h)");
-        let n: i64 = num.parse().map_err(|_| bad())?;
-        let unit_ms = match unit {
-            "s" | "sec" => 1_000,
-            "m" | "min" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return Err(bad()),
-        };
-        let ms = n.checked_mul(unit_ms).ok_or_else(bad)?;
-        if !(1_000..=366 * 86_400_000).contains(&ms) {
-            return Err(format!("invalid timeframe '{s}': must be between 1s and 366d"));
-        }
+        let ms = parse_interval(s).map_err(|e| format!("invalid timeframe: {e}"))?;
         Ok(Timeframe { ms })
     }
 }
 
 impl fmt::Display for Timeframe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.ms;
-        if ms % 86_400_000 == 0 {
-            write!(f, "{}d", ms / 86_400_000)
-        } else if ms % 3_600_000 == 0 {
-            write!(f, "{}h", ms / 3_600_000)
-        } else if ms % 60_000 == 0 {
-            write!(f, "{}m", ms / 60_000)
-        } else {
-            write!(f, "{}s", ms / 1_000)
-        }
+        f.write_str(&interval_label(self.ms))
     }
 }
 
@@ -79,7 +56,7 @@ impl<'de> Deserialize<'de> for Timeframe {
 pub fn resample_bars(bars: &[Bar], tf: Timeframe) -> Vec<Bar> {
     let mut out: Vec<Bar> = Vec::new();
     for b in bars {
-        let start = b.t_ms.div_euclid(tf.ms()) * tf.ms();
+        let start = app::analytics::resample::bar_start(b.t_ms, tf.ms());
         match out.last_mut() {
             Some(last) if last.t_ms == start => {
                 last.high = last.high.max(b.high);

@@ -29,6 +29,13 @@ pub struct Faults {
     pub rest_429_prob: f64,
     /// `Retry-After` seconds sent with a 429.
     pub retry_after_s: u64,
+    /// Probability, per book update sent on `/public`, of first sending a bad one (crossed,
+    /// zero bid, stale update id, truncated, NaN).
+    pub book_bad_prob: f64,
+    /// Drop every `/public` connection abruptly this long after it opened.
+    pub public_disconnect_every: Option<Duration>,
+    /// Refuse every `/public` connection (the routed book path is down; `/market` is not).
+    pub public_down: bool,
 }
 
 /// Size of an oversized frame: far beyond any real aggTrade frame (~250 bytes).

@@ -152,6 +152,11 @@ impl History {
         list.iter().skip(start).take_while(|t| t.t_ms <= end_ms).map(|t| t.as_ref().clone()).collect()
     }
 
+    /// Price of the newest retained trade of `symbol`.
+    pub fn last_price(&self, symbol: &str) -> Option<f64> {
+        self.lock().per_symbol.get(symbol).and_then(|q| q.back()).map(|t| t.price)
+    }
+
     /// Time of the newest retained trade of `symbol`.
     pub fn last_time(&self, symbol: &str) -> Option<i64> {
         self.lock().per_symbol.get(symbol).and_then(|l| l.back()).map(|t| t.t_ms)

@@ -10,7 +10,9 @@
 //! client drains them. `GET /debug/ids?symbol=` returns the ground truth: every retained
 //! trade id of a symbol. It is what tests, benchmarks and `pairdesk serve --demo` run against.
 
+pub mod book;
 pub mod faults;
+pub mod funding;
 pub mod history;
 pub mod market;
 pub mod rest;
@@ -48,6 +50,11 @@ pub struct FakeConfig {
     /// Trades retained per symbol (for REST and for lagging streams).
     pub history_limit: usize,
     pub faults: Faults,
+    /// Best bid/ask updates on `/public` per trade (at least 1).
+    pub book_updates_per_trade: u64,
+    /// Funding interval of even symbols (odd ones settle twice as often); `None` = 8 h.
+    /// Tests set seconds so settlements happen while they run.
+    pub funding_interval_ms: Option<i64>,
 }
 
 impl FakeConfig {
@@ -60,6 +67,8 @@ impl FakeConfig {
             max_trades: None,
             history_limit: 500_000,
             faults: Faults::default(),
+            book_updates_per_trade: 1,
+            funding_interval_ms: None,
         }
     }
 
@@ -83,13 +92,16 @@ struct Shared {
     connections: AtomicU64,
     /// Gets a permit when the first stream client connects.
     first_client: Notify,
+    /// When the simulation was created, epoch ms (funding history is dated from it).
+    started_ms: i64,
 }
 
 impl FakeExchange {
     pub fn new(config: FakeConfig) -> Self {
         let names: Vec<String> = config.symbols.iter().map(|s| s.symbol.clone()).collect();
         let history = History::new(&names, config.history_limit);
-        let sim = Mutex::new(MarketSim::new(&config.symbols, config.seed, now_ms()));
+        let started_ms = now_ms();
+        let sim = Mutex::new(MarketSim::new(&config.symbols, config.seed, started_ms));
         Self {
             shared: Arc::new(Shared {
                 config,
@@ -98,6 +110,7 @@ impl FakeExchange {
                 generated: AtomicU64::new(0),
                 connections: AtomicU64::new(0),
                 first_client: Notify::new(),
+                started_ms,
             }),
         }
     }
@@ -119,6 +132,10 @@ impl FakeExchange {
             .route("/market/ws/{stream}", get(ws::raw_stream))
             .route("/fapi/v1/aggTrades", get(rest::agg_trades))
             .route("/fapi/v1/klines", get(rest::klines))
+            .route("/public/stream", get(book::combined_stream))
+            .route("/public/ws/{stream}", get(book::raw_stream))
+            .route("/fapi/v1/fundingRate", get(funding::funding_rate))
+            .route("/fapi/v1/premiumIndex", get(funding::premium_index))
             .route("/debug/ids", get(rest::debug_ids))
             .route("/debug/stats", get(rest::debug_stats))
             .with_state(self.clone())
@@ -153,6 +170,16 @@ impl FakeExchange {
     /// Ground truth: every retained trade id of `symbol` (upper case), in order.
     pub fn trade_ids(&self, symbol: &str) -> Vec<u64> {
         self.shared.history.ids(symbol)
+    }
+
+    /// When the simulation was created, epoch ms.
+    pub fn started_ms(&self) -> i64 {
+        self.shared.started_ms
+    }
+
+    /// The last traded price of `symbol`, if it has traded.
+    pub fn last_price(&self, symbol: &str) -> Option<f64> {
+        self.shared.history.last_price(symbol)
     }
 
     /// Trades generated so far (all symbols).
@@ -192,7 +219,9 @@ pub async fn run_standalone(args: FakeExchangeArgs) -> anyhow::Result<()> {
             stall_for: secs(Some(args.stall_for)).unwrap_or_default(),
             rest_429_prob: args.rest_429_prob,
             retry_after_s: args.retry_after,
+            ..Faults::default()
         },
+        book_updates_per_trade: args.book_updates_per_trade.max(1),
         ..FakeConfig::demo()
     };
     let exchange = FakeExchange::new(config);

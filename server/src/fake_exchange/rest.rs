@@ -24,7 +24,7 @@ const AGG_TRADES_MAX_WINDOW_MS: i64 = 3_600_000;
 type Params = Query<HashMap<String, String>>;
 
 /// A refused request: HTTP status and Binance error body.
-struct Reject(StatusCode, ApiError);
+pub(super) struct Reject(StatusCode, ApiError);
 
 impl IntoResponse for Reject {
     fn into_response(self) -> Response {
@@ -32,12 +32,12 @@ impl IntoResponse for Reject {
     }
 }
 
-fn bad_request(code: i64, msg: impl Into<String>) -> Reject {
+pub(super) fn bad_request(code: i64, msg: impl Into<String>) -> Reject {
     Reject(StatusCode::BAD_REQUEST, ApiError::new(code, msg))
 }
 
 /// The 429 fault, when it fires.
-fn rate_limited(exchange: &FakeExchange) -> Option<Response> {
+pub(super) fn rate_limited(exchange: &FakeExchange) -> Option<Response> {
     let faults = &exchange.config().faults;
     if faults.rest_429_prob <= 0.0 || rand::rng().random::<f64>() >= faults.rest_429_prob {
         return None;
@@ -62,7 +62,7 @@ fn symbol(exchange: &FakeExchange, params: &HashMap<String, String>) -> Result<S
 }
 
 /// An optional numeric parameter, or Binance's "illegal characters" error.
-fn number<T: std::str::FromStr>(params: &HashMap<String, String>, name: &str) -> Result<Option<T>, Reject> {
+pub(super) fn number<T: std::str::FromStr>(params: &HashMap<String, String>, name: &str) -> Result<Option<T>, Reject> {
     match params.get(name) {
         None => Ok(None),
         Some(v) => v.parse::<T>().map(Some).map_err(|_| {
@@ -74,7 +74,7 @@ fn number<T: std::str::FromStr>(params: &HashMap<String, String>, name: &str) ->
     }
 }
 
-fn limit(params: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, Reject> {
+pub(super) fn limit(params: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, Reject> {
     match number::<usize>(params, "limit")? {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),

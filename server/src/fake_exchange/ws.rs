@@ -22,12 +22,14 @@ use crate::market::Trade;
 
 /// How often the exchange pings each client (Binance futures: every 3 minutes).
 const PING_INTERVAL: Duration = Duration::from_secs(180);
+/// `@markPrice@1s`: one update per second per subscribed symbol.
+const MARK_INTERVAL: Duration = Duration::from_secs(1);
 /// Trades read from the history per send burst.
 const BURST: usize = 512;
 
 #[derive(Deserialize)]
 pub struct StreamsQuery {
-    streams: Option<String>,
+    pub(super) streams: Option<String>,
 }
 
 pub async fn combined_stream(
@@ -113,6 +115,7 @@ async fn serve_client(mut socket: WebSocket, exchange: FakeExchange, mut streams
     let mut sent = 0u64;
     let mut ping = tokio::time::interval(PING_INTERVAL);
     ping.tick().await;
+    let mut marks = tokio::time::interval(MARK_INTERVAL);
     let end = loop {
         tokio::select! {
             biased;
@@ -150,6 +153,9 @@ async fn serve_client(mut socket: WebSocket, exchange: FakeExchange, mut streams
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break End::Client; }
             }
+            _ = marks.tick() => {
+                if send_marks(&mut socket, &exchange, &streams, combined).await.is_err() { break End::Client; }
+            }
             () = trades_after(history, cursor) => {
                 let Ok(batch) = history.read_from(cursor, BURST) else { break End::Lagged };
                 cursor += batch.len() as u64;
@@ -168,8 +174,30 @@ async fn serve_client(mut socket: WebSocket, exchange: FakeExchange, mut streams
     }
 }
 
+/// One markPriceUpdate per subscribed `<symbol>@markPrice@1s` stream (the fake's own encoder).
+async fn send_marks(
+    socket: &mut WebSocket,
+    exchange: &FakeExchange,
+    streams: &Subscriptions,
+    combined: bool,
+) -> Result<(), axum::Error> {
+    let config = exchange.config();
+    let now = crate::market::now_ms();
+    for (index, spec) in config.symbols.iter().enumerate() {
+        let stream = format!("{}@markPrice@1s", spec.symbol.to_ascii_lowercase());
+        if !streams.streams.contains(&stream) {
+            continue;
+        }
+        let mark = exchange.last_price(&spec.symbol).unwrap_or(spec.start_price);
+        let data = super::funding::mark_price_json(config, index, now, mark);
+        let text = if combined { serde_json::json!({"stream": stream, "data": data}) } else { data };
+        socket.send(Message::Text(text.to_string().into())).await?;
+    }
+    Ok(())
+}
+
 /// Resolves once the history holds trades at or after `cursor`.
-async fn trades_after(history: &History, cursor: u64) {
+pub(super) async fn trades_after(history: &History, cursor: u64) {
     loop {
         let appended = history.appended.notified();
         if history.end_seq() > cursor {

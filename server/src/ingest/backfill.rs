@@ -54,15 +54,23 @@ impl RestClient {
 
     /// One page of aggregate trades of `symbol` with ids from `from_id` on.
     pub async fn agg_trades(&self, symbol: &str, from_id: u64, limit: usize) -> Result<Vec<Trade>, RestError> {
-        let url = format!("{}/fapi/v1/aggTrades", self.base);
         let symbol = symbol.to_ascii_uppercase();
-        let response = self
-            .http
-            .get(&url)
-            .query(&[("symbol", symbol.as_str()), ("fromId", &from_id.to_string()), ("limit", &limit.to_string())])
-            .send()
-            .await
-            .map_err(|e| RestError::Transport(e.to_string()))?;
+        let query = [("symbol", symbol.clone()), ("fromId", from_id.to_string()), ("limit", limit.to_string())];
+        let rows: Vec<RestAggTrade> = self.get_json("/fapi/v1/aggTrades", &query).await?;
+        rows.into_iter().map(|row| row.into_trade(&symbol).map_err(|e| RestError::Decode(e.to_string()))).collect()
+    }
+
+    /// One `GET {base}{path}?{query}` decoded as JSON: 429/418 become
+    /// [`RestError::RateLimited`] with their `Retry-After`, other non-2xx answers the
+    /// exchange's error body ([`RestError::Api`]) when it sent one.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, RestError> {
+        let url = format!("{}{path}", self.base);
+        let response =
+            self.http.get(&url).query(query).send().await.map_err(|e| RestError::Transport(e.to_string()))?;
         let status = response.status().as_u16();
         if status == 429 || status == 418 {
             let retry_after = response
@@ -80,8 +88,36 @@ impl RestClient {
                 Err(_) => RestError::Transport(format!("HTTP {status}")),
             });
         }
-        let rows: Vec<RestAggTrade> = serde_json::from_slice(&body).map_err(|e| RestError::Decode(e.to_string()))?;
-        rows.into_iter().map(|row| row.into_trade(&symbol).map_err(|e| RestError::Decode(e.to_string()))).collect()
+        serde_json::from_slice(&body).map_err(|e| RestError::Decode(e.to_string()))
+    }
+}
+
+/// Runs one REST request until it succeeds: rate limits (429/418) are waited out for as
+/// long as they last, transport and server errors retried [`MAX_CONSECUTIVE_ERRORS`] times
+/// with a growing pause, exchange refusals ([`RestError::Api`]) returned at once.
+pub async fn retrying<T, F, Fut>(what: &str, mut request: F) -> Result<T, RestError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RestError>>,
+{
+    let mut errors = 0;
+    loop {
+        match request().await {
+            Ok(value) => return Ok(value),
+            Err(RestError::RateLimited { status, retry_after }) => {
+                tracing::warn!(what, status, ?retry_after, "REST rate limited; waiting");
+                tokio::time::sleep(retry_after).await;
+            }
+            Err(err @ RestError::Api { .. }) => return Err(err),
+            Err(err) => {
+                errors += 1;
+                if errors >= MAX_CONSECUTIVE_ERRORS {
+                    return Err(err);
+                }
+                tracing::warn!(what, %err, "REST request failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(errors))).await;
+            }
+        }
     }
 }
 
@@ -124,32 +160,11 @@ where
         fetched: 0,
         expected: until_id.map(|end| (end + 1).saturating_sub(from_id)),
     };
-    let mut errors = 0;
     loop {
         if until_id.is_some_and(|end| next > end) {
             return Ok(next);
         }
-        let page = match client.agg_trades(symbol, next, AGG_TRADES_MAX_LIMIT).await {
-            Ok(page) => {
-                errors = 0;
-                page
-            }
-            Err(RestError::RateLimited { status, retry_after }) => {
-                tracing::warn!(symbol, status, ?retry_after, "backfill rate limited; waiting");
-                tokio::time::sleep(retry_after).await;
-                continue;
-            }
-            Err(err @ RestError::Api { .. }) => return Err(err),
-            Err(err) => {
-                errors += 1;
-                if errors >= MAX_CONSECUTIVE_ERRORS {
-                    return Err(err);
-                }
-                tracing::warn!(symbol, %err, "backfill request failed; retrying");
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(errors))).await;
-                continue;
-            }
-        };
+        let page = retrying(symbol, || client.agg_trades(symbol, next, AGG_TRADES_MAX_LIMIT)).await?;
         let full = page.len() >= AGG_TRADES_MAX_LIMIT;
         let mut fresh = Vec::with_capacity(page.len());
         for trade in page {

@@ -107,6 +107,12 @@ pub enum FrameError {
     UnknownEvent(String),
     #[error("invalid {field} `{value}`")]
     InvalidNumber { field: &'static str, value: String },
+    /// A best bid at or above the best ask (bookTicker).
+    #[error("crossed quote: bid {bid} >= ask {ask}")]
+    Crossed { bid: f64, ask: f64 },
+    /// An update older than one already received (bookTicker `u`, markPrice `E`).
+    #[error("stale update {got} (already have {have})")]
+    Stale { got: u64, have: u64 },
 }
 
 /// What one text frame on the combined stream turned out to be.

@@ -97,6 +97,7 @@ pub async fn run(
                 state: FeedState::Down,
                 last_error: Some(err.to_string()),
                 progress: None,
+                ..Default::default()
             });
             tracing::error!(%err, "cannot build the REST client; ingestion stops");
             return;
@@ -136,7 +137,12 @@ pub async fn run(
         };
         ingest.counters.reconnects.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(ws = %ingest.ws_base, %error, "exchange connection lost");
-        ingest.status.send_replace(FeedStatus { state: FeedState::Down, last_error: Some(error), progress: None });
+        ingest.status.send_replace(FeedStatus {
+            state: FeedState::Down,
+            last_error: Some(error),
+            progress: None,
+            ..Default::default()
+        });
         let jittered = backoff.mul_f64(rand::rng().random_range(0.5..1.0));
         backoff = (backoff * 2).min(BACKOFF_MAX);
         tokio::select! {
@@ -198,7 +204,12 @@ impl Ingest {
                 }
             }
         }
-        self.status.send_replace(FeedStatus { state: FeedState::Live, last_error: None, progress: None });
+        self.status.send_replace(FeedStatus {
+            state: FeedState::Live,
+            last_error: None,
+            progress: None,
+            ..Default::default()
+        });
         let deadline = Instant::now() + MAX_CONNECTION_AGE;
         let mut known: HashSet<String> = self.symbols.iter().cloned().collect();
         let mut outbox: VecDeque<IngestCommand> = VecDeque::new();
@@ -288,7 +299,9 @@ impl Ingest {
                     let counter = match err {
                         FrameError::Malformed(_) => &self.counters.malformed,
                         FrameError::UnknownEvent(_) => &self.counters.unknown_events,
-                        FrameError::InvalidNumber { .. } => &self.counters.invalid_values,
+                        FrameError::InvalidNumber { .. } | FrameError::Crossed { .. } | FrameError::Stale { .. } => {
+                            &self.counters.invalid_values
+                        }
                     };
                     counter.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%err, "dropped frame");
@@ -331,7 +344,12 @@ impl Ingest {
                     Ok(false) => return Ok(Forward::Consumer),
                     Err(err) => return Err(format!("backfill of {} failed: {err}", trade.symbol)),
                 }
-                self.status.send_replace(FeedStatus { state: FeedState::Live, last_error: None, progress: None });
+                self.status.send_replace(FeedStatus {
+                    state: FeedState::Live,
+                    last_error: None,
+                    progress: None,
+                    ..Default::default()
+                });
             }
         }
         self.last_ids.insert(trade.symbol.clone(), trade.agg_id);
@@ -345,7 +363,12 @@ impl Ingest {
     /// Backfills `symbol` from `from_id` (to `until_id`, or to the newest trade) into the
     /// trade channel. `Ok(false)` when the consumer is gone.
     async fn fill(&mut self, symbol: &str, from_id: u64, until_id: Option<u64>) -> Result<bool, RestError> {
-        self.status.send_replace(FeedStatus { state: FeedState::Backfilling, last_error: None, progress: None });
+        self.status.send_replace(FeedStatus {
+            state: FeedState::Backfilling,
+            last_error: None,
+            progress: None,
+            ..Default::default()
+        });
         let status = &self.status;
         let report = |p: &BackfillProgress| {
             tracing::info!(symbol = %p.symbol, fetched = p.fetched, expected = ?p.expected, "backfilling");
@@ -357,6 +380,7 @@ impl Ingest {
                     fetched: p.fetched,
                     expected: p.expected,
                 }),
+                ..Default::default()
             });
         };
         let mut sink = CountingSink { trades: &self.trades, counters: &self.counters, consumer_gone: false };

@@ -16,6 +16,9 @@
 //!   `[chunk_start, chunk_start + BARS_PER_CHUNK · interval)`, each
 //!   `open_time i64, o h l c v f64, count u64` (LE), in time order.
 //!
+//! - fetched history (tree `fetched_bars`, [`super::fetched`]): bar chunks as above, and
+//!   `\0span\0 SYMBOL` → `from i64, to i64` (BE), the minutes already fetched.
+//!
 //! So one symbol's ticks in a time range and one symbol's bars of one interval in a time
 //! range are each a single range scan (plus the block that starts just before it).
 
@@ -33,7 +36,7 @@ const TICK_LEN: usize = 33;
 const BAR_LEN: usize = 56;
 
 /// Time as 8 bytes that sort like the signed value.
-fn time_bytes(t_ms: i64) -> [u8; 8] {
+pub fn time_bytes(t_ms: i64) -> [u8; 8] {
     ((t_ms as u64) ^ (1 << 63)).to_be_bytes()
 }
 
@@ -160,6 +163,27 @@ pub fn decode_chunk_into(value: &[u8], out: &mut Vec<Bar>) -> Option<()> {
         });
     }
     Some(())
+}
+
+/// Key of the fetched span of `symbol` (in the `fetched_bars` tree; a leading `\0` never
+/// starts a symbol, so it sorts apart from the chunks).
+pub fn fetched_span_key(symbol: &str) -> Vec<u8> {
+    [b"\0span\0".as_slice(), symbol.as_bytes()].concat()
+}
+
+/// A fetched span `[from, to)`: two `i64` (BE).
+pub fn encode_span((from, to): (i64, i64)) -> [u8; 16] {
+    let mut value = [0; 16];
+    value[..8].copy_from_slice(&from.to_be_bytes());
+    value[8..].copy_from_slice(&to.to_be_bytes());
+    value
+}
+
+/// Decodes a fetched span; `None` if corrupt.
+pub fn decode_span(value: &[u8]) -> Option<(i64, i64)> {
+    let from = i64::from_be_bytes(value.get(..8)?.try_into().ok()?);
+    let to = i64::from_be_bytes(value.get(8..)?.try_into().ok()?);
+    Some((from, to))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod alerts_api;
 pub mod api;
 pub mod docs;
+pub mod guard;
 pub mod push;
 pub mod screener_api;
 pub mod symbols_api;
@@ -36,7 +37,8 @@ pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOpt
         .build()
 }
 
-pub fn router(state: AppState) -> Router {
+/// Every route, behind the [`guard`] (Host, Origin, body type) and gzip.
+pub fn router(state: AppState, guard: guard::RequestGuard) -> Router {
     let pkg_dir = Path::new(state.leptos_options.site_root.as_ref()).join(state.leptos_options.site_pkg_dir.as_ref());
     let options = state.leptos_options.clone();
     let page = leptos_axum::render_app_to_stream(move || app::ui::shell(options.clone()));
@@ -47,12 +49,15 @@ pub fn router(state: AppState) -> Router {
         .route("/docs/methodology", get(docs::methodology))
         .route("/api/export/ticks.csv", get(crate::export::ticks_csv))
         .route("/api/export/bars.csv", get(crate::export::bars_csv))
+        .route("/api/export/book.csv", get(crate::export::book_csv))
+        .route("/api/export/funding.csv", get(crate::export::funding_csv))
         .nest_service("/pkg", ServeDir::new(pkg_dir))
         .merge(api::routes())
         .merge(alerts_api::routes())
         .merge(screener_api::routes())
         .merge(symbols_api::routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
         // gzip for clients that ask: the wasm bundle shrinks ~2.5×, JSON and CSV more.
         .layer(CompressionLayer::new())
 }

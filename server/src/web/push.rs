@@ -36,6 +36,10 @@ pub const PUSH_INTERVAL: Duration = Duration::from_millis(100);
 const FEED_CAPACITY: usize = 1_024;
 /// Largest client message we accept (a subscribe is ~100 bytes).
 const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
+/// Subscribes a socket may send in a burst, and how many it regains per second. A page sends
+/// one per slider change (debounced); 10,000 in a burst must not cost 10,000 snapshots.
+const SUBSCRIBE_BURST: f64 = 20.0;
+const SUBSCRIBES_PER_SECOND: f64 = 5.0;
 /// The finest interval: its forming bar's close is the symbol's last trade price.
 const TICK_INTERVAL_MS: i64 = 1_000;
 
@@ -85,7 +89,12 @@ impl BarHistory for StoreHistory {
 }
 
 pub async fn ws_handler(upgrade: WebSocketUpgrade, State(hub): State<PushHub>) -> Response {
-    upgrade.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| serve_client(socket, hub))
+    // Both limits: a frame limit alone would let fragments add up to the message default (64 MiB),
+    // a message limit alone leaves tungstenite's 16 MiB frame buffer.
+    upgrade
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| serve_client(socket, hub))
 }
 
 /// What one client is subscribed to.
@@ -126,6 +135,7 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
         return;
     }
     let mut alerts = hub.alerts.subscribe();
+    let mut budget = SubscribeBudget::new();
     let mut view: Option<View> = None;
     let mut feed: Option<broadcast::Receiver<Utf8Bytes>> = None;
     loop {
@@ -158,17 +168,31 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMsg>(&text) {
+                    Ok(ClientMsg::Subscribe { .. }) if !budget.take(Instant::now()) => {
+                        // Over budget: dropped. One error per second at most, so a flood is not echoed.
+                        budget.warn(Instant::now()).then(|| encode(&[ServerMsg::Error {
+                            message: format!("too many subscribes: at most {SUBSCRIBE_BURST} at once and {SUBSCRIBES_PER_SECOND} per second"),
+                        }])).unwrap_or_default()
+                    }
                     Ok(ClientMsg::Subscribe { x, y, interval_ms, analytics }) => match validate(&hub, x, y, interval_ms, analytics) {
                         Ok(v) => {
                             // Join the feed first: a delta racing the snapshot is applied twice, never lost.
                             feed = Some(hub.feed(&v));
-                            let msgs = if view.as_ref().is_some_and(|current| current.same_bars(&v)) {
-                                // Only the analytics changed: the page already holds the bars.
-                                let (x_bars, y_bars) = recent_bars(&hub, &v);
-                                analytics_msg(&v, &x_bars, &y_bars).into_iter().collect()
-                            } else {
-                                snapshot(&hub, &v)
-                            };
+                            let only_analytics = view.as_ref().is_some_and(|current| current.same_bars(&v));
+                            // Store reads and analytics (Theil–Sen is O(n²)) run on the blocking
+                            // pool, never on the async workers that answer every other request.
+                            let (work_hub, work_view) = (hub.clone(), v.clone());
+                            let msgs = tokio::task::spawn_blocking(move || {
+                                if only_analytics {
+                                    // Only the analytics changed: the page already holds the bars.
+                                    let (x_bars, y_bars) = recent_bars(&work_hub, &work_view);
+                                    analytics_msg(&work_view, &x_bars, &y_bars).into_iter().collect()
+                                } else {
+                                    snapshot(&work_hub, &work_view)
+                                }
+                            })
+                            .await
+                            .unwrap_or_default();
                             view = Some(v);
                             encode(&msgs)
                         }
@@ -189,6 +213,41 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
                 return;
             }
         }
+    }
+}
+
+/// A token bucket of subscribes per socket.
+struct SubscribeBudget {
+    tokens: f64,
+    at: Instant,
+    warned: Option<Instant>,
+}
+
+impl SubscribeBudget {
+    fn new() -> Self {
+        SubscribeBudget { tokens: SUBSCRIBE_BURST, at: Instant::now(), warned: None }
+    }
+
+    /// Spends one subscribe if there is one.
+    fn take(&mut self, now: Instant) -> bool {
+        let regained = now.saturating_duration_since(self.at).as_secs_f64() * SUBSCRIBES_PER_SECOND;
+        self.tokens = (self.tokens + regained).min(SUBSCRIBE_BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether a refused subscribe should be answered (once per second).
+    fn warn(&mut self, now: Instant) -> bool {
+        let due = self.warned.is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1));
+        if due {
+            self.warned = Some(now);
+        }
+        due
     }
 }
 
@@ -481,6 +540,20 @@ mod tests {
 
     fn update(symbol: &str, interval_ms: i64, bar: Bar, closed: bool) -> BarUpdate {
         BarUpdate { symbol: symbol.into(), interval_ms, bar, closed, trade_ms: bar.t + 1 }
+    }
+
+    #[test]
+    fn the_subscribe_budget_allows_a_burst_then_a_steady_rate() {
+        let start = Instant::now();
+        let mut budget = SubscribeBudget { tokens: SUBSCRIBE_BURST, at: start, warned: None };
+        let granted = (0..10_000).filter(|_| budget.take(start)).count();
+        assert_eq!(granted, SUBSCRIBE_BURST as usize);
+        assert!(budget.warn(start) && !budget.warn(start + Duration::from_millis(500)));
+        // Two seconds later: ten more (5 per second), not the whole burst.
+        let later = start + Duration::from_secs(2);
+        let granted = (0..10_000).filter(|_| budget.take(later)).count();
+        assert_eq!(granted, (2.0 * SUBSCRIBES_PER_SECOND) as usize);
+        assert!(budget.warn(later));
     }
 
     #[test]
