@@ -1,13 +1,12 @@
 //! Property tests of the analytics engine: OLS invariances, incremental engine == batch
-//! functions (BTC-like price levels, long series), resample invariants, backtest costs.
+//! functions (BTC-like price levels, long series), resample invariants, and
+//! the backtest's accounting identities (costs, fill timing, scale invariance).
 
-use app::analytics::backtest::{backtest, BacktestParams};
+use app::analytics::backtest::{run_backtest, BacktestParams, Fill, Funding, Hedge, LegData, Market, Quote};
 use app::analytics::incremental::RollingPairEngine;
 use app::analytics::ols::ols;
 use app::analytics::resample::{resample_ticks, BarBuilder, Tick};
-use app::analytics::rolling::{
-    rolling_corr_returns, rolling_hedge_spread, rolling_ols, rolling_zscore, rolling_zscore_opt,
-};
+use app::analytics::rolling::{rolling_corr_returns, rolling_hedge_spread, rolling_ols, rolling_zscore_opt};
 use proptest::prelude::*;
 
 fn close(a: f64, e: f64, rtol: f64, atol: f64) -> bool {
@@ -20,6 +19,11 @@ fn opt_close(a: Option<f64>, e: Option<f64>, rtol: f64, atol: f64) -> bool {
         (Some(a), Some(e)) => close(a, e, rtol, atol),
         _ => false,
     }
+}
+
+/// Bar open times one minute apart.
+fn minutes(n: usize) -> Vec<i64> {
+    (0..n as i64).map(|i| i * 60_000).collect()
 }
 
 /// Deterministic xorshift64* so the long test needs no extra dependency.
@@ -108,17 +112,92 @@ proptest! {
     }
 
     #[test]
-    fn backtest_cost_is_subtracted_once_per_trade(seed in 1u64..u64::MAX, cost in 0.0f64..5.0) {
+    fn backtest_without_fees_or_slippage_nets_exactly_the_gross(
+        seed in 1u64..u64::MAX, hedge in 0usize..3, entry in 0.5f64..2.5, stop in proptest::option::of(3.0f64..5.0),
+        hold in proptest::option::of(1usize..50),
+    ) {
         let (x, y) = btc_eth_walk(seed, 600, 100.0);
-        let fit = ols(&x, &y).expect("fit");
-        let s = app::analytics::rolling::spread(&x, &y, fit.alpha, fit.beta);
-        let z = rolling_zscore(&s, 30, "spread_with_alpha").expect("z").z_ddof1;
-        let t: Vec<i64> = (0..s.len() as i64).collect();
-        let free = backtest(&t, &s, &z, &BacktestParams { cost: 0.0, ..Default::default() }).expect("bt");
-        let paid = backtest(&t, &s, &z, &BacktestParams { cost, ..Default::default() }).expect("bt");
-        prop_assert_eq!(free.n_trades, paid.n_trades);
-        prop_assert!(close(paid.total_pnl, free.total_pnl - cost * free.n_trades as f64, 1e-12, 1e-9));
-        prop_assert_eq!(*paid.position.last().unwrap_or(&0), 0);
+        let t = minutes(600);
+        let p = BacktestParams {
+            hedge: [Hedge::RollingOls, Hedge::Kalman, Hedge::Static][hedge], train: Some(200), z_window: 30,
+            entry, stop_z: stop, max_hold: hold, fee_bps: 0.0, slippage_bps: 0.0, ..BacktestParams::default()
+        };
+        let r = run_backtest(&Market::closes(&t, &x, &y), &p).expect("bt");
+        prop_assert_eq!(r.metrics.fees, 0.0);
+        prop_assert!(close(r.metrics.total_pnl, r.metrics.gross_pnl, 1e-12, 1e-9));
+        prop_assert!(close(*r.equity.last().expect("equity"), r.metrics.total_pnl, 1e-12, 1e-9));
+        for tr in &r.trades {
+            prop_assert_eq!(tr.pnl, tr.gross_pnl);
+        }
+    }
+
+    #[test]
+    fn with_next_bar_fills_no_trade_fills_at_its_signal_bar(
+        seed in 1u64..u64::MAX, hedge in 0usize..3, entry in 0.3f64..2.0, hold in proptest::option::of(1usize..20),
+    ) {
+        let (x, y) = btc_eth_walk(seed, 500, 100.0);
+        let t = minutes(500);
+        let p = BacktestParams {
+            hedge: [Hedge::RollingOls, Hedge::Kalman, Hedge::Static][hedge], train: Some(100), z_window: 20,
+            entry, max_hold: hold, stop_z: Some(entry + 1.0), fill: Fill::Next, ..BacktestParams::default()
+        };
+        let r = run_backtest(&Market::closes(&t, &x, &y), &p).expect("bt");
+        prop_assert!(!r.lookahead);
+        for tr in &r.trades {
+            prop_assert_eq!(tr.entry_fill_index, tr.entry_index + 1);
+            prop_assert_eq!(tr.exit_fill_index, tr.exit_index + 1);
+            prop_assert!(tr.exit_index >= tr.entry_fill_index, "exit decided before the entry filled: {:?}", tr);
+            prop_assert!(tr.exit_fill_index < 500);
+        }
+    }
+
+    #[test]
+    fn doubling_the_notional_doubles_every_money_figure(
+        seed in 1u64..u64::MAX, fee in 0.0f64..10.0, slip in 0.0f64..10.0, spread_bps in 0.0f64..5.0,
+        rate in -0.001f64..0.001, notional in 100.0f64..1e6, walk_forward in proptest::bool::ANY,
+    ) {
+        let n = 900;
+        let (x, y) = btc_eth_walk(seed, n, 100.0);
+        let t = minutes(n);
+        // A quote on every other bar and a settlement every 8 hours of bars.
+        let book = |c: &[f64]| -> Vec<Option<Quote>> {
+            c.iter().enumerate().map(|(i, p)| (i % 2 == 0).then(|| Quote { bid: p * (1.0 - spread_bps / 1e4), ask: p * (1.0 + spread_bps / 1e4) })).collect()
+        };
+        let funding = |c: &[f64]| -> Vec<Funding> {
+            (0..n).step_by(97).map(|i| Funding { t: t[i] + 30_000, rate, mark: c[i] }).collect()
+        };
+        let (bx, by, fx, fy) = (book(&x), book(&y), funding(&x), funding(&y));
+        let m = Market {
+            t: &t,
+            x: LegData { close: &x, book: Some(&bx), funding: &fx },
+            y: LegData { close: &y, book: Some(&by), funding: &fy },
+        };
+        let p = BacktestParams {
+            z_window: 30, entry: 1.0, fee_bps: fee, slippage_bps: slip, notional,
+            walk_forward: walk_forward.then_some(app::analytics::backtest::WalkForward { train: 300, test: 150 }),
+            ..BacktestParams::default()
+        };
+        let one = run_backtest(&m, &p).expect("bt");
+        let two = run_backtest(&m, &BacktestParams { notional: 2.0 * notional, ..p }).expect("bt");
+        let (a, b) = (one.metrics, two.metrics);
+        prop_assert_eq!(a.n_trades, b.n_trades);
+        prop_assert!(a.n_trades > 0);
+        let scale = 1e-9 * notional;
+        for (u, v) in [(a.gross_pnl, b.gross_pnl), (a.fees, b.fees), (a.funding, b.funding), (a.total_pnl, b.total_pnl),
+                       (a.max_drawdown, b.max_drawdown), (a.turnover, b.turnover)] {
+            prop_assert!(close(v, 2.0 * u, 1e-9, scale), "{} vs 2 x {}", v, u);
+        }
+        prop_assert!(close(b.return_on_notional, a.return_on_notional, 1e-9, 1e-12));
+        prop_assert!(opt_close(b.sharpe, a.sharpe, 1e-7, 1e-9));
+        for (u, v) in one.trades.iter().zip(&two.trades) {
+            prop_assert_eq!((u.entry_index, u.exit_index, u.reason), (v.entry_index, v.exit_index, v.reason));
+            for (p1, p2) in [(u.qty_x, v.qty_x), (u.qty_y, v.qty_y), (u.fees, v.fees), (u.funding, v.funding), (u.pnl, v.pnl)] {
+                prop_assert!(close(p2, 2.0 * p1, 1e-9, scale), "{} vs 2 x {}", p2, p1);
+            }
+        }
+        for (u, v) in one.equity.iter().zip(&two.equity) {
+            prop_assert!(close(*v, 2.0 * u, 1e-9, scale));
+        }
     }
 }
 

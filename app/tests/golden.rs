@@ -1,13 +1,13 @@
-//! Golden tests: every case in `shared/golden/*.json` (statsmodels / pandas / scipy reference
+//! Golden tests: every case in `app/tests/golden/*.json` (statsmodels / pandas / scipy reference
 //! values), every stage in isolation (fed the expected upstream values) and end to end, with the
-//! tolerances of `shared/golden/tolerances.json`.
+//! tolerances of `app/tests/golden/tolerances.json`.
 //!
-//! The directory is `$PAIRDESK_GOLDEN_DIR` if set, else `<crate>/../../shared/golden`. A missing
+//! The directory is `$PAIRDESK_GOLDEN_DIR` if set, else `<crate>/tests/golden` (committed). A missing
 //! directory or an empty case set is a test failure, never a silent skip.
 
 use app::analytics::adf::{adfuller, AdfOptions};
 use app::analytics::align::{align_bars, AlignRule};
-use app::analytics::backtest::{backtest, BacktestParams};
+use app::analytics::backtest::{run_on_signals, BacktestParams, Fill, Market};
 use app::analytics::coint::{coint, coint_from_residuals};
 use app::analytics::half_life::half_life;
 use app::analytics::huber::{huber_rlm, HuberOptions};
@@ -42,7 +42,7 @@ struct Tol {
 fn golden_dir() -> PathBuf {
     match std::env::var_os("PAIRDESK_GOLDEN_DIR") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden")),
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden")),
     }
 }
 
@@ -51,7 +51,7 @@ fn golden() -> &'static Golden {
     G.get_or_init(|| {
         let dir = golden_dir();
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
-            panic!("golden directory {} not readable ({e}); set PAIRDESK_GOLDEN_DIR to shared/golden", dir.display())
+            panic!("golden directory {} not readable ({e}); set PAIRDESK_GOLDEN_DIR", dir.display())
         });
         let mut paths: Vec<PathBuf> = entries
             .map(|e| e.expect("read_dir entry").path())
@@ -461,22 +461,73 @@ fn half_life_of_expected_spread_matches() {
     c.finish("half_life");
 }
 
+/// The golden `backtest` cases were made by the old one-unit-spread backtest (statsmodels spread,
+/// fills at the signal bar). The trading rules that still apply are checked on them: with the
+/// golden z, the golden static OLS beta, same-bar fills, no costs and no stop / max hold, every
+/// trade's signal bars, side, z and reason must match, and its pnl is the golden spread pnl
+/// times |qty_y| = notional / y at entry (`qty_y (Δy − β Δx)` = `qty_y Δspread` for a constant
+/// hedge). The old equity in spread units, `decision_margin_min` and the realised drawdown are
+/// not figures of the new backtest and are no longer compared.
 #[test]
-fn backtest_on_expected_spread_and_z_matches() {
+fn backtest_rules_reproduce_the_golden_trades_on_the_golden_z() {
     let mut c = Checker::default();
+    let mut trades = 0;
     for (name, case) in pair_cases() {
         let i = inputs(case);
         let e = &case["expected"];
-        let s = f64s(&e["spread_with_alpha"], "spread");
         let z = opt_f64s(&e["zscore"]["z_ddof1"]);
+        let beta = e["ols"]["beta"].as_f64().expect("ols beta");
         let bp = &case["params"]["backtest"];
         let p = BacktestParams {
-            entry_z: bp["entry_z"].as_f64().expect("entry_z"),
-            exit_z: bp["exit_z"].as_f64().expect("exit_z"),
-            cost: 0.0,
+            entry: bp["entry_z"].as_f64().expect("entry_z"),
+            exit: bp["exit_z"].as_f64().expect("exit_z"),
+            fill: Fill::Same,
+            fee_bps: 0.0,
+            slippage_bps: 0.0,
+            ..BacktestParams::default()
         };
-        c.stage(name, "backtest", &ok(name, "backtest", backtest(&i.t, &s, &z, &p)), &e["backtest"]);
+        let r = run_on_signals(&Market::closes(&i.t, &i.x, &i.y), &vec![Some(beta); i.t.len()], &z, 0, &p);
+        let golden = e["backtest"]["trades"].as_array().expect("golden trades");
+        let actual: Vec<Value> = r
+            .trades
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "entry_index": t.entry_index,
+                    "exit_index": t.exit_index,
+                    "side": t.side,
+                    "entry_z": t.entry_z,
+                    "exit_z": t.exit_z,
+                    "exit_reason": t.reason.as_str(),
+                    "pnl": t.pnl / t.qty_y.abs(),
+                })
+            })
+            .collect();
+        let expected: Vec<Value> = golden
+            .iter()
+            .map(|g| {
+                serde_json::json!({
+                    "entry_index": g["entry_index"],
+                    "exit_index": g["exit_index"],
+                    "side": g["side"],
+                    "entry_z": g["entry_z"],
+                    "exit_z": g["exit_z"],
+                    "exit_reason": g["exit_reason"],
+                    "pnl": g["pnl"],
+                })
+            })
+            .collect();
+        for t in &r.trades {
+            assert_eq!(
+                (t.entry_fill_index, t.exit_fill_index),
+                (t.entry_index, t.exit_index),
+                "{name}: same-bar fills"
+            );
+        }
+        trades += golden.len();
+        c.value(name, "backtest.trades", &Value::Array(actual), &Value::Array(expected), false);
     }
+    assert!(trades > 0, "the golden cases must contain trades for this check to mean anything");
     c.finish("backtest");
 }
 
@@ -528,7 +579,6 @@ fn pair_params(case: &Value, include_series: bool) -> PairParams {
         corr_window: p["corr_window"].as_u64().expect("corr_window") as usize,
         entry_z: p["backtest"]["entry_z"].as_f64().expect("entry_z"),
         exit_z: p["backtest"]["exit_z"].as_f64().expect("exit_z"),
-        cost: 0.0,
         kalman: serde_json::from_value(p["kalman"].clone()).expect("kalman"),
         adf: adf_opts(&p["adf"]),
         include_series,
@@ -555,7 +605,6 @@ fn report_end_to_end_matches_every_stage() {
             "rolling_corr",
             "coint",
             "half_life",
-            "backtest",
         ] {
             c.value(name, key, &a[key], &e[key], false);
         }
@@ -576,7 +625,7 @@ fn report_without_series_keeps_scalars_and_drops_arrays() {
     assert!(a.get("spread_with_alpha").is_none(), "spread array must be absent");
     assert!(a["kalman"].get("beta").is_none() && a["kalman"]["last_beta"].is_number(), "kalman: {}", a["kalman"]);
     assert!(a["zscore"].get("z_ddof1").is_none() && a["zscore"].get("last_z").is_some());
-    assert!(a["backtest"].get("equity").is_none() && a["backtest"]["n_trades"].is_number());
+    assert!(a["backtest"].get("equity").is_none() && a["backtest"]["metrics"]["n_trades"].is_number());
     assert!(a["rolling_corr"].get("values").is_none());
     let kb = case["expected"]["kalman"]["beta"].as_array().and_then(|v| v.last()).and_then(Value::as_f64);
     let got = a["kalman"]["last_beta"].as_f64();

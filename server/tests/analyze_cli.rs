@@ -117,9 +117,6 @@ fn tolerance(stage: &str, key: &str) -> (f64, f64) {
         ("adf" | "coint", "aic_margin") => (1e-8, 1e-9),
         ("adf" | "coint", _) => (1e-8, 1e-10),
         ("half_life", _) => (1e-8, 1e-10),
-        ("backtest", "decision_margin_min") => (1e-8, 1e-8),
-        ("backtest", k) if k.ends_with("_z") => (1e-8, 1e-8),
-        ("backtest", _) => (1e-9, 1e-9),
         _ => (0.0, 0.0),
     }
 }
@@ -207,7 +204,6 @@ fn check_against_golden(case_file: &str, x_csv: &str, y_csv: &str) {
         "adf",
         "coint",
         "half_life",
-        "backtest",
     ] {
         compare(stage, stage, stage, &report[stage], &exp[stage], &mut fails);
     }

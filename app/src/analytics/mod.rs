@@ -1,7 +1,7 @@
 //! Pairs-trading analytics engine: pure Rust (no I/O), native and wasm32.
 //!
 //! Every statistic reproduces the statsmodels / pandas / scipy reference documented in
-//! `shared/golden/README.md` (checked by `app/tests/golden.rs`). One file per concept:
+//! `app/tests/golden/README.md` (checked by `app/tests/golden.rs`). One file per concept:
 //!
 //! * [`error`](mod@error): the error type shared by every stage.
 //! * [`descriptive`](mod@descriptive): mean, median, sample std and other small helpers.
@@ -15,7 +15,7 @@
 //! * [`adf`](mod@adf): augmented Dickey–Fuller with lag selection.
 //! * [`coint`](mod@coint): Engle–Granger cointegration test.
 //! * [`half_life`](mod@half_life): mean-reversion half-life of a spread.
-//! * [`backtest`](mod@backtest): z-score mean-reversion backtest.
+//! * [`backtest`](mod@backtest): the causal pairs backtest (fills, costs, funding, walk-forward, sweep).
 //! * [`price_stats`](mod@price_stats): per-symbol window statistics from bars.
 //! * [`resample`](mod@resample): ticks to OHLCV bars (batch and incremental).
 //! * [`align`](mod@align): aligning two symbols' bars (union / grid rules, inner join).
@@ -49,7 +49,7 @@ pub mod theil_sen;
 
 pub use adf::{adfuller, AdfOptions, AdfResult, Autolag, CritValues, Regression};
 pub use align::{align_bars, inner_join, AlignRule, AlignedPair};
-pub use backtest::{backtest, BacktestParams, BacktestResult, Side, Trade};
+pub use backtest::{run_backtest, BacktestParams, BacktestResult, Market, Side, Trade};
 pub use coint::{coint, CointResult};
 pub use error::AnalyticsError;
 pub use half_life::{half_life, HalfLife};

@@ -3,7 +3,7 @@
 //! `{"error": "..."}` in its slot; nothing panics.
 
 use super::adf::{adfuller, AdfOptions, AdfResult, Autolag};
-use super::backtest::{backtest, BacktestParams, Trade};
+use super::backtest::{run_backtest, BacktestParams, Market, Metrics, Trade};
 use super::coint::{coint_from_residuals, CointResult};
 use super::error::{check_same_len, AnalyticsError, Result};
 use super::half_life::{half_life, HalfLife};
@@ -26,8 +26,6 @@ pub struct PairParams {
     pub entry_z: f64,
     /// Backtest exit threshold. Default 0.0.
     pub exit_z: f64,
-    /// Backtest cost per round trip, spread units. Default 0.0.
-    pub cost: f64,
     /// Kalman filter parameters. Default delta 1e-4, Ve 1e-3, P0 = I, theta0 = 0.
     pub kalman: KalmanParams,
     /// ADF options on the spread. Default regression "c", autolag AIC, default maxlag.
@@ -50,7 +48,6 @@ impl Default for PairParams {
             corr_window: 30,
             entry_z: 2.0,
             exit_z: 0.0,
-            cost: 0.0,
             kalman: KalmanParams::default(),
             adf: AdfOptions::default(),
             huber: HuberOptions::default(),
@@ -160,31 +157,24 @@ pub struct CorrReport {
     pub values: Option<Vec<Option<f64>>>,
 }
 
-/// Backtest stage (golden field names; `equity`/`position` only with series).
+/// Backtest stage: [`run_backtest`] on the bars with its defaults (rolling OLS hedge over the z
+/// window, next-bar fills, 4 bps fees, 10,000 notional) and this report's z window and thresholds.
+/// `pairdesk backtest` exposes every other parameter. `equity` only with series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BacktestReport {
+    /// The parameters used.
+    pub params: BacktestParams,
+    /// True only with same-bar fills.
+    pub lookahead: bool,
+    /// First bar a signal could be taken at.
+    pub first_bar: usize,
+    /// Summary figures (quote currency).
+    pub metrics: Metrics,
     /// Trades.
     pub trades: Vec<Trade>,
-    /// Number of trades.
-    pub n_trades: usize,
-    /// Total pnl.
-    pub total_pnl: f64,
-    /// Max drawdown of equity.
-    pub max_drawdown: f64,
-    /// Max drawdown of realised pnl.
-    pub max_drawdown_realized: f64,
-    /// Winning trades.
-    pub wins: usize,
-    /// Smallest distance of z to a threshold over all decisions.
-    pub decision_margin_min: Option<f64>,
-    /// Final equity.
-    pub final_equity: Option<f64>,
     /// Per-bar equity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub equity: Option<Vec<f64>>,
-    /// Per-bar position.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<Vec<i8>>,
 }
 
 /// Everything computed for one pair (top-level keys as in the golden files).
@@ -277,19 +267,20 @@ pub fn analyze_pair(t: &[i64], x: &[f64], y: &[f64], p: &PairParams) -> Result<P
             let (zs, bt) = match z {
                 Err(e) => (Stage::Err { error: e.to_string() }, upstream("backtest", &e.to_string())),
                 Ok(z) => {
-                    let bp = BacktestParams { entry_z: p.entry_z, exit_z: p.exit_z, cost: p.cost };
-                    let bt: Stage<BacktestReport> = backtest(t, s, &z.z_ddof1, &bp)
+                    let bp = BacktestParams {
+                        z_window: p.z_window,
+                        entry: p.entry_z,
+                        exit: p.exit_z,
+                        ..BacktestParams::default()
+                    };
+                    let bt: Stage<BacktestReport> = run_backtest(&Market::closes(t, x, y), &bp)
                         .map(|b| BacktestReport {
-                            final_equity: b.equity.last().copied(),
+                            params: b.params,
+                            lookahead: b.lookahead,
+                            first_bar: b.first_bar,
+                            metrics: b.metrics,
                             trades: b.trades,
-                            n_trades: b.n_trades,
-                            total_pnl: b.total_pnl,
-                            max_drawdown: b.max_drawdown,
-                            max_drawdown_realized: b.max_drawdown_realized,
-                            wins: b.wins,
-                            decision_margin_min: b.decision_margin_min,
                             equity: series.then_some(b.equity),
-                            position: series.then_some(b.position),
                         })
                         .into();
                     let zr = ZScoreReport {

@@ -1,61 +1,129 @@
-//! The Backtest page body: the z-score mean-reversion backtest on the current view's spread
-//! and z-score (same rules as `app::analytics::backtest`), with its equity curve, trades and
-//! summary. Entry/exit come from the view's sliders; the cost per trade is set here.
+//! The Backtest page body: [`run_backtest`] on the bars already loaded (live symbols or an
+//! uploaded pair), recomputed in the browser whenever the data or a control changes. Entry,
+//! exit and the z window come from the view's sliders; every other parameter has a control
+//! here. Equity and drawdown in quote currency, every metric, the trade table (CSV export) and
+//! the entry z × z window sweep heatmap (click a cell to set the sliders).
 
 use leptos::prelude::*;
 
 use super::charts::{Chart, ChartData, ChartLevel, ChartLine, TimeRange, MEAN, SERIES};
 use super::format::{fmt_num, fmt_opt};
 use super::live::InfoLink;
-use super::view::ViewQuery;
-use crate::analytics::backtest::{backtest, BacktestParams, BacktestResult, ExitReason, Side};
-use crate::analytics::live_view::ViewSeries;
+use super::view::{ViewQuery, WINDOW_RANGE};
+use crate::analytics::align::AlignedPair;
+use crate::analytics::backtest::{
+    run_backtest, sweep, BacktestParams, BacktestResult, Fill, Hedge, Market, Side, SweepResult, SweepSpec,
+};
 
-/// Runs the backtest over the bars where both spread and z are defined.
-pub fn run_backtest(s: &ViewSeries, params: &BacktestParams) -> Result<BacktestResult, String> {
-    let rows: Vec<usize> = (0..s.t.len()).filter(|&i| s.spread[i].is_some()).collect();
-    if rows.len() < 2 {
-        return Err(format!("needs at least 2 bars with a spread, has {}", rows.len()));
+/// z windows of the sweep's rows (entry levels are 1.0–3.5 step 0.25).
+pub const SWEEP_WINDOWS: [usize; 10] = [20, 30, 45, 60, 90, 120, 180, 240, 360, 480];
+
+/// The backtest parameters of a view: its sliders plus the page's own controls.
+pub fn view_params(v: &ViewQuery, controls: &BacktestParams) -> BacktestParams {
+    BacktestParams { entry: v.z_entry, exit: v.z_exit, z_window: v.window, ..*controls }
+}
+
+/// Runs the backtest on aligned closes (no bid/ask or funding in the browser yet).
+pub fn backtest_pair(a: &AlignedPair, p: &BacktestParams) -> Result<BacktestResult, String> {
+    run_backtest(&Market::closes(&a.t, &a.x, &a.y), p).map_err(|e| e.to_string())
+}
+
+/// The sweep grid of the page on aligned closes.
+pub fn sweep_pair(a: &AlignedPair, p: &BacktestParams) -> Result<SweepResult, String> {
+    let entries = SweepSpec::range(1.0, 3.5, 0.25).map_err(|e| e.to_string())?;
+    let spec = SweepSpec { entries, windows: SWEEP_WINDOWS.to_vec() };
+    sweep(&Market::closes(&a.t, &a.x, &a.y), p, &spec).map_err(|e| e.to_string())
+}
+
+/// Equity minus its running peak (≤ 0), per bar.
+pub fn drawdown(equity: &[f64]) -> Vec<f64> {
+    let mut peak: f64 = 0.0;
+    equity
+        .iter()
+        .map(|e| {
+            peak = peak.max(*e);
+            e - peak
+        })
+        .collect()
+}
+
+fn parse_opt<T: std::str::FromStr>(s: &str) -> Option<T> {
+    let s = s.trim();
+    if s.is_empty() {
+        None
+    } else {
+        s.parse().ok()
     }
-    let t: Vec<i64> = rows.iter().map(|&i| s.t[i]).collect();
-    let spread: Vec<f64> = rows.iter().filter_map(|&i| s.spread[i]).collect();
-    let z: Vec<Option<f64>> = rows.iter().map(|&i| s.z[i]).collect();
-    backtest(&t, &spread, &z, params).map_err(|e| e.to_string())
+}
+
+/// A number input bound to one field of the controls.
+#[component]
+fn NumberControl(
+    label: &'static str,
+    testid: &'static str,
+    help: &'static str,
+    value: Signal<String>,
+    on_set: Callback<String>,
+) -> impl IntoView {
+    view! {
+        <label class="control" title=help>
+            <span class="control-label">{label}</span>
+            <input type="number" step="any" data-testid=testid prop:value=move || value.get()
+                on:change=move |ev| on_set.run(event_target_value(&ev))/>
+        </label>
+    }
 }
 
 #[component]
-pub fn BacktestPanel(series: Memo<ViewSeries>, view_q: RwSignal<ViewQuery>, range: TimeRange) -> impl IntoView {
-    let params =
-        Memo::new(move |_| view_q.with(|v| BacktestParams { entry_z: v.z_entry, exit_z: v.z_exit, cost: v.cost }));
-    let result = Memo::new(move |_| series.with(|s| run_backtest(s, &params.get())));
-    let equity_chart = Signal::derive(move || {
-        result.with(|r| match r {
-            Ok(r) => {
-                let t: Vec<i64> = series
-                    .with(|s| s.t.iter().zip(&s.spread).filter(|(_, sp)| sp.is_some()).map(|(t, _)| *t).collect());
-                ChartData {
-                    lines: vec![ChartLine {
-                        label: "equity".into(),
-                        color: SERIES,
-                        points: t.iter().zip(&r.equity).map(|(t, e)| (*t as f64, *e)).collect(),
-                    }],
-                    levels: vec![ChartLevel { label: "0".into(), color: MEAN, value: 0.0 }],
-                    ..ChartData::default()
+pub fn BacktestPanel(aligned: Memo<AlignedPair>, view_q: RwSignal<ViewQuery>, range: TimeRange) -> impl IntoView {
+    let controls = RwSignal::new(BacktestParams::default());
+    let params = Memo::new(move |_| view_q.with(|v| controls.with(|c| view_params(v, c))));
+    let result = Memo::new(move |_| aligned.with(|a| backtest_pair(a, &params.get())));
+    // The grid ignores the sliders' entry and window (its axes) but follows every cost.
+    let grid = Memo::new(move |_| aligned.with(|a| sweep_pair(a, &params.get())));
+    let show_pnl = RwSignal::new(false);
+
+    // One line per chart over the bars that could trade; `values` maps the equity to the line.
+    let curve = move |label: &'static str, values: fn(&[f64]) -> Vec<f64>| {
+        Signal::derive(move || {
+            result.with(|r| match r {
+                Ok(r) => {
+                    let v = values(&r.equity[r.first_bar..]);
+                    let points = aligned.with(|a| a.t[r.first_bar..].iter().map(|t| *t as f64).zip(v).collect());
+                    ChartData {
+                        lines: vec![ChartLine { label: label.into(), color: SERIES, points }],
+                        levels: vec![ChartLevel { label: "0".into(), color: MEAN, value: 0.0 }],
+                        ..ChartData::default()
+                    }
                 }
-            }
-            Err(e) => ChartData { waiting: Some(format!("backtest: {e}")), ..ChartData::default() },
+                Err(e) => ChartData { waiting: Some(format!("backtest: {e}")), ..ChartData::default() },
+            })
         })
-    });
+    };
+    let equity_chart = curve("equity", <[f64]>::to_vec);
+    let drawdown_chart = curve("drawdown", drawdown);
+
     let summary = move || {
         result.with(|r| match r {
             Ok(r) => {
-                let win_rate = if r.n_trades > 0 { r.wins as f64 / r.n_trades as f64 * 100.0 } else { 0.0 };
+                let m = r.metrics;
+                let pct = |v: Option<f64>| v.map(|v| format!("{:.1}%", 100.0 * v)).unwrap_or_else(|| "—".into());
                 view! {
+                    {r.lookahead.then(|| view! { <p class="error">"look-ahead: fills at the signal bar's own close"</p> })}
                     <table class="kv num" data-testid="backtest-summary"><tbody>
-                        <tr><th>"trades"</th><td>{r.n_trades}</td></tr>
-                        <tr><th>"win rate"</th><td>{format!("{win_rate:.1}%")}</td></tr>
-                        <tr><th>"total pnl (spread units)"</th><td>{fmt_num(r.total_pnl, 4)}</td></tr>
-                        <tr><th>"max drawdown"</th><td>{fmt_num(r.max_drawdown, 4)}</td></tr>
+                        <tr><th>"trades"</th><td>{m.n_trades}</td></tr>
+                        <tr><th>"win rate"</th><td>{pct(m.win_rate)}</td></tr>
+                        <tr><th>"gross pnl"</th><td>{fmt_num(m.gross_pnl, 2)}</td></tr>
+                        <tr><th>"fees"</th><td data-testid="backtest-fees">{fmt_num(m.fees, 2)}</td></tr>
+                        <tr><th>"funding"</th><td data-testid="backtest-funding">{fmt_num(m.funding, 2)}</td></tr>
+                        <tr><th>"total pnl"</th><td data-testid="backtest-total-pnl">{fmt_num(m.total_pnl, 2)}</td></tr>
+                        <tr><th>"return on notional"</th><td>{pct(Some(m.return_on_notional))}</td></tr>
+                        <tr><th>"sharpe (annualised)"</th><td data-testid="backtest-sharpe">{fmt_opt(m.sharpe, 2)}</td></tr>
+                        <tr><th>"max drawdown"</th><td>{fmt_num(m.max_drawdown, 2)}</td></tr>
+                        <tr><th>"exposure"</th><td>{pct(m.exposure)}</td></tr>
+                        <tr><th>"holding bars (mean / median)"</th><td>{format!("{} / {}", fmt_opt(m.mean_holding_bars, 1), fmt_opt(m.median_holding_bars, 1))}</td></tr>
+                        <tr><th>"profit factor"</th><td>{fmt_opt(m.profit_factor, 2)}</td></tr>
+                        <tr><th>"turnover"</th><td>{fmt_num(m.turnover, 0)}</td></tr>
                     </tbody></table>
                 }
                 .into_any()
@@ -77,14 +145,73 @@ pub fn BacktestPanel(series: Memo<ViewSeries>, view_q: RwSignal<ViewQuery>, rang
                                     <td>{match tr.side { Side::ShortSpread => "short spread", Side::LongSpread => "long spread" }}</td>
                                     <td>{fmt_num(tr.entry_z, 2)}</td>
                                     <td>{fmt_opt(tr.exit_z, 2)}</td>
-                                    <td>{fmt_num(tr.pnl, 4)}</td>
-                                    <td>{match tr.exit_reason { ExitReason::Signal => "signal", ExitReason::EndOfData => "end of data" }}</td>
+                                    <td>{fmt_num(tr.qty_y, 4)}</td>
+                                    <td>{fmt_num(tr.qty_x, 4)}</td>
+                                    <td>{fmt_num(tr.fees, 2)}</td>
+                                    <td>{fmt_num(tr.funding, 2)}</td>
+                                    <td>{fmt_num(tr.pnl, 2)}</td>
+                                    <td>{tr.reason.as_str()}</td>
                                 </tr>
                             }
                         })
                         .collect_view()
                 })
                 .ok()
+        })
+    };
+    let heatmap = move || {
+        grid.with(|g| match g {
+            Err(e) => view! { <p class="error">{e.clone()}</p> }.into_any(),
+            Ok(g) => {
+                let pnl = show_pnl.get();
+                let values: Vec<f64> = g
+                    .rows
+                    .iter()
+                    .flat_map(|r| r.cells.iter().filter_map(|c| if pnl { Some(c.total_pnl) } else { c.sharpe }))
+                    .collect();
+                let reach = values.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
+                let header = g.entries.iter().map(|e| view! { <th>{format!("{e:.2}")}</th> }).collect_view();
+                let rows = g
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        let window = row.window;
+                        let cells = match &row.error {
+                            Some(e) => view! { <td colspan=g.entries.len().to_string() class="muted">{e.clone()}</td> }.into_any(),
+                            None => row
+                                .cells
+                                .iter()
+                                .map(|c| {
+                                    let v = if pnl { Some(c.total_pnl) } else { c.sharpe };
+                                    let entry = c.entry;
+                                    let title = format!(
+                                        "entry {entry:.2}, window {window}: sharpe {}, total pnl {}, {} trades; click to use",
+                                        fmt_opt(c.sharpe, 2),
+                                        fmt_num(c.total_pnl, 2),
+                                        c.n_trades
+                                    );
+                                    view! {
+                                        <td style=format!("background:{}", heat_color(v.map(|v| v / reach))) title=title
+                                            data-testid="backtest-sweep-cell" data-entry=entry.to_string() data-window=window.to_string()
+                                            on:click=move |_| view_q.update(|q| {
+                                                q.z_entry = entry;
+                                                q.window = window.clamp(WINDOW_RANGE.0, WINDOW_RANGE.1);
+                                            })>
+                                            {fmt_opt(v, if pnl { 0 } else { 2 })}
+                                        </td>
+                                    }
+                                })
+                                .collect_view()
+                                .into_any(),
+                        };
+                        view! { <tr><th>{window}</th>{cells}</tr> }
+                    })
+                    .collect_view();
+                view! {
+                    <table class="heatmap num"><thead><tr><th>"window \\ entry"</th>{header}</tr></thead><tbody>{rows}</tbody></table>
+                }
+                .into_any()
+            }
         })
     };
     let export = move |_| {
@@ -94,60 +221,129 @@ pub fn BacktestPanel(series: Memo<ViewSeries>, view_q: RwSignal<ViewQuery>, rang
         #[cfg(not(feature = "hydrate"))]
         let _ = csv;
     };
+    let shown = move |f: fn(&BacktestParams) -> String| Signal::derive(move || controls.with(f));
+    let set = move |f: fn(&mut BacktestParams, &str)| Callback::new(move |s: String| controls.update(|c| f(c, &s)));
     view! {
         <section class="charts">
-            <Chart testid="backtest-equity" title="Equity (realised + open position), spread units" data=equity_chart range=range
-                help="Mark-to-market equity of one unit of spread traded on the z thresholds"/>
+            <Chart testid="backtest-equity" title="Equity (quote currency): realised + open position at the closes" data=equity_chart range=range
+                help="Equity after fees, slippage and funding, marked at each bar close"/>
+            <Chart testid="backtest-drawdown" title="Drawdown (quote currency)" data=drawdown_chart range=range
+                help="Equity minus its running peak"/>
         </section>
         <section class="panel" aria-label="Backtest">
             <h2>"Backtest "<InfoLink anchor="backtest"/>
                 <button data-testid="export-trades" on:click=export>"Export trades"</button></h2>
-            <label class="control" title="Cost charged once per round trip, in spread units">
-                <span class="control-label">"cost / trade"</span>
-                <input type="number" data-testid="backtest-cost" min="0" step="0.01" prop:value=move || view_q.with(|v| v.cost.to_string())
-                    on:change=move |ev| {
-                        if let Some(c) = event_target_value(&ev).parse::<f64>().ok().filter(|c| c.is_finite() && *c >= 0.0) {
-                            view_q.update(|v| v.cost = c);
-                        }
-                    }/>
-            </label>
+            <p class="hint">"Entry, exit and z window come from the sliders. Bid/ask: not available here, fills at the close ± slippage. Funding: none loaded."</p>
+            <div class="controls">
+                <label class="control" title="How the hedge is estimated, using past bars only">
+                    <span class="control-label">"hedge"</span>
+                    <select data-testid="backtest-hedge" on:change=move |ev| {
+                        if let Some(h) = Hedge::parse(&event_target_value(&ev)) { controls.update(|c| c.hedge = h) }
+                    }>
+                        {[Hedge::RollingOls, Hedge::Kalman, Hedge::Static].into_iter().map(|h| view! {
+                            <option value=h.as_str() selected=move || controls.with(|c| c.hedge == h)>{h.as_str()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <NumberControl label="hedge window" testid="backtest-hedge-window" help="Rolling OLS window (empty = the z window)"
+                    value=shown(|c| c.hedge_window.map(|w| w.to_string()).unwrap_or_default())
+                    on_set=set(|c, s| c.hedge_window = parse_opt(s))/>
+                <NumberControl label="train bars" testid="backtest-train" help="Static hedge: fitted on the first N bars; trading starts at N"
+                    value=shown(|c| c.train.map(|w| w.to_string()).unwrap_or_default())
+                    on_set=set(|c, s| c.train = parse_opt(s))/>
+                <NumberControl label="stop z" testid="backtest-stop-z" help="Stop a short at z ≥ S, a long at z ≤ −S (empty = none)"
+                    value=shown(|c| c.stop_z.map(|w| w.to_string()).unwrap_or_default())
+                    on_set=set(|c, s| c.stop_z = parse_opt(s))/>
+                <NumberControl label="max hold (bars)" testid="backtest-max-hold" help="Close after this many bars (empty = none)"
+                    value=shown(|c| c.max_hold.map(|w| w.to_string()).unwrap_or_default())
+                    on_set=set(|c, s| c.max_hold = parse_opt(s))/>
+                <label class="control" title="Fill at the next bar's close, or (look-ahead) the signal bar's">
+                    <span class="control-label">"fill"</span>
+                    <select data-testid="backtest-fill" on:change=move |ev| {
+                        let fill = if event_target_value(&ev) == "same" { Fill::Same } else { Fill::Next };
+                        controls.update(|c| c.fill = fill);
+                    }>
+                        <option value="next" selected=move || controls.with(|c| c.fill == Fill::Next)>"next bar"</option>
+                        <option value="same" selected=move || controls.with(|c| c.fill == Fill::Same)>"same bar (look-ahead)"</option>
+                    </select>
+                </label>
+                <NumberControl label="fee bps" testid="backtest-fee-bps" help="Per leg, at entry and exit (4 = Binance taker)"
+                    value=shown(|c| c.fee_bps.to_string())
+                    on_set=set(|c, s| if let Some(v) = parse_opt(s) { c.fee_bps = v })/>
+                <NumberControl label="slippage bps" testid="backtest-slippage-bps" help="Adverse price move per fill"
+                    value=shown(|c| c.slippage_bps.to_string())
+                    on_set=set(|c, s| if let Some(v) = parse_opt(s) { c.slippage_bps = v })/>
+                <NumberControl label="notional" testid="backtest-notional" help="Quote currency of the y leg at entry"
+                    value=shown(|c| c.notional.to_string())
+                    on_set=set(|c, s| if let Some(v) = parse_opt(s) { c.notional = v })/>
+            </div>
             {summary}
+        </section>
+        <section class="panel" aria-label="Parameter sweep">
+            <h2>"Parameter sweep: entry z × z window"
+                <label class="control"><input type="checkbox" prop:checked=move || show_pnl.get()
+                    on:change=move |ev| show_pnl.set(event_target_checked(&ev))/>"total pnl instead of sharpe"</label></h2>
+            <div data-testid="backtest-sweep">{heatmap}</div>
         </section>
         <section class="panel trades" aria-label="Trades">
             <h2>"Trades"</h2>
             <table class="stats num" data-testid="backtest-trades"><tbody>
-                <tr><th>"entry"</th><th>"exit"</th><th>"side"</th><th>"entry z"</th><th>"exit z"</th><th>"pnl"</th><th>"reason"</th></tr>
+                <tr><th>"entry"</th><th>"exit"</th><th>"side"</th><th>"entry z"</th><th>"exit z"</th><th>"qty y"</th><th>"qty x"</th>
+                    <th>"fees"</th><th>"funding"</th><th>"pnl"</th><th>"reason"</th></tr>
                 {trades}
             </tbody></table>
         </section>
     }
 }
 
-/// The trades as CSV (golden field names).
+/// Diverging colour of a value scaled to [−1, 1] (red losses, green gains, grey for none).
+fn heat_color(v: Option<f64>) -> String {
+    match v {
+        None => "transparent".into(),
+        Some(v) => {
+            let a = v.clamp(-1.0, 1.0);
+            if a >= 0.0 {
+                format!("rgba(46, 160, 67, {:.2})", 0.15 + 0.6 * a)
+            } else {
+                format!("rgba(218, 54, 51, {:.2})", 0.15 - 0.6 * a)
+            }
+        }
+    }
+}
+
+/// The trades as CSV (header + one row per trade, the JSON field names).
 pub fn trades_csv(r: &BacktestResult) -> String {
     let mut out = String::from(
-        "entry_index,exit_index,side,entry_t,exit_t,entry_spread,exit_spread,entry_z,exit_z,pnl,exit_reason\n",
+        "entry_index,entry_fill_index,exit_index,exit_fill_index,entry_t,exit_t,side,entry_z,exit_z,beta,qty_x,qty_y,\
+         entry_px_x,entry_px_y,exit_px_x,exit_px_y,gross_pnl,fees,funding,pnl,reason\n",
     );
     for tr in &r.trades {
         let side = match tr.side {
             Side::ShortSpread => "short_spread",
             Side::LongSpread => "long_spread",
         };
-        let reason = match tr.exit_reason {
-            ExitReason::Signal => "signal",
-            ExitReason::EndOfData => "end_of_data",
-        };
         out.push_str(&format!(
-            "{},{},{side},{},{},{},{},{},{},{},{reason}\n",
+            "{},{},{},{},{},{},{side},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             tr.entry_index,
+            tr.entry_fill_index,
             tr.exit_index,
+            tr.exit_fill_index,
             tr.entry_t,
             tr.exit_t,
-            tr.entry_spread,
-            tr.exit_spread,
             tr.entry_z,
             tr.exit_z.map(|z| z.to_string()).unwrap_or_default(),
-            tr.pnl
+            tr.beta,
+            tr.qty_x,
+            tr.qty_y,
+            tr.entry_px_x,
+            tr.entry_px_y,
+            tr.exit_px_x,
+            tr.exit_px_y,
+            tr.gross_pnl,
+            tr.fees,
+            tr.funding,
+            tr.pnl,
+            tr.reason.as_str()
         ));
     }
     out
@@ -156,27 +352,37 @@ pub fn trades_csv(r: &BacktestResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams};
 
-    #[test]
-    fn backtest_on_a_view_skips_warm_up_and_closes_at_the_end() {
-        let n = 400;
-        let t: Vec<i64> = (0..n).map(|i| i * 1000).collect();
+    fn pair(n: usize) -> AlignedPair {
+        let t: Vec<i64> = (0..n as i64).map(|i| i * 60_000).collect();
         let x: Vec<f64> = (0..n).map(|i| 100.0 + i as f64 * 0.01).collect();
         let y: Vec<f64> = (0..n).map(|i| 50.0 + i as f64 * 0.005 + (i as f64 * 0.2).sin()).collect();
-        let s = compute_view(
-            &t,
-            &x,
-            &y,
-            &ViewParams { hedge: HedgeMethod::RollingOls, window: 30, ..ViewParams::default() },
-        );
-        let r = run_backtest(&s, &BacktestParams { entry_z: 1.0, exit_z: 0.0, cost: 0.0 }).expect("backtest");
-        assert!(r.n_trades > 0, "a sine spread must trade");
-        assert_eq!(r.equity.len(), s.spread.iter().filter(|v| v.is_some()).count());
-        assert_eq!(*r.position.last().expect("position"), 0);
-        let csv = trades_csv(&r);
-        assert_eq!(csv.lines().count(), r.n_trades + 1);
-        let with_cost = run_backtest(&s, &BacktestParams { entry_z: 1.0, exit_z: 0.0, cost: 0.1 }).expect("backtest");
-        assert!((r.total_pnl - with_cost.total_pnl - 0.1 * r.n_trades as f64).abs() < 1e-9);
+        AlignedPair { x_filled: vec![false; n], y_filled: vec![false; n], t, x, y }
+    }
+
+    #[test]
+    fn the_page_backtest_uses_the_sliders_and_exports_every_trade() {
+        let a = pair(600);
+        let v = ViewQuery { window: 30, z_entry: 1.0, ..ViewQuery::default() };
+        let p = view_params(&v, &BacktestParams { fee_bps: 0.0, ..BacktestParams::default() });
+        assert_eq!((p.entry, p.z_window), (1.0, 30));
+        let r = backtest_pair(&a, &p).expect("backtest");
+        assert!(r.metrics.n_trades > 0, "a sine spread must trade");
+        assert_eq!(r.equity.len(), 600);
+        assert_eq!(trades_csv(&r).lines().count(), r.metrics.n_trades + 1);
+        let paid = backtest_pair(&a, &BacktestParams { fee_bps: 4.0, ..p }).expect("backtest");
+        assert!((r.metrics.total_pnl - paid.metrics.total_pnl - paid.metrics.fees).abs() < 1e-6);
+        let dd = drawdown(&r.equity);
+        assert!(dd.iter().all(|d| *d <= 0.0));
+        assert!((-dd.iter().fold(0.0f64, |m, d| m.min(*d)) - r.metrics.max_drawdown).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_page_sweep_has_eleven_entries_by_ten_windows() {
+        let g = sweep_pair(&pair(2000), &BacktestParams::default()).expect("sweep");
+        assert_eq!(g.entries.len(), 11);
+        assert_eq!(g.rows.len(), SWEEP_WINDOWS.len());
+        // 480 + 480 − 1 bars fit in 2000: every row computes.
+        assert!(g.rows.iter().all(|r| r.error.is_none() && r.cells.len() == 11));
     }
 }

@@ -328,8 +328,8 @@ fn ReportSummary(report: serde_json::Value) -> impl IntoView {
             "backtest trades / pnl",
             format!(
                 "{} / {}",
-                num("/backtest/n_trades").map(|n| n.to_string()).unwrap_or_else(|| "—".into()),
-                fmt_opt(num("/backtest/total_pnl"), 4)
+                num("/backtest/metrics/n_trades").map(|n| n.to_string()).unwrap_or_else(|| "—".into()),
+                fmt_opt(num("/backtest/metrics/total_pnl"), 2)
             ),
             "",
         ),

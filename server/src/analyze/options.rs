@@ -56,9 +56,6 @@ pub struct AnalyzeOptions {
     /// Backtest: exit when z reaches this level (towards zero).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub exit: f64,
-    /// Backtest: cost per round trip, in spread units.
-    #[arg(long, default_value_t = 0.0)]
-    pub cost: f64,
     /// Kalman transition noise: `Vw = delta / (1 - delta)`, 0 < delta < 1.
     #[arg(long, default_value_t = 1e-4)]
     pub kalman_delta: f64,
@@ -85,7 +82,6 @@ impl Default for AnalyzeOptions {
             corr_window: p.corr_window,
             entry: p.entry_z,
             exit: p.exit_z,
-            cost: p.cost,
             kalman_delta: p.kalman.delta,
             kalman_ve: p.kalman.Ve,
             adf_regression: AdfRegressionArg::C,
@@ -104,13 +100,10 @@ impl AnalyzeOptions {
         if self.corr_window < 2 {
             return Err(format!("corr_window must be at least 2 (got {})", self.corr_window));
         }
-        for (name, v) in [("entry", self.entry), ("exit", self.exit), ("cost", self.cost)] {
+        for (name, v) in [("entry", self.entry), ("exit", self.exit)] {
             if !v.is_finite() {
                 return Err(format!("{name} must be a finite number"));
             }
-        }
-        if self.cost < 0.0 {
-            return Err(format!("cost must be >= 0 (got {})", self.cost));
         }
         if !(self.kalman_delta > 0.0 && self.kalman_delta < 1.0) {
             return Err(format!("kalman_delta must be in (0, 1) (got {})", self.kalman_delta));
@@ -138,7 +131,6 @@ impl AnalyzeOptions {
             corr_window: self.corr_window,
             entry_z: self.entry,
             exit_z: self.exit,
-            cost: self.cost,
             kalman: KalmanParams { delta: self.kalman_delta, Ve: self.kalman_ve, ..KalmanParams::default() },
             adf: AdfOptions { regression, autolag, maxlag: self.adf_maxlag },
             include_series,

@@ -192,18 +192,21 @@ pub fn render(a: &Analysis) -> String {
         }
     }
 
-    let _ = writeln!(w, "\nBacktest (enter |z| > {}, exit at z = {}, cost {} per trade)", o.entry, o.exit, o.cost);
+    let _ = writeln!(
+        w,
+        "\nBacktest (enter |z| > {}, exit at z = {}; rolling hedge, next-bar fills, 4 bps fees, 10,000 notional)",
+        o.entry, o.exit
+    );
     match &r.backtest {
         Stage::Ok(b) => {
-            let rate = if b.n_trades > 0 {
-                format!(" ({:.0}%)", 100.0 * b.wins as f64 / b.n_trades as f64)
-            } else {
-                String::new()
-            };
-            let _ = writeln!(w, "  {:<16} {}", "trades", b.n_trades);
-            let _ = writeln!(w, "  {:<16} {}{rate}", "wins", b.wins);
-            let _ = writeln!(w, "  {:<16} {}", "total pnl", num(b.total_pnl));
-            let _ = writeln!(w, "  {:<16} {}", "max drawdown", num(b.max_drawdown));
+            let m = &b.metrics;
+            let rate = m.win_rate.map(|r| format!(" ({:.0}%)", 100.0 * r)).unwrap_or_default();
+            let _ = writeln!(w, "  {:<16} {}", "trades", m.n_trades);
+            let _ = writeln!(w, "  {:<16} {}{rate}", "wins", m.wins);
+            let _ = writeln!(w, "  {:<16} {}", "total pnl", num(m.total_pnl));
+            let _ = writeln!(w, "  {:<16} {}", "fees", num(m.fees));
+            let _ = writeln!(w, "  {:<16} {}", "sharpe", opt(m.sharpe));
+            let _ = writeln!(w, "  {:<16} {}", "max drawdown", num(m.max_drawdown));
         }
         e => {
             let _ = writeln!(w, "  {}", na(e));
