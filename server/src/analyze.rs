@@ -1,10 +1,11 @@
 //! `pairdesk analyze X.csv [Y.csv]`: batch analysis of one pair from OHLC CSV files (Binance
 //! klines, generic long OHLCV, Yahoo), printed as a summary or as the JSON report.
 //!
-//! Submodules: [`options`] (flags = API params), [`timeframe`] (resampling), [`pair`] (symbol
+//! Submodules: [`backtest`] (`pairdesk backtest`, which reads its files the same way), [`options`] (flags = API params), [`timeframe`] (resampling), [`pair`] (symbol
 //! choice, join, report) and [`summary`] (human output). Exit codes: 0 success, 2 unusable
 //! input (bad file, unknown symbol, too little overlap, bad option), 1 anything else.
 
+pub mod backtest;
 pub mod options;
 pub mod pair;
 pub mod summary;

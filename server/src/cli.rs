@@ -33,6 +33,9 @@ pub enum Command {
     /// Analyse one pair from OHLC CSV files (Binance klines, generic OHLCV, Yahoo): hedge ratios,
     /// ADF, cointegration, half-life, z-score, backtest. Exit code 2 on unusable input.
     Analyze(crate::analyze::AnalyzeArgs),
+    /// Backtest one pair from OHLC CSV files: causal hedge, next-bar fills, fees, slippage,
+    /// bid/ask, funding, walk-forward, sweep. Exit code 2 on unusable input.
+    Backtest(crate::analyze::backtest::BacktestArgs),
 }
 
 #[derive(Args, Debug, Clone)]

@@ -11,9 +11,10 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = cli::Cli::parse();
-    // `analyze` is synchronous batch work: no runtime needed.
+    // `analyze` and `backtest` are synchronous batch work: no runtime needed.
     let command = match cli.command {
         cli::Command::Analyze(args) => return analyze::run(&args),
+        cli::Command::Backtest(args) => return analyze::backtest::run(&args),
         command => command,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -29,7 +30,7 @@ fn main() -> std::process::ExitCode {
             cli::Command::FakeExchange(args) => fake_exchange::run_standalone(args).await,
             cli::Command::Export(args) => export::run(&args).await,
             cli::Command::Replay(args) => replay::run(&args).await,
-            cli::Command::Analyze(_) => Ok(()), // handled above
+            cli::Command::Analyze(_) | cli::Command::Backtest(_) => Ok(()), // handled above
         }
     });
     match result {

@@ -304,7 +304,7 @@ impl<'a> Market<'a> {
     }
 
     /// Bar length in ms: the parameter, else the median spacing of the bar times.
-    pub(crate) fn bar_ms(&self, bar_seconds: Option<f64>) -> i64 {
+    pub fn bar_ms(&self, bar_seconds: Option<f64>) -> i64 {
         match bar_seconds {
             Some(s) => (s * 1000.0).round() as i64,
             None => {

@@ -36,17 +36,7 @@ pub fn parse_ohlc_csv(bytes: &[u8], file_name: &str) -> Result<Dataset, CsvError
 
 /// [`parse_ohlc_csv`] with options (e.g. a user-chosen symbol).
 pub fn parse_ohlc_csv_with(bytes: &[u8], file_name: &str, options: &ParseOptions) -> Result<Dataset, CsvError> {
-    if bytes.is_empty() {
-        return Err(CsvError::new(ErrorKind::EmptyFile, "the file is empty (0 bytes)"));
-    }
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(CsvError::new(
-            ErrorKind::EmptyFile,
-            "the file contains no data (only a byte-order mark or whitespace)",
-        ));
-    }
-    sniff_delimiter(body)?;
+    let body = csv_body(bytes)?;
 
     let mut reader = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(body);
     let mut record = StringRecord::new();
@@ -109,6 +99,22 @@ struct Accumulator {
     symbols: BTreeMap<String, Series>,
 }
 
+/// The bytes after a byte-order mark, unless the file is empty or not comma-separated.
+pub(crate) fn csv_body(bytes: &[u8]) -> Result<&[u8], CsvError> {
+    if bytes.is_empty() {
+        return Err(CsvError::new(ErrorKind::EmptyFile, "the file is empty (0 bytes)"));
+    }
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(CsvError::new(
+            ErrorKind::EmptyFile,
+            "the file contains no data (only a byte-order mark or whitespace)",
+        ));
+    }
+    sniff_delimiter(body)?;
+    Ok(body)
+}
+
 /// Reject files whose first non-blank line is separated by ';', tab or '|' and has no comma.
 fn sniff_delimiter(body: &[u8]) -> Result<(), CsvError> {
     let Some((idx, first)) =
@@ -133,7 +139,7 @@ fn sniff_delimiter(body: &[u8]) -> Result<(), CsvError> {
     }
 }
 
-fn csv_error(e: &csv::Error) -> CsvError {
+pub(crate) fn csv_error(e: &csv::Error) -> CsvError {
     let message = match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => {
             format!("field {} is not valid UTF-8 text (is this a CSV file?)", err.field() + 1)
@@ -147,11 +153,11 @@ fn csv_error(e: &csv::Error) -> CsvError {
     }
 }
 
-fn field<'r>(record: &'r StringRecord, col: &Col) -> &'r str {
+pub(crate) fn field<'r>(record: &'r StringRecord, col: &Col) -> &'r str {
     record.get(col.idx).unwrap_or("")
 }
 
-fn number(record: &StringRecord, col: &Col, line: u64) -> Result<f64, CsvError> {
+pub(crate) fn number(record: &StringRecord, col: &Col, line: u64) -> Result<f64, CsvError> {
     let s = field(record, col);
     if s.is_empty() {
         return Err(CsvError::new(ErrorKind::ParseError, "empty value, expected a number")
@@ -165,7 +171,7 @@ fn number(record: &StringRecord, col: &Col, line: u64) -> Result<f64, CsvError> 
     })
 }
 
-fn price(record: &StringRecord, col: &Col, line: u64) -> Result<f64, CsvError> {
+pub(crate) fn price(record: &StringRecord, col: &Col, line: u64) -> Result<f64, CsvError> {
     let v = number(record, col, line)?;
     if v.is_finite() && v > 0.0 {
         Ok(v)

@@ -25,7 +25,7 @@ fn time(ms: i64) -> String {
 }
 
 /// A number with about 7 significant digits, scientific when tiny or huge.
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     if !v.is_finite() {
         return if v.is_nan() {
             "n/a".into()
@@ -44,7 +44,7 @@ fn num(v: f64) -> String {
     }
 }
 
-fn opt(v: Option<f64>) -> String {
+pub(crate) fn opt(v: Option<f64>) -> String {
     v.map(num).unwrap_or_else(|| "n/a".into())
 }
 

@@ -49,7 +49,7 @@ impl Metrics {
     pub fn of(trades: &[Trade], equity: &[f64], base: f64, p: &BacktestParams, bar_ms: i64) -> Metrics {
         let n_trades = trades.len();
         let wins = trades.iter().filter(|t| t.pnl > 0.0).count();
-        let sum = |f: fn(&Trade) -> f64| trades.iter().map(f).sum::<f64>();
+        let sum = |f: fn(&Trade) -> f64| trades.iter().map(f).sum::<f64>() + 0.0; // never −0.0
         let gross_pnl = sum(|t| t.gross_pnl);
         let fees = sum(|t| t.fees);
         let funding = sum(|t| t.funding);

@@ -44,7 +44,8 @@ fn fill_price(leg: &LegData<'_>, i: usize, buy: bool, slip: f64) -> f64 {
 /// `−qty × mark × rate` each, so a long pays a positive rate.
 fn funding_between(f: &[Funding], qty: f64, after: i64, upto: i64) -> f64 {
     let from = f.partition_point(|s| s.t <= after);
-    f[from..].iter().take_while(|s| s.t <= upto).map(|s| -qty * s.mark * s.rate).sum()
+    // `+ 0.0` turns the empty sum's −0.0 into 0.0, so "no funding" prints as 0.
+    f[from..].iter().take_while(|s| s.t <= upto).map(|s| -qty * s.mark * s.rate).sum::<f64>() + 0.0
 }
 
 /// The exit a position takes at signal bar `t`, if any (signal, then stop, then max hold, then
