@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// Ticks older than this are deleted in the background (bars are kept): e.g. `7d`, `12h`, `0` = forever.
     #[arg(long, default_value = "30d", env = "PAIRDESK_TICK_RETENTION")]
     pub tick_retention: String,
+    /// 1m klines history fetched at start (and for each symbol added) up to now, e.g. `7d`,
+    /// `12h` (at most `366d`); `0` = off. A restart fetches only the minutes not yet stored.
+    #[arg(long, default_value = "2d", env = "PAIRDESK_HISTORY")]
+    pub history: String,
     /// Directory holding the Trunk-built browser bundle (`pkg/frontend.js`, `pkg/frontend_bg.wasm`).
     #[arg(long, default_value = "target/site", env = "PAIRDESK_SITE_ROOT")]
     pub site_root: PathBuf,
@@ -119,6 +123,10 @@ pub struct FakeExchangeArgs {
     /// Retry-After seconds sent with injected 429s.
     #[arg(long, default_value_t = 1)]
     pub retry_after: u64,
+    /// How far back REST klines go before the simulation starts (a seeded 1m path that ends at
+    /// the first live price), e.g. `7d`; `0` = none.
+    #[arg(long, default_value = "2d")]
+    pub history: String,
 }
 
 /// A trade rate: a positive number per second, or `max`.

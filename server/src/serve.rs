@@ -27,6 +27,7 @@ pub struct SideFeeds {
     pub marks: watch::Receiver<crate::funding::MarkBoard>,
     pub book_counters: Arc<SideCounters>,
     pub mark_counters: Arc<SideCounters>,
+    let history_depth = ingest::history::parse_depth(&args.history).map_err(|e| anyhow::anyhow!("--history: {e}"))?;
 }
 
 impl SideFeeds {
@@ -67,6 +68,7 @@ impl SideFeeds {
         ));
         tasks.spawn(crate::funding::run(
             mark_rx,
+    let history_rest = checker.clone();
             symbols.subscribe(),
             FundingStore::open(store)?,
             rest,
@@ -100,7 +102,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (ws_base, public_base, rest_base) = if args.demo {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the demo exchange")?;
         let addr = listener.local_addr()?;
-        let exchange = fake_exchange::FakeExchange::new(fake_exchange::FakeConfig::demo());
+        let config = fake_exchange::FakeConfig {
+            kline_history_ms: history_depth.unwrap_or(0),
+            ..fake_exchange::FakeConfig::demo()
+        };
+        let exchange = fake_exchange::FakeExchange::new(config);
         tasks.spawn(exchange.serve(listener, shutdown.clone()));
         tracing::info!(%addr, "demo: fake exchange started in-process");
         (format!("ws://{addr}/market"), format!("ws://{addr}/public"), format!("http://{addr}"))
@@ -135,7 +141,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     ));
     // Best bid/ask on `/public` and mark price on `/market`: connections of their own, so
     // neither can stall the gapless trade path (see `ingest::stream`).
-    let _side = SideFeeds::start(&store, &symbols, public_base, mark_base, funding_rest, &mut tasks, &shutdown)?;
+    let side = SideFeeds::start(&store, &symbols, public_base, mark_base, funding_rest, &mut tasks, &shutdown)?;
+    // 1m klines history (`--history`); browsers see its progress beside the ingest's status.
+    let (history_tx, history_rx) = watch::channel(Vec::new());
+    if let Some(depth_ms) = history_depth {
+        let history =
+            ingest::history::run(history_rest, store.clone(), symbols.clone(), depth_ms, history_tx, shutdown.clone());
+        tasks.spawn(history);
+    }
+    let status_rx = ingest::history::status_with_history(status_rx, history_rx);
     let outputs = pipeline::Outputs { pair: pair.clone(), prices: prices_tx, bars: bars_tx.clone() };
     tasks.spawn(pipeline::run(trade_rx, store.clone(), outputs, shutdown.clone()));
     match retention::parse_age(&args.tick_retention) {

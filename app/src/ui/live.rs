@@ -243,6 +243,21 @@ pub fn StatusBar(view_q: RwSignal<ViewQuery>) -> impl IntoView {
             FeedState::Connecting | FeedState::Backfilling => "status status-connecting",
         }
     };
+    // The klines history fetch (`--history`): symbols done, and the progress of the others.
+    let history_text = move || {
+        let status = state?.status.get();
+        let text = super::format::history_summary(&status.history)?;
+        let title = status
+            .history
+            .iter()
+            .map(|p| match &p.error {
+                Some(err) => format!("{}: {err}", p.symbol),
+                None => format!("{}: {}/{} minutes", p.symbol, p.fetched, p.expected),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        Some((text, title))
+    };
     view! {
         <header class="topbar">
             <h1>"pairdesk"</h1>
@@ -254,6 +269,9 @@ pub fn StatusBar(view_q: RwSignal<ViewQuery>) -> impl IntoView {
                 }).collect_view()}
             </nav>
             <span data-testid="connection-status" class=status_class aria-live="polite">{status_text}</span>
+            {move || history_text().map(|(text, title)| view! {
+                <span data-testid="history-status" class="status history-status" title=title>{text}</span>
+            })}
             <super::theme::ThemeToggle/>
         </header>
     }

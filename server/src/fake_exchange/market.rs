@@ -127,11 +127,11 @@ impl MarketSim {
     }
 }
 
-fn spec_decimals(tick: f64) -> i32 {
+pub(crate) fn spec_decimals(tick: f64) -> i32 {
     (-tick.log10()).ceil().max(0.0) as i32
 }
 
-fn round_to_decimals(value: f64, decimals: i32) -> f64 {
+pub(crate) fn round_to_decimals(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
     (value * scale).round() / scale
 }

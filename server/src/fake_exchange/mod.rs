@@ -14,6 +14,7 @@ pub mod book;
 pub mod faults;
 pub mod funding;
 pub mod history;
+pub mod klines;
 pub mod market;
 pub mod rest;
 pub mod ws;
@@ -31,6 +32,7 @@ use crate::market::{now_ms, Trade};
 use crate::shutdown::{self, Shutdown};
 pub use faults::Faults;
 use history::History;
+use klines::KlineHistory;
 use market::{MarketSim, SymbolSpec};
 
 /// How many trades the generator may run ahead of the fastest client at `rate = max`.
@@ -50,6 +52,8 @@ pub struct FakeConfig {
     /// Trades retained per symbol (for REST and for lagging streams).
     pub history_limit: usize,
     pub faults: Faults,
+    /// How far back the klines history reaches before the simulation starts ([`klines`]).
+    pub kline_history_ms: i64,
     /// Best bid/ask updates on `/public` per trade (at least 1).
     pub book_updates_per_trade: u64,
     /// Funding interval of even symbols (odd ones settle twice as often); `None` = 8 h.
@@ -67,6 +71,7 @@ impl FakeConfig {
             max_trades: None,
             history_limit: 500_000,
             faults: Faults::default(),
+            kline_history_ms: 2 * 86_400_000,
             book_updates_per_trade: 1,
             funding_interval_ms: None,
         }
@@ -92,6 +97,8 @@ struct Shared {
     connections: AtomicU64,
     /// Gets a permit when the first stream client connects.
     first_client: Notify,
+    /// Synthetic 1m history before the simulation's start.
+    klines: KlineHistory,
     /// When the simulation was created, epoch ms (funding history is dated from it).
     started_ms: i64,
 }
@@ -102,6 +109,7 @@ impl FakeExchange {
         let history = History::new(&names, config.history_limit);
         let started_ms = now_ms();
         let sim = Mutex::new(MarketSim::new(&config.symbols, config.seed, started_ms));
+        let klines = KlineHistory::generate(&config.symbols, config.seed, started_ms, config.kline_history_ms);
         Self {
             shared: Arc::new(Shared {
                 config,
@@ -110,6 +118,7 @@ impl FakeExchange {
                 generated: AtomicU64::new(0),
                 connections: AtomicU64::new(0),
                 first_client: Notify::new(),
+                klines,
                 started_ms,
             }),
         }
@@ -123,6 +132,11 @@ impl FakeExchange {
         &self.shared.history
     }
 
+    /// The synthetic klines before the simulation started.
+    pub fn kline_history(&self) -> &KlineHistory {
+        &self.shared.klines
+    }
+
     /// The HTTP + WebSocket surface.
     pub fn router(&self) -> Router {
         Router::new()
@@ -131,7 +145,7 @@ impl FakeExchange {
             .route("/ws/{stream}", get(ws::raw_stream))
             .route("/market/ws/{stream}", get(ws::raw_stream))
             .route("/fapi/v1/aggTrades", get(rest::agg_trades))
-            .route("/fapi/v1/klines", get(rest::klines))
+            .route("/fapi/v1/klines", get(klines::klines))
             .route("/public/stream", get(book::combined_stream))
             .route("/public/ws/{stream}", get(book::raw_stream))
             .route("/fapi/v1/fundingRate", get(funding::funding_rate))
@@ -205,7 +219,10 @@ pub async fn run_standalone(args: FakeExchangeArgs) -> anyhow::Result<()> {
     tracing::info!("fake exchange on ws://{addr}/market/stream?streams=btcusdt@aggTrade/ethusdt@aggTrade and http://{addr}/fapi/v1/aggTrades");
     let (trigger, shutdown) = shutdown::channel();
     let secs = |s: Option<f64>| s.filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64);
+    let kline_history_ms =
+        crate::ingest::history::parse_depth(&args.history).map_err(|e| anyhow::anyhow!("--history: {e}"))?.unwrap_or(0);
     let config = FakeConfig {
+        kline_history_ms,
         rate: args.rate.0,
         seed: args.seed,
         max_trades: args.max_trades,

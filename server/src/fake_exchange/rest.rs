@@ -1,11 +1,10 @@
 //! The fake exchange's REST API, answering from the same history the streams deliver:
-//! `GET /fapi/v1/aggTrades` and `GET /fapi/v1/klines` with Binance's parameters, limits and
+//! `GET /fapi/v1/aggTrades` (klines: [`super::klines`]) with Binance's parameters, limits and
 //! error bodies (`{"code":-1121,"msg":"Invalid symbol."}`), optional 429s with
 //! `Retry-After`, and `GET /debug/ids?symbol=` / `GET /debug/stats` for tests.
 
 use std::collections::HashMap;
 
-use app::analytics::resample::{BarBuilder, Tick};
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,10 +13,8 @@ use rand::Rng;
 
 use super::history::TradeFilter;
 use super::FakeExchange;
-use crate::ingest::binance_rest::{ApiError, KlineRow, RestAggTrade, AGG_TRADES_DEFAULT_LIMIT, AGG_TRADES_MAX_LIMIT};
+use crate::ingest::binance_rest::{ApiError, RestAggTrade, AGG_TRADES_DEFAULT_LIMIT, AGG_TRADES_MAX_LIMIT};
 
-const KLINES_DEFAULT_LIMIT: usize = 500;
-const KLINES_MAX_LIMIT: usize = 1500;
 /// Binance refuses aggTrades time windows longer than one hour.
 const AGG_TRADES_MAX_WINDOW_MS: i64 = 3_600_000;
 
@@ -50,7 +47,7 @@ pub(super) fn rate_limited(exchange: &FakeExchange) -> Option<Response> {
 }
 
 /// The upper-case symbol, or the Binance error for a missing/unknown one.
-fn symbol(exchange: &FakeExchange, params: &HashMap<String, String>) -> Result<String, Reject> {
+pub(super) fn symbol(exchange: &FakeExchange, params: &HashMap<String, String>) -> Result<String, Reject> {
     let Some(raw) = params.get("symbol").filter(|s| !s.is_empty()) else {
         return Err(bad_request(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."));
     };
@@ -82,15 +79,23 @@ pub(super) fn limit(params: &HashMap<String, String>, default: usize, max: usize
     }
 }
 
-/// `GET /fapi/v1/aggTrades?symbol=&fromId=&startTime=&endTime=&limit=`.
-pub async fn agg_trades(State(exchange): State<FakeExchange>, Query(params): Params) -> Response {
-    if let Some(response) = rate_limited(&exchange) {
+/// A REST answer: the 429 fault when it fires, else `answer`'s JSON or its Binance error.
+pub(super) fn respond<T: serde::Serialize>(
+    exchange: &FakeExchange,
+    answer: impl FnOnce() -> Result<T, Reject>,
+) -> Response {
+    if let Some(response) = rate_limited(exchange) {
         return response;
     }
-    match agg_trades_rows(&exchange, &params) {
-        Ok(rows) => Json(rows).into_response(),
+    match answer() {
+        Ok(body) => Json(body).into_response(),
         Err(reject) => reject.into_response(),
     }
+}
+
+/// `GET /fapi/v1/aggTrades?symbol=&fromId=&startTime=&endTime=&limit=`.
+pub async fn agg_trades(State(exchange): State<FakeExchange>, Query(params): Params) -> Response {
+    respond(&exchange, || agg_trades_rows(&exchange, &params))
 }
 
 fn agg_trades_rows(exchange: &FakeExchange, params: &HashMap<String, String>) -> Result<Vec<RestAggTrade>, Reject> {
@@ -107,94 +112,6 @@ fn agg_trades_rows(exchange: &FakeExchange, params: &HashMap<String, String>) ->
     }
     let symbol = symbol(exchange, params)?;
     Ok(exchange.history().query(&symbol, &filter).iter().map(RestAggTrade::from).collect())
-}
-
-/// Binance kline interval names → milliseconds.
-fn interval_ms(name: &str) -> Option<i64> {
-    const MINUTE: i64 = 60_000;
-    Some(match name {
-        "1m" => MINUTE,
-        "3m" => 3 * MINUTE,
-        "5m" => 5 * MINUTE,
-        "15m" => 15 * MINUTE,
-        "30m" => 30 * MINUTE,
-        "1h" => 60 * MINUTE,
-        "2h" => 120 * MINUTE,
-        "4h" => 240 * MINUTE,
-        "6h" => 360 * MINUTE,
-        "8h" => 480 * MINUTE,
-        "12h" => 720 * MINUTE,
-        "1d" => 1_440 * MINUTE,
-        _ => return None,
-    })
-}
-
-/// `GET /fapi/v1/klines?symbol=&interval=&startTime=&endTime=&limit=`, built from the
-/// trade history with the shared resampler.
-pub async fn klines(State(exchange): State<FakeExchange>, Query(params): Params) -> Response {
-    if let Some(response) = rate_limited(&exchange) {
-        return response;
-    }
-    match kline_answer(&exchange, &params) {
-        Ok(rows) => Json(rows).into_response(),
-        Err(reject) => reject.into_response(),
-    }
-}
-
-fn kline_answer(exchange: &FakeExchange, params: &HashMap<String, String>) -> Result<Vec<KlineRow>, Reject> {
-    let symbol = symbol(exchange, params)?;
-    let interval =
-        params.get("interval").and_then(|i| interval_ms(i)).ok_or_else(|| bad_request(-1120, "Invalid interval."))?;
-    let start: Option<i64> = number(params, "startTime")?;
-    let end: Option<i64> = number(params, "endTime")?;
-    let limit = limit(params, KLINES_DEFAULT_LIMIT, KLINES_MAX_LIMIT)?;
-    let history = exchange.history();
-    let end = end.or_else(|| history.last_time(&symbol)).unwrap_or(0);
-    let from = start.unwrap_or_else(|| end.saturating_sub(interval.saturating_mul(limit as i64)));
-    let mut rows = kline_rows(&history.in_time_range(&symbol, from, end), interval);
-    if start.is_some() {
-        rows.truncate(limit);
-    } else if rows.len() > limit {
-        rows.drain(..rows.len() - limit);
-    }
-    Ok(rows)
-}
-
-fn kline_rows(trades: &[crate::market::Trade], interval: i64) -> Vec<KlineRow> {
-    let Ok(mut builder) = BarBuilder::new(interval) else { return Vec::new() };
-    let mut rows = Vec::new();
-    // Quote volume, taker-buy base and quote volume of the bar under construction.
-    let mut extra = (0.0, 0.0, 0.0);
-    let row = |b: app::analytics::resample::Bar, (quote, taker, taker_quote): (f64, f64, f64)| -> KlineRow {
-        (
-            b.t,
-            b.open.to_string(),
-            b.high.to_string(),
-            b.low.to_string(),
-            b.close.to_string(),
-            b.volume.to_string(),
-            b.t + interval - 1,
-            quote.to_string(),
-            b.count,
-            taker.to_string(),
-            taker_quote.to_string(),
-            "0".to_string(),
-        )
-    };
-    for trade in trades {
-        let Ok(update) = builder.push(Tick { t: trade.t_ms, price: trade.price, qty: trade.qty }) else { continue };
-        if let Some(closed) = update.closed {
-            rows.push(row(closed, extra));
-            extra = (0.0, 0.0, 0.0);
-        }
-        extra.0 += trade.price * trade.qty;
-        if !trade.buyer_is_maker {
-            extra.1 += trade.qty;
-            extra.2 += trade.price * trade.qty;
-        }
-    }
-    rows.extend(builder.finish().map(|b| row(b, extra)));
-    rows
 }
 
 /// `GET /debug/ids?symbol=BTCUSDT`: every retained trade id (the tests' ground truth).
@@ -219,14 +136,10 @@ mod tests {
     use crate::fake_exchange::FakeConfig;
     use axum::body::to_bytes;
 
-    async fn get(exchange: &FakeExchange, query: &str, klines_endpoint: bool) -> (StatusCode, serde_json::Value) {
+    async fn get(exchange: &FakeExchange, query: &str) -> (StatusCode, serde_json::Value) {
         let params: HashMap<String, String> =
             query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect();
-        let response = if klines_endpoint {
-            klines(State(exchange.clone()), Query(params)).await
-        } else {
-            agg_trades(State(exchange.clone()), Query(params)).await
-        };
+        let response = agg_trades(State(exchange.clone()), Query(params)).await;
         let status = response.status();
         let body = to_bytes(response.into_body(), usize::MAX).await.expect("body");
         (status, serde_json::from_slice(&body).expect("json"))
@@ -237,13 +150,13 @@ mod tests {
         let exchange = FakeExchange::new(FakeConfig::demo());
         exchange.push_trades(3_000);
         let first = exchange.trade_ids("BTCUSDT")[0];
-        let (status, rows) = get(&exchange, &format!("symbol=btcusdt&fromId={}&limit=1000", first + 5), false).await;
+        let (status, rows) = get(&exchange, &format!("symbol=btcusdt&fromId={}&limit=1000", first + 5)).await;
         assert_eq!(status, StatusCode::OK);
         let rows = rows.as_array().expect("array");
         assert_eq!(rows.len(), 995);
         assert_eq!(rows[0]["a"], first + 5);
         assert!(rows[0]["p"].is_string() && rows[0]["T"].is_i64() && rows[0]["m"].is_boolean());
-        let (_, default) = get(&exchange, "symbol=BTCUSDT", false).await;
+        let (_, default) = get(&exchange, "symbol=BTCUSDT").await;
         assert_eq!(default.as_array().map(Vec::len), Some(500));
         let cases = [
             ("symbol=NOPE", -1121),
@@ -254,22 +167,10 @@ mod tests {
             ("symbol=BTCUSDT&startTime=0&endTime=7200000", -1127),
         ];
         for (query, code) in cases {
-            let (status, body) = get(&exchange, query, false).await;
+            let (status, body) = get(&exchange, query).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
             assert_eq!(body["code"], code, "{query}");
         }
-    }
-
-    #[tokio::test]
-    async fn klines_count_every_trade_once() {
-        let exchange = FakeExchange::new(FakeConfig::demo());
-        exchange.push_trades(900);
-        let (status, rows) = get(&exchange, "symbol=ETHUSDT&interval=1m&limit=1500", true).await;
-        assert_eq!(status, StatusCode::OK);
-        let total: u64 = rows.as_array().expect("rows").iter().map(|r| r[8].as_u64().expect("count")).sum();
-        assert_eq!(total, 300);
-        let (status, body) = get(&exchange, "symbol=ETHUSDT&interval=7m", true).await;
-        assert_eq!((status, body["code"].as_i64()), (StatusCode::BAD_REQUEST, Some(-1120)));
     }
 
     #[tokio::test]

@@ -3,7 +3,8 @@
 //! connection loop ([`client`]) that turns frames into validated, gapless, deduplicated
 //! [`crate::market::Trade`]s; beside it the side streams ([`stream`]): best bid/ask
 //! ([`binance_book`], on `/public`) and mark price ([`binance_funding`], on `/market`), and
-//! the gapless funding-settlement history from REST ([`funding`]).
+//! the gapless funding-settlement history from REST ([`funding`]); and the 1m klines
+//! history fetched on first start ([`history`]).
 
 pub mod backfill;
 pub mod binance;
@@ -12,4 +13,5 @@ pub mod binance_funding;
 pub mod binance_rest;
 pub mod client;
 pub mod funding;
+pub mod history;
 pub mod stream;

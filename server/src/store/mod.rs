@@ -9,9 +9,13 @@
 //! drops ids at or below the last one). Bars are derived: the pipeline recomputes the bars
 //! of redelivered trades from the stored ticks, and rewriting a bar writes the same entry.
 //!
+//! Bars fetched from the exchange's klines (history on first start) live in their own tree,
+//! and [`Store::bars`] joins them to the live bars by one rule ([`fetched`]).
+//!
 //! Tick blocks, bar chunks and counters are read-modify-write, so mutations take the
 //! store's write lock (the pipeline and the retention sweep both write).
 
+mod fetched;
 pub mod keys;
 pub mod retention;
 
@@ -28,8 +32,12 @@ use keys::{
     encode_chunk, last_id_key, symbol_prefix, tick_key, TICKS_PER_BLOCK,
 };
 
-/// Bumped whenever the on-disk layout changes; a mismatch refuses to open.
-pub const SCHEMA_VERSION: u32 = 3;
+/// Bumped whenever the on-disk layout changes; a mismatch refuses to open. 4 added the
+/// `fetched_bars` tree (klines history, [`fetched`]).
+pub const SCHEMA_VERSION: u32 = 4;
+/// Older versions this one opens and upgrades in place (4 only added a tree, so a version 3
+/// database is a version 4 database without history).
+const UPGRADES_FROM: [u32; 1] = [3];
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// Intervals whose bars are persisted incrementally; others are computed from ticks.
 pub const STORED_INTERVALS_MS: [i64; 3] = [1_000, 60_000, 300_000];
@@ -56,6 +64,8 @@ pub struct Store {
     db: sled::Db,
     ticks: sled::Tree,
     bars: sled::Tree,
+    /// Bars fetched from the exchange's klines (history before live data): [`fetched`].
+    fetched: sled::Tree,
     writes: Arc<Mutex<()>>,
 }
 
@@ -81,12 +91,20 @@ impl Store {
             }
             Some(bytes) => {
                 let found = <[u8; 4]>::try_from(bytes.as_ref()).map(u32::from_be_bytes).unwrap_or(0);
-                if found != SCHEMA_VERSION {
+                if UPGRADES_FROM.contains(&found) {
+                    db.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                } else if found != SCHEMA_VERSION {
                     return Err(StoreError::Schema { found });
                 }
             }
         }
-        Ok(Self { ticks: db.open_tree("ticks")?, bars: db.open_tree("bars")?, db, writes: Arc::default() })
+        Ok(Self {
+            ticks: db.open_tree("ticks")?,
+            bars: db.open_tree("bars")?,
+            fetched: db.open_tree(fetched::TREE)?,
+            db,
+            writes: Arc::default(),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, ()> {
@@ -162,25 +180,7 @@ impl Store {
     }
 
     fn put_bars_locked(&self, bars: &[BarRecord]) -> Result<(), StoreError> {
-        let mut chunks: BTreeMap<(&str, i64, i64), Vec<&Bar>> = BTreeMap::new();
-        for (symbol, interval, bar) in bars {
-            chunks.entry((symbol.as_str(), *interval, chunk_start(*interval, bar.t))).or_default().push(bar);
-        }
-        let mut batch = sled::Batch::default();
-        for ((symbol, interval, start), new_bars) in chunks {
-            let key = bar_chunk_key(symbol, interval, start);
-            let mut merged: BTreeMap<i64, Bar> = BTreeMap::new();
-            if let Some(value) = self.bars.get(&key)? {
-                let mut stored = Vec::new();
-                decode_chunk_into(&value, &mut stored)
-                    .ok_or_else(|| StoreError::Corrupt(format!("bar chunk of {symbol}")))?;
-                merged.extend(stored.into_iter().map(|bar| (bar.t, bar)));
-            }
-            merged.extend(new_bars.into_iter().map(|bar| (bar.t, *bar)));
-            batch.insert(key, encode_chunk(merged.values()));
-        }
-        self.bars.apply_batch(batch)?;
-        Ok(())
+        write_bar_chunks(&self.bars, bars)
     }
 
     /// Makes everything written so far durable.
@@ -282,18 +282,11 @@ impl Store {
                 .map(|t| t.map(|t| Tick { t: t.t_ms, price: t.price, qty: t.qty }))
                 .collect::<Result<_, _>>()?;
             let bars = resample_ticks(&ticks, interval_ms).map_err(|e| StoreError::Query(e.to_string()))?;
-            return Ok(bars.into_iter().filter(|b| b.t >= from_ms && b.t < to_ms).collect());
+            let bars = bars.into_iter().filter(|b| b.t >= from_ms && b.t < to_ms).collect();
+            return self.with_history_resampled(symbol, interval_ms, from_ms, to_ms, bars);
         }
-        let range = bar_chunk_key(symbol, interval_ms, chunk_start(interval_ms, from_ms))
-            ..bar_chunk_key(symbol, interval_ms, to_ms);
-        let mut bars = Vec::new();
-        for entry in self.bars.range(range) {
-            let (_, value) = entry?;
-            decode_chunk_into(&value, &mut bars)
-                .ok_or_else(|| StoreError::Corrupt(format!("bar chunk of {symbol}")))?;
-        }
-        bars.retain(|b| b.t >= from_ms && b.t < to_ms);
-        Ok(bars)
+        let live = read_bar_chunks(&self.bars, symbol, interval_ms, from_ms, to_ms)?;
+        self.with_history(symbol, interval_ms, from_ms, to_ms, live)
     }
 
     /// Whether any bar of `symbol` is stored.
@@ -363,6 +356,49 @@ impl Store {
             deleted += removed;
         }
     }
+}
+
+/// Merges `bars` into the chunks of `tree` (a bar replaces one of the same symbol, interval
+/// and open time). One batch per call.
+fn write_bar_chunks(tree: &sled::Tree, bars: &[BarRecord]) -> Result<(), StoreError> {
+    let mut chunks: BTreeMap<(&str, i64, i64), Vec<&Bar>> = BTreeMap::new();
+    for (symbol, interval, bar) in bars {
+        chunks.entry((symbol.as_str(), *interval, chunk_start(*interval, bar.t))).or_default().push(bar);
+    }
+    let mut batch = sled::Batch::default();
+    for ((symbol, interval, start), new_bars) in chunks {
+        let key = bar_chunk_key(symbol, interval, start);
+        let mut merged: BTreeMap<i64, Bar> = BTreeMap::new();
+        if let Some(value) = tree.get(&key)? {
+            let mut stored = Vec::new();
+            decode_chunk_into(&value, &mut stored)
+                .ok_or_else(|| StoreError::Corrupt(format!("bar chunk of {symbol}")))?;
+            merged.extend(stored.into_iter().map(|bar| (bar.t, bar)));
+        }
+        merged.extend(new_bars.into_iter().map(|bar| (bar.t, *bar)));
+        batch.insert(key, encode_chunk(merged.values()));
+    }
+    tree.apply_batch(batch)?;
+    Ok(())
+}
+
+/// Bars of `symbol` at `interval_ms` opening in `from_ms <= t < to_ms` from `tree`'s chunks.
+fn read_bar_chunks(
+    tree: &sled::Tree,
+    symbol: &str,
+    interval_ms: i64,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<Bar>, StoreError> {
+    let range = bar_chunk_key(symbol, interval_ms, chunk_start(interval_ms, from_ms))
+        ..bar_chunk_key(symbol, interval_ms, to_ms);
+    let mut bars = Vec::new();
+    for entry in tree.range(range) {
+        let (_, value) = entry?;
+        decode_chunk_into(&value, &mut bars).ok_or_else(|| StoreError::Corrupt(format!("bar chunk of {symbol}")))?;
+    }
+    bars.retain(|b| b.t >= from_ms && b.t < to_ms);
+    Ok(bars)
 }
 
 /// Adds one block (trades of `symbol` in id order) to `batch`, keyed by its first trade.
@@ -478,14 +514,26 @@ mod tests {
         assert!(store.bars("ETHUSDT", 1_000, i64::MIN, i64::MAX).expect("other symbol").is_empty());
     }
 
+    /// A database directory that says it is of schema `version`.
+    fn database_of_version(version: u32) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = sled::open(dir.path()).expect("open raw");
+        db.insert(SCHEMA_KEY, &version.to_be_bytes()).expect("insert");
+        db.flush().expect("flush");
+        dir
+    }
+
     #[test]
     fn refuses_a_database_of_another_schema_version() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        {
-            let db = sled::open(dir.path()).expect("open raw");
-            db.insert(SCHEMA_KEY, &99u32.to_be_bytes()).expect("insert");
-            db.flush().expect("flush");
-        }
+        let dir = database_of_version(99);
         assert!(matches!(Store::open(dir.path()), Err(StoreError::Schema { found: 99 })));
+    }
+
+    #[test]
+    fn upgrades_a_version_3_database_in_place() {
+        let dir = database_of_version(3);
+        let store = Store::open(dir.path()).expect("a version 3 database opens");
+        assert_eq!(store.db.get(SCHEMA_KEY).expect("get").as_deref(), Some(SCHEMA_VERSION.to_be_bytes().as_slice()));
+        assert_eq!(SCHEMA_VERSION, 4);
     }
 }
