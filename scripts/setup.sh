@@ -45,4 +45,21 @@ if [ "$want_test" = 1 ] && ! { command -v chromium >/dev/null && command -v chro
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+# The backtest cross-check (server/tests/backtest_cli.rs) runs tools/backtest_ref.py with
+# pinned pandas / numpy from PyPI in a venv inside target/ (never the system Python's packages).
+PANDAS_VERSION=3.1.1
+NUMPY_VERSION=2.4.6
+PY=target/tools/py/bin/python
+if [ "$want_test" = 1 ] && [ "$("$PY" -c 'import pandas, numpy; print(pandas.__version__, numpy.__version__)' 2>/dev/null || true)" != "$PANDAS_VERSION $NUMPY_VERSION" ]; then
+  say "creating the Python venv target/tools/py (pandas $PANDAS_VERSION, numpy $NUMPY_VERSION)"
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  fi
+  python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || { echo "pandas $PANDAS_VERSION needs Python >= 3.11, found $(python3 --version)" >&2; exit 1; }
+  rm -rf target/tools/py
+  python3 -m venv target/tools/py
+  "$PY" -m pip install --quiet --disable-pip-version-check "pandas==$PANDAS_VERSION" "numpy==$NUMPY_VERSION"
+fi
 say "tools ready"
