@@ -85,8 +85,15 @@ pub async fn fake_exchange(args: &[&str]) -> (ChildGuard, u16) {
     (guard, port)
 }
 
-/// `pairdesk serve` ingesting from the fake exchange on `exchange_port`.
+/// `pairdesk serve` ingesting from the fake exchange on `exchange_port`, without klines
+/// history: these tests count trades in bars (history bars have no ticks).
 pub async fn serve(exchange_port: u16, data_dir: &Path, symbols: &str) -> (ChildGuard, String) {
+    serve_with(exchange_port, data_dir, symbols, &["--history", "0"]).await
+}
+
+/// `pairdesk serve` ingesting from the fake exchange on `exchange_port` (every stream and
+/// REST base pointed at it), with extra flags.
+pub async fn serve_with(exchange_port: u16, data_dir: &Path, symbols: &str, extra: &[&str]) -> (ChildGuard, String) {
     let port = free_port();
     let site = data_dir.parent().expect("parent").join("site");
     std::fs::create_dir_all(&site).expect("site dir");
@@ -99,7 +106,9 @@ pub async fn serve(exchange_port: u16, data_dir: &Path, symbols: &str) -> (Child
         .arg(&site)
         .args(["--symbols", symbols])
         .args(["--binance-ws-url", &format!("ws://127.0.0.1:{exchange_port}/market")])
+        .args(["--binance-public-ws-url", &format!("ws://127.0.0.1:{exchange_port}/public")])
         .args(["--binance-rest-url", &format!("http://127.0.0.1:{exchange_port}")])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
