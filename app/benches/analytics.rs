@@ -1,13 +1,15 @@
 //! Criterion benchmarks of the analytics engine on a synthetic BTC/ETH-like pair, including
 //! the issue-3 targets (group `targets`): incremental update per bar, ADF with autolag on 1,440
 //! and 10,000 points, exact Theil–Sen on 5,000, Kalman over 1,000,000, and the screener of
-//! 50 symbols × 1,440 closes (1,225 pairs, OLS + ADF AIC) on 2 threads.
+//! 50 symbols × 1,440 closes (1,225 pairs, OLS + ADF AIC) on 2 threads; and the issue-10
+//! backtest targets: 100,000 bars with the rolling hedge, the 11 × 10 sweep on 10,000 bars.
 //!
 //! Run with `cargo bench -p app --bench analytics` (BENCHMARKS.md "## Analytics" has the
 //! figures and the Python comparison; `cargo bench -p app --bench analytics -- targets` for
 //! the target group only).
 
 use app::analytics::adf::{adfuller, AdfOptions, Autolag, Regression};
+use app::analytics::backtest::{run_backtest, sweep, BacktestParams, Market, SweepSpec};
 use app::analytics::huber::{huber_rlm, HuberOptions};
 use app::analytics::incremental::RollingPairEngine;
 use app::analytics::kalman::{kalman_filter, KalmanParams};
@@ -148,6 +150,22 @@ fn targets(c: &mut Criterion) {
             b.iter(|| screen_pairs(black_box(&series), &opts).expect("screen"))
         });
     }
+
+    // Issue 10: the backtest with its defaults (rolling OLS W=60, fees) on 100k bars, and the
+    // page's sweep: entry 1.0–3.5 step 0.25 × 10 z windows on 10k bars.
+    let (tb, xb, yb) = pair(100_000);
+    let p = BacktestParams::default();
+    g.bench_function("backtest rolling_ols n=100000", |b| {
+        b.iter(|| run_backtest(&Market::closes(black_box(&tb), black_box(&xb), black_box(&yb)), &p).expect("bt"))
+    });
+    let spec = SweepSpec {
+        entries: SweepSpec::range(1.0, 3.5, 0.25).expect("range"),
+        windows: vec![20, 30, 45, 60, 90, 120, 180, 240, 360, 480],
+    };
+    let (ts, xs, ys) = pair(10_000);
+    g.bench_function("backtest sweep 11x10 n=10000", |b| {
+        b.iter(|| sweep(&Market::closes(black_box(&ts), black_box(&xs), black_box(&ys)), &p, &spec).expect("sweep"))
+    });
     g.finish();
 }
 
