@@ -127,6 +127,20 @@ pub struct FakeExchangeArgs {
     /// the first live price), e.g. `7d`; `0` = none.
     #[arg(long, default_value = "2d")]
     pub history: String,
+    /// Funding interval in milliseconds of even symbols (odd ones settle twice as often);
+    /// default 8 h. Tests use seconds so settlements happen while they run.
+    #[arg(long)]
+    pub funding_interval_ms: Option<i64>,
+    /// Fault: probability, per book update, of first sending a bad one (crossed, zero,
+    /// stale update id, truncated, NaN).
+    #[arg(long, default_value_t = 0.0)]
+    pub book_bad_prob: f64,
+    /// Fault: drop every `/public` (book) connection abruptly after this many seconds.
+    #[arg(long)]
+    pub public_disconnect_every: Option<f64>,
+    /// Fault: refuse every `/public` connection (`/market` keeps working).
+    #[arg(long)]
+    pub public_down: bool,
 }
 
 /// A trade rate: a positive number per second, or `max`.

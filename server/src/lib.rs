@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod replay;
 pub mod serve;
 pub mod shutdown;
+pub mod side;
 pub mod store;
 pub mod symbols;
 pub mod tls;

@@ -6,78 +6,16 @@ use anyhow::Context;
 use app::protocol::FeedStatus;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::book::BookStore;
 use crate::cli::ServeArgs;
-use crate::funding::FundingStore;
 use crate::ingest::backfill::RestClient;
 use crate::ingest::client::{IngestCommand, IngestConfig, IngestCounters};
-use crate::ingest::stream::{self, BookTicker, MarkPriceStream, SideCounters};
+use crate::side::SideFeeds;
 use crate::pipeline::{self, PairPrices};
 use crate::store::{retention, Store};
 use crate::symbols::Symbols;
 use crate::web::push::{PushHub, StoreHistory};
 use crate::web::{self, AppState};
 use crate::{alerts, fake_exchange, ingest, shutdown};
-
-/// The best bid/ask and mark-price feeds: their connections' states and latest values.
-pub struct SideFeeds {
-    pub book_status: watch::Receiver<FeedStatus>,
-    pub mark_status: watch::Receiver<FeedStatus>,
-    pub quotes: watch::Receiver<crate::book::QuoteBoard>,
-    pub marks: watch::Receiver<crate::funding::MarkBoard>,
-    pub book_counters: Arc<SideCounters>,
-    pub mark_counters: Arc<SideCounters>,
-    let history_depth = ingest::history::parse_depth(&args.history).map_err(|e| anyhow::anyhow!("--history: {e}"))?;
-}
-
-impl SideFeeds {
-    /// Spawns both side streams and their consumers (book bars; funding sync).
-    pub fn start(
-        store: &Store,
-        symbols: &Symbols,
-        public_base: String,
-        mark_base: String,
-        rest: RestClient,
-        tasks: &mut tokio::task::JoinSet<()>,
-        shutdown: &shutdown::Shutdown,
-    ) -> anyhow::Result<SideFeeds> {
-        let (book_status_tx, book_status) = watch::channel(FeedStatus::default());
-        let (mark_status_tx, mark_status) = watch::channel(FeedStatus::default());
-        let (quotes_tx, quotes) = watch::channel(crate::book::QuoteBoard::default());
-        let (marks_tx, marks) = watch::channel(crate::funding::MarkBoard::default());
-        let book_counters = Arc::new(SideCounters::default());
-        let mark_counters = Arc::new(SideCounters::default());
-        let (book_tx, book_rx) = mpsc::channel(65_536);
-        let (mark_tx, mark_rx) = mpsc::channel(4_096);
-        tasks.spawn(stream::run::<BookTicker>(
-            public_base,
-            symbols.subscribe(),
-            book_tx,
-            book_status_tx,
-            book_counters.clone(),
-            shutdown.clone(),
-        ));
-        tasks.spawn(crate::book::run(book_rx, BookStore::open(store)?, quotes_tx, shutdown.clone()));
-        tasks.spawn(stream::run::<MarkPriceStream>(
-            mark_base,
-            symbols.subscribe(),
-            mark_tx,
-            mark_status_tx,
-            mark_counters.clone(),
-            shutdown.clone(),
-        ));
-        tasks.spawn(crate::funding::run(
-            mark_rx,
-    let history_rest = checker.clone();
-            symbols.subscribe(),
-            FundingStore::open(store)?,
-            rest,
-            marks_tx,
-            shutdown.clone(),
-        ));
-        Ok(SideFeeds { book_status, mark_status, quotes, marks, book_counters, mark_counters })
-    }
-}
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Leptos' SSR spawns onto the ambient executor; tell it that is tokio.
@@ -89,6 +27,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if symbols.len() < 2 {
         anyhow::bail!("--symbols needs at least two symbols (the pair to show), got {:?}", args.symbols);
     }
+    let history_depth = ingest::history::parse_depth(&args.history).map_err(|e| anyhow::anyhow!("--history: {e}"))?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
     let store = Store::open(&args.data_dir)?;
@@ -129,6 +68,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (ingest_commands, ingest_commands_rx) = mpsc::channel::<IngestCommand>(64);
     let checker = RestClient::new(&ingest_config.rest_base).context("cannot build the REST client")?;
     let funding_rest = checker.clone();
+    let history_rest = checker.clone();
     let symbols = Symbols::new(ingest_symbols, Some(ingest_commands), Some(checker));
     tasks.spawn(ingest::client::run(
         ingest_config,
@@ -177,7 +117,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("cannot bind {}", args.bind))?;
     let guard = web::guard::RequestGuard::new(listener.local_addr()?, &args.allow_host);
-    let router = web::router(AppState { leptos_options, hub, store: store.clone(), alerts, symbols }, guard);
+    let router = web::router(AppState { leptos_options, hub, store: store.clone(), alerts, symbols, side }, guard);
     tracing::info!("pairdesk listening on http://{}", listener.local_addr()?);
 
     let mut http_shutdown = shutdown.clone();

@@ -5,7 +5,7 @@
 //! Settlements follow a per-symbol schedule that is deliberately not 00/08/16 UTC: even
 //! symbols settle every 8 h, odd ones every 4 h, and the third symbol is shifted by an
 //! hour ([`FakeConfig::funding_interval_ms`] scales all of them down for tests). They go back
-//! [`FUNDING_HISTORY_DAYS`] before the fake started and continue as time passes, each with a
+//! [`FUNDING_HISTORY_DAYS`] (at most 500 intervals) before the fake started and continue as time passes, each with a
 //! seeded rate and mark price, so any range can be asked and the answer is always the same.
 //! Encoded here with `serde_json::json!`, field by field: never with the ingest's types.
 
@@ -20,8 +20,10 @@ use super::rest::{bad_request, limit, number, rate_limited};
 use super::{FakeConfig, FakeExchange};
 use crate::market::now_ms;
 
-/// How far back the fake's settlement history goes.
+/// How far back the fake's settlement history goes: 120 days, or 500 settlements of the
+/// even symbols when the interval is shorter (tests use seconds).
 pub const FUNDING_HISTORY_DAYS: i64 = 120;
+const FUNDING_HISTORY_MAX_SETTLEMENTS: i64 = 500;
 const FUNDING_DEFAULT_LIMIT: usize = 100;
 const FUNDING_MAX_LIMIT: usize = 1000;
 const HOUR_MS: i64 = 3_600_000;
@@ -63,7 +65,8 @@ pub fn settlements(exchange: &FakeExchange, index: usize, from_ms: i64, to_ms: i
     let config = exchange.config();
     let Some(spec) = config.symbols.get(index) else { return Vec::new() };
     let (interval, offset) = schedule(config, index);
-    let first = exchange.started_ms() - FUNDING_HISTORY_DAYS * 86_400_000;
+    let span = (FUNDING_HISTORY_DAYS * 86_400_000).min(FUNDING_HISTORY_MAX_SETTLEMENTS * schedule(config, 0).0);
+    let first = exchange.started_ms() - span;
     let from = from_ms.max(first);
     let to = to_ms.min(now_ms());
     if from > to {

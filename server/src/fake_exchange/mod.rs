@@ -236,8 +236,11 @@ pub async fn run_standalone(args: FakeExchangeArgs) -> anyhow::Result<()> {
             stall_for: secs(Some(args.stall_for)).unwrap_or_default(),
             rest_429_prob: args.rest_429_prob,
             retry_after_s: args.retry_after,
-            ..Faults::default()
+            book_bad_prob: args.book_bad_prob,
+            public_disconnect_every: secs(args.public_disconnect_every),
+            public_down: args.public_down,
         },
+        funding_interval_ms: args.funding_interval_ms,
         book_updates_per_trade: args.book_updates_per_trade.max(1),
         ..FakeConfig::demo()
     };

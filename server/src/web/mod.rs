@@ -26,6 +26,7 @@ pub struct AppState {
     pub store: crate::store::Store,
     pub alerts: crate::alerts::AlertsHandle,
     pub symbols: crate::symbols::Symbols,
+    pub side: crate::side::SideFeeds,
 }
 
 pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOptions {
@@ -37,6 +38,14 @@ pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOpt
         .build()
 }
 
+/// `GET /api/health`: the trade feed's state and each side stream's state and counters.
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<serde_json::Value> {
+    let trades = state.hub.status.borrow().clone();
+    let mut body = state.side.health();
+    body["trades"] = serde_json::json!({"state": trades.state.label(), "last_error": trades.last_error});
+    axum::Json(body)
+}
+
 /// Every route, behind the [`guard`] (Host, Origin, body type) and gzip.
 pub fn router(state: AppState, guard: guard::RequestGuard) -> Router {
     let pkg_dir = Path::new(state.leptos_options.site_root.as_ref()).join(state.leptos_options.site_pkg_dir.as_ref());
@@ -46,6 +55,7 @@ pub fn router(state: AppState, guard: guard::RequestGuard) -> Router {
         .route("/", get(page))
         .route("/ws", get(push::ws_handler))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/health", get(health))
         .route("/docs/methodology", get(docs::methodology))
         .route("/api/export/ticks.csv", get(crate::export::ticks_csv))
         .route("/api/export/bars.csv", get(crate::export::bars_csv))
