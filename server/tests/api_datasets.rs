@@ -360,7 +360,8 @@ async fn malformed_requests_get_json_errors_and_the_server_survives() {
         .body("--zz\r\ngarbage");
     assert_eq!(api.send(garbage).await.0, 400);
     let not_multipart = api.client.post(format!("{}/api/datasets", api.base)).body("a,b\n1,2\n");
-    assert_eq!(api.send(not_multipart).await.0, 400);
+    // An untyped body is refused by the request guard before any handler (415).
+    assert_eq!(api.send(not_multipart).await.0, 415);
     // Identical legs: collinear, but still a report (no panic on zero residuals).
     let (status, body) = api.post_json("/api/analyze", &json!({"x": {"dataset": gspc}, "y": {"dataset": gspc}})).await;
     assert_eq!(status, 200, "{body}");
