@@ -183,8 +183,8 @@ impl BacktestParams {
             return bad(format!("notional must be a positive number (got {})", self.notional));
         }
         if let Some(b) = self.bar_seconds {
-            if !(b.is_finite() && b > 0.0) {
-                return bad(format!("bar seconds must be a positive number (got {b})"));
+            if !(b.is_finite() && b >= 0.001) {
+                return bad(format!("bar seconds must be at least 0.001 (got {b})"));
             }
         }
         if self.hedge == Hedge::Static && self.train.is_none() && self.walk_forward.is_none() {
@@ -303,15 +303,22 @@ impl<'a> Market<'a> {
         Ok(())
     }
 
-    /// Bar length in ms: the parameter, else the median spacing of the bar times.
-    pub fn bar_ms(&self, bar_seconds: Option<f64>) -> i64 {
+    /// Bar length in ms: the parameter, else the median spacing of the bar times (`None` with
+    /// fewer than two bars and no parameter).
+    pub fn bar_ms(&self, bar_seconds: Option<f64>) -> Option<i64> {
         match bar_seconds {
-            Some(s) => (s * 1000.0).round() as i64,
+            Some(s) => Some((s * 1000.0).round() as i64),
+            None if self.t.len() < 2 => None,
             None => {
                 let mut d: Vec<f64> = self.t.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
-                super::descriptive::median_in_place(&mut d).round() as i64
+                Some(super::descriptive::median_in_place(&mut d).round() as i64)
             }
         }
+    }
+
+    /// [`Market::bar_ms`] of a validated market (≥ 2 increasing bars, so ≥ 1 ms).
+    pub(crate) fn validated_bar_ms(&self, bar_seconds: Option<f64>) -> i64 {
+        self.bar_ms(bar_seconds).unwrap_or(1).max(1)
     }
 }
 
@@ -465,7 +472,7 @@ pub fn run_on_signals(
     let n = m.len();
     // Metrics start where the first signal could be taken: warm-up bars are not idle trading.
     let first = (start..n).find(|&i| z[i].is_some() && beta[i].is_some()).unwrap_or(n);
-    let bar_ms = m.bar_ms(p.bar_seconds);
+    let bar_ms = m.validated_bar_ms(p.bar_seconds);
     let run = simulate(m, beta, z, first, n, p, bar_ms);
     let mut equity = vec![0.0; first];
     equity.extend_from_slice(&run.equity);

@@ -9,6 +9,8 @@
 //!
 //! Book: `time,bid,ask` (or `time_ms,bid,ask,…` as `pairdesk export book` writes it).
 //!
+//! [`book_per_bar`] and [`funding_with_marks`] meet them with the bars, for the CLI and the page.
+//!
 //! Times are epoch ms (µs / ns detected by magnitude) or ISO-8601; rows must be in strictly
 //! increasing time. Errors are [`CsvError`]s naming the 1-based line and the column, like the
 //! OHLC reader's.
@@ -19,6 +21,7 @@ use serde::Serialize;
 use super::error::{CsvError, ErrorKind};
 use super::reader::{csv_body, csv_error, field, number, parse_timestamp, price};
 use super::wire::Col;
+use crate::analytics::backtest::{Funding, Quote};
 
 /// One funding settlement as read (`mark` absent in the archive format).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -191,6 +194,32 @@ pub fn parse_book_csv(bytes: &[u8]) -> Result<Vec<BookRow>, CsvError> {
     )
 }
 
+/// Book rows → one optional quote per bar, matched on the bar open time (the quote at that bar's
+/// close, as `pairdesk export book` labels its book bars); bars without a row get `None`.
+pub fn book_per_bar(t: &[i64], rows: &[BookRow]) -> Vec<Option<Quote>> {
+    t.iter()
+        .map(|ti| rows.binary_search_by_key(ti, |r| r.t).ok().map(|i| Quote { bid: rows[i].bid, ask: rows[i].ask }))
+        .collect()
+}
+
+/// Funding rows → settlements with a mark: the file's, else the close of the last bar that closed
+/// at or before the settlement (open + `bar_ms` ≤ time); earlier settlements are dropped (no
+/// position can be open then).
+pub fn funding_with_marks(t: &[i64], close: &[f64], bar_ms: i64, rows: &[FundingRow]) -> Vec<Funding> {
+    rows.iter()
+        .filter_map(|r| {
+            let mark = match r.mark {
+                Some(m) => m,
+                None => {
+                    let closed = t.partition_point(|ti| ti.saturating_add(bar_ms) <= r.t);
+                    *close.get(closed.checked_sub(1)?)?
+                }
+            };
+            Some(Funding { t: r.t, rate: r.rate, mark })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +263,23 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::UnsortedTimestamps);
         let ok = parse_book_csv(b"time_ms,bid,ask,spread_bps\n60000,9.5,10.5,1000\n").expect("export shape");
         assert_eq!(ok, vec![BookRow { t: 60_000, bid: 9.5, ask: 10.5 }]);
+    }
+
+    #[test]
+    fn side_files_meet_the_bars() {
+        let t = [0, 60_000, 120_000];
+        let close = [10.0, 11.0, 12.0];
+        let book = [BookRow { t: 60_000, bid: 10.9, ask: 11.1 }, BookRow { t: 90_000, bid: 1.0, ask: 2.0 }];
+        assert_eq!(book_per_bar(&t, &book), vec![None, Some(Quote { bid: 10.9, ask: 11.1 }), None]);
+        let rows = [
+            FundingRow { t: 30_000, rate: 0.1, mark: None }, // no bar closed yet: dropped
+            FundingRow { t: 120_000, rate: 0.2, mark: None }, // bar 1 closes at 120,000
+            FundingRow { t: 170_000, rate: 0.3, mark: Some(99.0) },
+        ];
+        let f = funding_with_marks(&t, &close, 60_000, &rows);
+        assert_eq!(
+            f,
+            vec![Funding { t: 120_000, rate: 0.2, mark: 11.0 }, Funding { t: 170_000, rate: 0.3, mark: 99.0 }]
+        );
     }
 }

@@ -20,6 +20,6 @@ mod wire;
 
 pub use align::inner_join;
 pub use error::{CsvError, ErrorKind};
-pub use funding_book::{parse_book_csv, parse_funding_csv, BookRow, FundingRow};
+pub use funding_book::{book_per_bar, funding_with_marks, parse_book_csv, parse_funding_csv, BookRow, FundingRow};
 pub use reader::{parse_ohlc_csv, parse_ohlc_csv_with, symbol_from_file_name, ParseOptions};
 pub use types::{Bar, Dataset, Format};

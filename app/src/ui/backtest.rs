@@ -2,7 +2,9 @@
 //! uploaded pair), recomputed in the browser whenever the data or a control changes. Entry,
 //! exit and the z window come from the view's sliders; every other parameter has a control
 //! here. Equity and drawdown in quote currency, every metric, the trade table (CSV export) and
-//! the entry z × z window sweep heatmap (click a cell to set the sliders).
+//! the entry z × z window sweep heatmap (click a cell to set the sliders). On the Live page the
+//! server's book bars and funding settlements of both symbols (`/api/export/book.csv`,
+//! `/api/export/funding.csv`) are fetched and used when they exist, and the page says so.
 
 use leptos::prelude::*;
 
@@ -12,8 +14,10 @@ use super::live::InfoLink;
 use super::view::{ViewQuery, WINDOW_RANGE};
 use crate::analytics::align::AlignedPair;
 use crate::analytics::backtest::{
-    run_backtest, sweep, BacktestParams, BacktestResult, Fill, Hedge, Market, Side, SweepResult, SweepSpec,
+    run_backtest, sweep, BacktestParams, BacktestResult, Fill, Funding, Hedge, LegData, Market, Quote, Side,
+    SweepResult, SweepSpec,
 };
+use crate::dataset::{book_per_bar, funding_with_marks, BookRow, FundingRow};
 
 /// z windows of the sweep's rows (entry levels are 1.0–3.5 step 0.25).
 pub const SWEEP_WINDOWS: [usize; 10] = [20, 30, 45, 60, 90, 120, 180, 240, 360, 480];
@@ -23,16 +27,100 @@ pub fn view_params(v: &ViewQuery, controls: &BacktestParams) -> BacktestParams {
     BacktestParams { entry: v.z_entry, exit: v.z_exit, z_window: v.window, ..*controls }
 }
 
-/// Runs the backtest on aligned closes (no bid/ask or funding in the browser yet).
-pub fn backtest_pair(a: &AlignedPair, p: &BacktestParams) -> Result<BacktestResult, String> {
-    run_backtest(&Market::closes(&a.t, &a.x, &a.y), p).map_err(|e| e.to_string())
+/// Bid/ask and funding of both legs, when the server has them (live symbols).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SideData {
+    pub book_x: Vec<BookRow>,
+    pub book_y: Vec<BookRow>,
+    pub funding_x: Vec<FundingRow>,
+    pub funding_y: Vec<FundingRow>,
 }
 
-/// The sweep grid of the page on aligned closes.
-pub fn sweep_pair(a: &AlignedPair, p: &BacktestParams) -> Result<SweepResult, String> {
+/// The side data met with the bars: quotes per bar and marked settlements, per leg.
+struct MarketSides {
+    book_x: Option<Vec<Option<Quote>>>,
+    book_y: Option<Vec<Option<Quote>>>,
+    funding_x: Vec<Funding>,
+    funding_y: Vec<Funding>,
+}
+
+impl MarketSides {
+    fn new(a: &AlignedPair, side: &SideData, bar_seconds: Option<f64>) -> MarketSides {
+        let bar_ms = Market::closes(&a.t, &a.x, &a.y).bar_ms(bar_seconds).unwrap_or(1);
+        let book = |rows: &[BookRow]| (!rows.is_empty()).then(|| book_per_bar(&a.t, rows));
+        MarketSides {
+            book_x: book(&side.book_x),
+            book_y: book(&side.book_y),
+            funding_x: funding_with_marks(&a.t, &a.x, bar_ms, &side.funding_x),
+            funding_y: funding_with_marks(&a.t, &a.y, bar_ms, &side.funding_y),
+        }
+    }
+
+    fn market<'a>(&'a self, a: &'a AlignedPair) -> Market<'a> {
+        Market {
+            t: &a.t,
+            x: LegData { close: &a.x, book: self.book_x.as_deref(), funding: &self.funding_x },
+            y: LegData { close: &a.y, book: self.book_y.as_deref(), funding: &self.funding_y },
+        }
+    }
+
+    /// What the page says about the costs it could use.
+    fn describe(&self, bars: usize) -> String {
+        let quoted = |b: &Option<Vec<Option<Quote>>>| b.as_ref().map_or(0, |b| b.iter().flatten().count());
+        let book = match (quoted(&self.book_x), quoted(&self.book_y)) {
+            (0, 0) => "bid/ask: none, fills at the close ± slippage".to_string(),
+            (qx, qy) => {
+                format!("bid/ask used: x on {qx}, y on {qy} of {bars} bars (the others fill at the close ± slippage)")
+            }
+        };
+        let funding = match (self.funding_x.len(), self.funding_y.len()) {
+            (0, 0) => "funding: none".to_string(),
+            (fx, fy) => format!("funding used: {fx} settlements of x, {fy} of y"),
+        };
+        format!("{book}; {funding}.")
+    }
+}
+
+/// Runs the backtest on aligned closes with whatever side data there is.
+pub fn backtest_pair(a: &AlignedPair, side: &SideData, p: &BacktestParams) -> Result<BacktestResult, String> {
+    let sides = MarketSides::new(a, side, p.bar_seconds);
+    run_backtest(&sides.market(a), p).map_err(|e| e.to_string())
+}
+
+/// The sweep grid of the page.
+pub fn sweep_pair(a: &AlignedPair, side: &SideData, p: &BacktestParams) -> Result<SweepResult, String> {
     let entries = SweepSpec::range(1.0, 3.5, 0.25).map_err(|e| e.to_string())?;
     let spec = SweepSpec { entries, windows: SWEEP_WINDOWS.to_vec() };
-    sweep(&Market::closes(&a.t, &a.x, &a.y), p, &spec).map_err(|e| e.to_string())
+    let sides = MarketSides::new(a, side, p.bar_seconds);
+    sweep(&sides.market(a), p, &spec).map_err(|e| e.to_string())
+}
+
+/// Fetch the server's book bars and funding of the view's symbols from the first bar on
+/// (missing or empty exports: no side data for that leg).
+#[cfg(feature = "hydrate")]
+async fn fetch_side(x: String, y: String, interval_ms: i64, from_ms: i64) -> SideData {
+    use crate::dataset::{parse_book_csv, parse_funding_csv};
+    let label = crate::interval::interval_label(interval_ms);
+    let book = |s: String| {
+        let url = format!("/api/export/book.csv?symbol={s}&interval={label}&from={from_ms}");
+        async move {
+            let text = super::http::get_text(&url).await.unwrap_or_default();
+            parse_book_csv(text.as_bytes()).unwrap_or_default()
+        }
+    };
+    let funding = |s: String| {
+        let url = format!("/api/export/funding.csv?symbol={s}&from={from_ms}");
+        async move {
+            let text = super::http::get_text(&url).await.unwrap_or_default();
+            parse_funding_csv(text.as_bytes()).unwrap_or_default()
+        }
+    };
+    SideData {
+        book_x: book(x.clone()).await,
+        book_y: book(y.clone()).await,
+        funding_x: funding(x).await,
+        funding_y: funding(y).await,
+    }
 }
 
 /// Equity minus its running peak (≤ 0), per bar.
@@ -74,13 +162,39 @@ fn NumberControl(
     }
 }
 
+/// `live`: the bars are the view's live symbols, so the server's bid/ask and funding are fetched.
 #[component]
-pub fn BacktestPanel(aligned: Memo<AlignedPair>, view_q: RwSignal<ViewQuery>, range: TimeRange) -> impl IntoView {
+pub fn BacktestPanel(
+    aligned: Memo<AlignedPair>,
+    view_q: RwSignal<ViewQuery>,
+    range: TimeRange,
+    #[prop(optional)] live: bool,
+) -> impl IntoView {
     let controls = RwSignal::new(BacktestParams::default());
     let params = Memo::new(move |_| view_q.with(|v| controls.with(|c| view_params(v, c))));
-    let result = Memo::new(move |_| aligned.with(|a| backtest_pair(a, &params.get())));
+    let side = RwSignal::new(SideData::default());
+    #[cfg(feature = "hydrate")]
+    if live {
+        // Re-fetched when the pair or interval changes, once bars exist, and every minute.
+        let refresh = RwSignal::new(0u32);
+        let _ = set_interval_with_handle(move || refresh.update(|n| *n += 1), std::time::Duration::from_secs(60));
+        let has_bars = Memo::new(move |_| aligned.with(|a| !a.t.is_empty()));
+        Effect::new(move |_| {
+            refresh.track();
+            let (x, y, interval) = view_q.with(|v| (v.x.clone(), v.y.clone(), v.interval_ms));
+            if !has_bars.get() {
+                return;
+            }
+            let from = aligned.with_untracked(|a| a.t.first().copied().unwrap_or(0));
+            leptos::task::spawn_local(async move { side.set(fetch_side(x, y, interval, from).await) });
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = live;
+    let result = Memo::new(move |_| aligned.with(|a| side.with(|sd| backtest_pair(a, sd, &params.get()))));
     // The grid ignores the sliders' entry and window (its axes) but follows every cost.
-    let grid = Memo::new(move |_| aligned.with(|a| sweep_pair(a, &params.get())));
+    let grid = Memo::new(move |_| aligned.with(|a| side.with(|sd| sweep_pair(a, sd, &params.get()))));
+    let costs_note = move || aligned.with(|a| side.with(|sd| MarketSides::new(a, sd, None).describe(a.t.len())));
     let show_pnl = RwSignal::new(false);
 
     // One line per chart over the bars that could trade; `values` maps the equity to the line.
@@ -233,7 +347,8 @@ pub fn BacktestPanel(aligned: Memo<AlignedPair>, view_q: RwSignal<ViewQuery>, ra
         <section class="panel" aria-label="Backtest">
             <h2>"Backtest "<InfoLink anchor="backtest"/>
                 <button data-testid="export-trades" on:click=export>"Export trades"</button></h2>
-            <p class="hint">"Entry, exit and z window come from the sliders. Bid/ask: not available here, fills at the close ± slippage. Funding: none loaded."</p>
+            <p class="hint">"Entry, exit and z window come from the sliders. "</p>
+            <p class="hint" data-testid="backtest-costs-source">{costs_note}</p>
             <div class="controls">
                 <label class="control" title="How the hedge is estimated, using past bars only">
                     <span class="control-label">"hedge"</span>
@@ -366,11 +481,11 @@ mod tests {
         let v = ViewQuery { window: 30, z_entry: 1.0, ..ViewQuery::default() };
         let p = view_params(&v, &BacktestParams { fee_bps: 0.0, ..BacktestParams::default() });
         assert_eq!((p.entry, p.z_window), (1.0, 30));
-        let r = backtest_pair(&a, &p).expect("backtest");
+        let r = backtest_pair(&a, &SideData::default(), &p).expect("backtest");
         assert!(r.metrics.n_trades > 0, "a sine spread must trade");
         assert_eq!(r.equity.len(), 600);
         assert_eq!(trades_csv(&r).lines().count(), r.metrics.n_trades + 1);
-        let paid = backtest_pair(&a, &BacktestParams { fee_bps: 4.0, ..p }).expect("backtest");
+        let paid = backtest_pair(&a, &SideData::default(), &BacktestParams { fee_bps: 4.0, ..p }).expect("backtest");
         assert!((r.metrics.total_pnl - paid.metrics.total_pnl - paid.metrics.fees).abs() < 1e-6);
         let dd = drawdown(&r.equity);
         assert!(dd.iter().all(|d| *d <= 0.0));
@@ -379,10 +494,30 @@ mod tests {
 
     #[test]
     fn the_page_sweep_has_eleven_entries_by_ten_windows() {
-        let g = sweep_pair(&pair(2000), &BacktestParams::default()).expect("sweep");
+        let g = sweep_pair(&pair(2000), &SideData::default(), &BacktestParams::default()).expect("sweep");
         assert_eq!(g.entries.len(), 11);
         assert_eq!(g.rows.len(), SWEEP_WINDOWS.len());
         // 480 + 480 − 1 bars fit in 2000: every row computes.
         assert!(g.rows.iter().all(|r| r.error.is_none() && r.cells.len() == 11));
+    }
+
+    #[test]
+    fn side_data_from_the_server_is_used_and_described() {
+        let a = pair(600);
+        let v = ViewQuery { window: 30, z_entry: 1.0, ..ViewQuery::default() };
+        let p = view_params(&v, &BacktestParams { fee_bps: 0.0, ..BacktestParams::default() });
+        let plain = backtest_pair(&a, &SideData::default(), &p).expect("backtest");
+        let side = SideData {
+            book_y: a.t.iter().zip(&a.y).map(|(t, y)| BookRow { t: *t, bid: y - 0.05, ask: y + 0.05 }).collect(),
+            funding_x: (0..600).step_by(50).map(|i| FundingRow { t: a.t[i] + 1, rate: 0.001, mark: None }).collect(),
+            ..SideData::default()
+        };
+        let costly = backtest_pair(&a, &side, &p).expect("backtest");
+        assert_eq!(plain.metrics.n_trades, costly.metrics.n_trades, "costs do not move signals");
+        assert!(costly.metrics.gross_pnl < plain.metrics.gross_pnl, "the bid/ask spread costs money");
+        assert!(costly.metrics.funding != 0.0);
+        let text = MarketSides::new(&a, &side, None).describe(600);
+        assert!(text.contains("x on 0, y on 600 of 600 bars") && text.contains("11 settlements of x"), "{text}");
+        assert!(MarketSides::new(&a, &SideData::default(), None).describe(600).contains("bid/ask: none"));
     }
 }

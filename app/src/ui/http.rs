@@ -19,12 +19,8 @@ async fn error_text(response: &Response) -> String {
         .unwrap_or_else(|| format!("HTTP {status}"))
 }
 
-/// Sends a request and decodes a JSON answer (`()` for empty answers is fine via `Option`).
-pub async fn request<T: DeserializeOwned>(
-    method: &str,
-    url: &str,
-    body: Option<&impl Serialize>,
-) -> Result<Option<T>, String> {
+/// Sends a request; the answer's text (`None` for 204), or the API's error text.
+async fn fetch_text(method: &str, url: &str, body: Option<&impl Serialize>) -> Result<Option<String>, String> {
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(body) = body {
@@ -52,5 +48,22 @@ pub async fn request<T: DeserializeOwned>(
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_default();
-    serde_json::from_str(&text).map(Some).map_err(|e| format!("unexpected answer: {e}"))
+    Ok(Some(text))
+}
+
+/// Sends a request and decodes a JSON answer (`()` for empty answers is fine via `Option`).
+pub async fn request<T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<&impl Serialize>,
+) -> Result<Option<T>, String> {
+    match fetch_text(method, url, body).await? {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| format!("unexpected answer: {e}")),
+    }
+}
+
+/// `GET url` as text (e.g. a CSV export); empty for 204.
+pub async fn get_text(url: &str) -> Result<String, String> {
+    Ok(fetch_text("GET", url, None::<&()>).await?.unwrap_or_default())
 }

@@ -110,7 +110,7 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
 
     let page = view_q.with_untracked(|v| v.page);
     let body = if page == Page::Backtest {
-        view! { <BacktestPanel aligned=aligned view_q=view_q range=range/> }.into_any()
+        view! { <BacktestPanel aligned=aligned view_q=view_q range=range live=true/> }.into_any()
     } else {
         view! {
             <section class="charts" aria-label="Charts">

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use serde::Deserialize;
 
+use super::backtest::BacktestPanel;
 use super::charts::{Chart, TimeRange};
 use super::format::fmt_opt;
 use super::live::{corr_chart_data, prices_chart_data, z_chart_data, InfoLink, StatusBar};
@@ -299,6 +300,8 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
                 <Chart testid="dataset-chart-zscore" title="Spread z-score (view window and thresholds)" data=z_chart range=range/>
                 <Chart testid="dataset-chart-corr" title="Rolling correlation of returns" data=corr_chart range=range/>
             </section>
+            // The same backtest page body on the uploaded pair (no bid/ask or funding for files).
+            {move || (!aligned.with(|a| a.t.is_empty())).then(|| view! { <BacktestPanel aligned=aligned view_q=view_q range=range/> })}
         </main>
     }
 }

@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use app::analytics::backtest::{
-    run_backtest, sweep, BacktestParams, Fill, Funding, Hedge, LegData, Market, Quote, SweepSpec, WalkForward,
+    run_backtest, sweep, BacktestParams, Fill, Hedge, LegData, Market, SweepSpec, WalkForward,
 };
 use app::analytics::kalman::KalmanParams;
-use app::dataset::{inner_join, parse_book_csv, parse_funding_csv, BookRow, FundingRow};
+use app::dataset::{book_per_bar, funding_with_marks, inner_join, parse_book_csv, parse_funding_csv};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
@@ -226,30 +226,6 @@ fn side_file<T>(path: &Path, parse: fn(&[u8]) -> Result<Vec<T>, app::dataset::Cs
     parse(&bytes).map_err(|e| format!("{shown}: {e}"))
 }
 
-/// Book rows → one optional quote per bar (matched on the bar open time).
-fn book_per_bar(t: &[i64], rows: &[BookRow]) -> Vec<Option<Quote>> {
-    t.iter()
-        .map(|ti| rows.binary_search_by_key(ti, |r| r.t).ok().map(|i| Quote { bid: rows[i].bid, ask: rows[i].ask }))
-        .collect()
-}
-
-/// Funding rows → settlements with a mark (the file's, else the close of the last bar closed by
-/// then).
-fn funding_with_marks(t: &[i64], close: &[f64], bar_ms: i64, rows: &[FundingRow]) -> Vec<Funding> {
-    rows.iter()
-        .filter_map(|r| {
-            let mark = match r.mark {
-                Some(m) => m,
-                None => {
-                    let closed = t.partition_point(|ti| ti.saturating_add(bar_ms) <= r.t);
-                    *close.get(closed.checked_sub(1)?)?
-                }
-            };
-            Some(Funding { t: r.t, rate: r.rate, mark })
-        })
-        .collect()
-}
-
 /// The output of `--sweep`.
 #[derive(Serialize)]
 struct SweepOutput {
@@ -313,7 +289,7 @@ fn output(args: &BacktestArgs) -> Result<String, (u8, String)> {
     let (fund_x, fund_y) =
         (read_funding(&args.funding_x).map_err(input)?, read_funding(&args.funding_y).map_err(input)?);
     let closes = Market::closes(&t, &xs, &ys);
-    let bar_ms = closes.bar_ms(params.bar_seconds);
+    let bar_ms = closes.bar_ms(params.bar_seconds).unwrap_or(1); // t has >= 2 bars here
     let bx = book_x.map(|rows| book_per_bar(&t, &rows));
     let by = book_y.map(|rows| book_per_bar(&t, &rows));
     let fx = fund_x.map(|rows| funding_with_marks(&t, &xs, bar_ms, &rows)).unwrap_or_default();
@@ -399,23 +375,5 @@ mod tests {
         assert!(parse_sweep("30,60", &p).is_err());
         assert_eq!(parse_walk_forward("2000, 500"), Ok(WalkForward { train: 2000, test: 500 }));
         assert!(parse_walk_forward("2000").is_err());
-    }
-
-    #[test]
-    fn side_files_meet_the_bars() {
-        let t = [0, 60_000, 120_000];
-        let close = [10.0, 11.0, 12.0];
-        let book = [BookRow { t: 60_000, bid: 10.9, ask: 11.1 }, BookRow { t: 90_000, bid: 1.0, ask: 2.0 }];
-        assert_eq!(book_per_bar(&t, &book), vec![None, Some(Quote { bid: 10.9, ask: 11.1 }), None]);
-        let rows = [
-            FundingRow { t: 30_000, rate: 0.1, mark: None }, // no bar closed yet: dropped
-            FundingRow { t: 120_000, rate: 0.2, mark: None }, // bar 1 closes at 120,000
-            FundingRow { t: 170_000, rate: 0.3, mark: Some(99.0) },
-        ];
-        let f = funding_with_marks(&t, &close, 60_000, &rows);
-        assert_eq!(
-            f,
-            vec![Funding { t: 120_000, rate: 0.2, mark: 11.0 }, Funding { t: 170_000, rate: 0.3, mark: 99.0 }]
-        );
     }
 }

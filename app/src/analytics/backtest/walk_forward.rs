@@ -43,7 +43,7 @@ pub(crate) fn run(m: &Market<'_>, p: &BacktestParams, wf: WalkForward) -> Result
         )));
     }
     check_min_len("backtest walk-forward (TRAIN + 2)", n, wf.train.saturating_add(2))?;
-    let bar_ms = m.bar_ms(p.bar_seconds);
+    let bar_ms = m.validated_bar_ms(p.bar_seconds);
     let (x, y) = (m.x.close, m.y.close);
     let mut beta = vec![None; n];
     let mut z = vec![None; n];
