@@ -307,6 +307,13 @@ struct ViewFeed {
     out: broadcast::Sender<Utf8Bytes>,
     feeds: Arc<Feeds>,
     history: Arc<dyn BarHistory>,
+    /// The feed status, for the klines history of the view's symbols (`--history`).
+    status: watch::Receiver<FeedStatus>,
+}
+
+/// How many of `view`'s symbols have their klines history fetched.
+fn history_done(status: &FeedStatus, view: &View) -> usize {
+    status.history.iter().filter(|h| h.done && (h.symbol == view.x || h.symbol == view.y)).count()
 }
 
 /// Both legs' bars as a watching page holds them (snapshot, then every update), for a
@@ -323,16 +330,12 @@ impl ViewFeed {
         let mut pending = Pending::default();
         let mut legs = self.load_legs();
         let mut last_push = Instant::now() - PUSH_INTERVAL;
+        let mut status = self.status.clone();
+        let mut status_open = true;
+        let mut history = history_done(&status.borrow_and_update(), &self.view);
         loop {
             // Coalesced deltas (and analytics) wait for the end of the current push interval.
             let waiting = !pending.is_empty() || legs.as_ref().is_some_and(|l| l.changed);
-    /// The feed status, for the klines history of the view's symbols (`--history`).
-    status: watch::Receiver<FeedStatus>,
-}
-
-/// How many of `view`'s symbols have their klines history fetched.
-fn history_done(status: &FeedStatus, view: &View) -> usize {
-    status.history.iter().filter(|h| h.done && (h.symbol == view.x || h.symbol == view.y)).count()
             let push_due = waiting.then_some(last_push + PUSH_INTERVAL);
             let frames = tokio::select! {
                 update = bars.recv() => match update {
@@ -349,14 +352,24 @@ fn history_done(status: &FeedStatus, view: &View) -> usize {
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::debug!(missed, "view feed lagged: watchers resync");
                         pending = Pending::default();
-        let mut status = self.status.clone();
-        let mut status_open = true;
-        let mut history = history_done(&status.borrow_and_update(), &self.view);
                         legs = self.load_legs();
                         vec![Utf8Bytes::from_static("")]
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
+                // A page opened before a leg's history arrived shows it once it has: resync.
+                changed = status.changed(), if status_open => {
+                    let done = if changed.is_ok() { history_done(&status.borrow_and_update(), &self.view) } else { history };
+                    status_open = changed.is_ok();
+                    if done == history {
+                        Vec::new()
+                    } else {
+                        history = done;
+                        pending = Pending::default();
+                        legs = self.load_legs();
+                        vec![Utf8Bytes::from_static("")]
+                    }
+                }
                 () = tokio::time::sleep_until(push_due.unwrap_or_else(Instant::now)), if push_due.is_some() => {
                     last_push = Instant::now();
                     encode(&self.flush(&mut pending, &mut legs))
@@ -376,19 +389,6 @@ fn history_done(status: &FeedStatus, view: &View) -> usize {
 
     /// The legs' recent bars, as a snapshot carries them, when the view computes analytics.
     fn load_legs(&self) -> Option<Legs> {
-                // A page opened before a leg's history arrived shows it once it has: resync.
-                changed = status.changed(), if status_open => {
-                    let done = if changed.is_ok() { history_done(&status.borrow_and_update(), &self.view) } else { history };
-                    status_open = changed.is_ok();
-                    if done == history {
-                        Vec::new()
-                    } else {
-                        history = done;
-                        pending = Pending::default();
-                        legs = self.load_legs();
-                        vec![Utf8Bytes::from_static("")]
-                    }
-                }
         self.view.analytics?;
         let limit = live_bars(self.view.interval_ms);
         let x = self.history.recent_bars(&self.view.x, self.view.interval_ms, limit);
@@ -647,6 +647,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn watchers_resync_when_a_legs_klines_history_is_done() {
+        let (hub, _bars, _trigger) = hub(FixedHistory(Vec::new(), Vec::new()));
+        let (status_tx, status) = watch::channel(FeedStatus::default());
+        let hub = PushHub { status, ..hub };
+        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 60_000, analytics: None };
+        let mut feed = hub.feed(&view);
+        tokio::task::yield_now().await;
+        let progress = |symbol: &str, done: bool| app::protocol::HistoryProgress {
+            symbol: symbol.into(),
+            fetched: 10,
+            expected: 10,
+            done,
+            error: None,
+        };
+        // Progress, and another symbol's history: nothing to resync.
+        status_tx.send_modify(|s| s.history = vec![progress("BTCUSDT", false), progress("SOLUSDT", true)]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(feed.try_recv().is_err(), "no frame before a leg's history is done");
+        status_tx.send_modify(|s| s.history[0].done = true);
+        let frame = tokio::time::timeout(Duration::from_secs(2), feed.recv()).await.expect("in time").expect("frame");
+        assert!(frame.as_str().is_empty(), "the resync signal, got {}", frame.as_str());
+    }
+
+    #[tokio::test]
     async fn watchers_of_one_view_share_one_feed_which_ends_with_the_last_watcher() {
         let (hub, bars, _trigger) = hub(FixedHistory(Vec::new(), Vec::new()));
         let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000, analytics: None };
@@ -705,27 +729,3 @@ mod tests {
         }
     }
 }
-    #[tokio::test]
-    async fn watchers_resync_when_a_legs_klines_history_is_done() {
-        let (hub, _bars, _trigger) = hub(FixedHistory(Vec::new(), Vec::new()));
-        let (status_tx, status) = watch::channel(FeedStatus::default());
-        let hub = PushHub { status, ..hub };
-        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 60_000, analytics: None };
-        let mut feed = hub.feed(&view);
-        tokio::task::yield_now().await;
-        let progress = |symbol: &str, done: bool| app::protocol::HistoryProgress {
-            symbol: symbol.into(),
-            fetched: 10,
-            expected: 10,
-            done,
-            error: None,
-        };
-        // Progress, and another symbol's history: nothing to resync.
-        status_tx.send_modify(|s| s.history = vec![progress("BTCUSDT", false), progress("SOLUSDT", true)]);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(feed.try_recv().is_err(), "no frame before a leg's history is done");
-        status_tx.send_modify(|s| s.history[0].done = true);
-        let frame = tokio::time::timeout(Duration::from_secs(2), feed.recv()).await.expect("in time").expect("frame");
-        assert!(frame.as_str().is_empty(), "the resync signal, got {}", frame.as_str());
-    }
-
