@@ -10,18 +10,43 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rand::Rng;
+use serde_json::{json, Value};
 
 use super::history::TradeFilter;
 use super::FakeExchange;
-use crate::ingest::binance_rest::{ApiError, RestAggTrade, AGG_TRADES_DEFAULT_LIMIT, AGG_TRADES_MAX_LIMIT};
+use crate::market::Trade;
 
+/// Rows an aggTrades request returns without `limit`, and at most.
+const AGG_TRADES_DEFAULT_LIMIT: usize = 500;
+const AGG_TRADES_MAX_LIMIT: usize = 1_000;
 /// Binance refuses aggTrades time windows longer than one hour.
 const AGG_TRADES_MAX_WINDOW_MS: i64 = 3_600_000;
 
 type Params = Query<HashMap<String, String>>;
 
 /// A refused request: HTTP status and Binance error body.
-pub(super) struct Reject(StatusCode, ApiError);
+pub(super) struct Reject(StatusCode, Value);
+
+/// Binance's error body, `{"code":-1121,"msg":"Invalid symbol."}`. Like every body the fake
+/// sends, written here field by field, never with the ingest's wire types: a typo cannot
+/// be made once and pass on both ends.
+fn error_body(code: i64, msg: impl Into<String>) -> Value {
+    json!({"code": code, "msg": msg.into()})
+}
+
+/// One aggTrades row, `{"a":26129,"p":"0.01633102","q":"4.70443515","f":27781,"l":27781,
+/// "T":1498793709153,"m":true}` (first/last trade ids are made up: three per aggregate).
+fn agg_trade_row(trade: &Trade) -> Value {
+    json!({
+        "a": trade.agg_id,
+        "p": format!("{}", trade.price),
+        "q": format!("{}", trade.qty),
+        "f": trade.agg_id * 3,
+        "l": trade.agg_id * 3 + 2,
+        "T": trade.t_ms,
+        "m": trade.buyer_is_maker,
+    })
+}
 
 impl IntoResponse for Reject {
     fn into_response(self) -> Response {
@@ -30,7 +55,7 @@ impl IntoResponse for Reject {
 }
 
 pub(super) fn bad_request(code: i64, msg: impl Into<String>) -> Reject {
-    Reject(StatusCode::BAD_REQUEST, ApiError::new(code, msg))
+    Reject(StatusCode::BAD_REQUEST, error_body(code, msg))
 }
 
 /// The 429 fault, when it fires.
@@ -39,7 +64,7 @@ pub(super) fn rate_limited(exchange: &FakeExchange) -> Option<Response> {
     if faults.rest_429_prob <= 0.0 || rand::rng().random::<f64>() >= faults.rest_429_prob {
         return None;
     }
-    let body = ApiError::new(-1003, "Too many requests; current limit of IP(127.0.0.1) is 2400 requests per minute.");
+    let body = error_body(-1003, "Too many requests; current limit of IP(127.0.0.1) is 2400 requests per minute.");
     Some(
         (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, faults.retry_after_s.to_string())], Json(body))
             .into_response(),
@@ -98,7 +123,7 @@ pub async fn agg_trades(State(exchange): State<FakeExchange>, Query(params): Par
     respond(&exchange, || agg_trades_rows(&exchange, &params))
 }
 
-fn agg_trades_rows(exchange: &FakeExchange, params: &HashMap<String, String>) -> Result<Vec<RestAggTrade>, Reject> {
+fn agg_trades_rows(exchange: &FakeExchange, params: &HashMap<String, String>) -> Result<Vec<Value>, Reject> {
     let filter = TradeFilter {
         from_id: number(params, "fromId")?,
         start_ms: number(params, "startTime")?,
@@ -111,7 +136,7 @@ fn agg_trades_rows(exchange: &FakeExchange, params: &HashMap<String, String>) ->
         }
     }
     let symbol = symbol(exchange, params)?;
-    Ok(exchange.history().query(&symbol, &filter).iter().map(RestAggTrade::from).collect())
+    Ok(exchange.history().query(&symbol, &filter).iter().map(agg_trade_row).collect())
 }
 
 /// `GET /debug/ids?symbol=BTCUSDT`: every retained trade id (the tests' ground truth).
@@ -171,6 +196,21 @@ mod tests {
             assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
             assert_eq!(body["code"], code, "{query}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_ingests_wire_types_read_what_the_fake_writes() {
+        use crate::ingest::binance_rest::{ApiError, RestAggTrade};
+        let exchange = FakeExchange::new(FakeConfig::demo());
+        exchange.push_trades(30);
+        let (_, rows) = get(&exchange, "symbol=SOLUSDT&limit=10").await;
+        let rows: Vec<RestAggTrade> = serde_json::from_value(rows).expect("the ingest's row type");
+        let trades: Vec<_> = rows.into_iter().map(|r| r.into_trade("SOLUSDT").expect("valid")).collect();
+        let truth = exchange.history().query("SOLUSDT", &TradeFilter { limit: 10, ..Default::default() });
+        assert_eq!(trades, truth);
+        let (_, body) = get(&exchange, "symbol=NOPEUSDT").await;
+        let error: ApiError = serde_json::from_value(body).expect("the ingest's error type");
+        assert_eq!(error, ApiError::new(-1121, "Invalid symbol."));
     }
 
     #[tokio::test]

@@ -10,8 +10,8 @@
 //!
 //! An error (HTTP 4xx): `{"code":-1121,"msg":"Invalid symbol."}`. A klines row: [`KlineRow`].
 //!
-//! The fake exchange writes klines with its own encoder (`fake_exchange::klines`), so a
-//! field typo here cannot pass on both ends.
+//! The fake exchange writes every REST body with its own encoders (`fake_exchange::rest`,
+//! `fake_exchange::klines`), so a field typo here cannot pass on both ends.
 
 use app::analytics::resample::Bar;
 use serde::{Deserialize, Serialize};
