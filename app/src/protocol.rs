@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analytics::align::{align_bars, AlignRule};
 use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
+pub use crate::analytics::execution::BookQuote;
 pub use crate::analytics::resample::Bar;
 pub use crate::interval::{interval_label, parse_interval};
 
@@ -81,6 +82,24 @@ pub struct LastPrice {
     /// Exchange trade time, epoch milliseconds.
     pub t_ms: i64,
     pub price: f64,
+}
+
+
+/// One leg's latest best bid/ask and mark price, as the live page's cost tile uses them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LegQuote {
+    pub symbol: String,
+    /// Quote time, epoch ms.
+    pub t_ms: i64,
+    pub bid: f64,
+    pub ask: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<f64>,
+    /// The funding rate of the next settlement, as estimated now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_funding_ms: Option<i64>,
 }
 
 /// Bar intervals the live views offer.
@@ -198,6 +217,21 @@ pub enum ServerMsg {
     Prices { x: Option<LastPrice>, y: Option<LastPrice> },
     /// The subscribed view's analytics as of its latest bars (snapshot, then with the prices).
     Analytics(AnalyticsValues),
+    /// Best bid/ask per bar of both legs of the subscribed view (last quote of each bar, from
+    /// the server's book bars) and each leg's funding settlements `(time, rate)`; sent after
+    /// the snapshot. Empty lists when the server has no book data (yet).
+    Book {
+        x_symbol: String,
+        y_symbol: String,
+        interval_ms: i64,
+        x: Vec<BookQuote>,
+        y: Vec<BookQuote>,
+        x_funding: Vec<(i64, f64)>,
+        y_funding: Vec<(i64, f64)>,
+    },
+    /// Latest quotes, mark prices and funding of both legs and the state of the book and
+    /// mark connections, at most once a second.
+    Quotes { x: Option<LegQuote>, y: Option<LegQuote>, book: FeedState, mark: FeedState },
     /// An alert rule fired or cleared.
     Alert(crate::alerts::AlertEvent),
     /// The server could not do what the client asked (unknown symbol, bad interval).

@@ -112,6 +112,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         alerts: alerts_tx,
         shutdown: shutdown.clone(),
         feeds: Default::default(),
+        side: Some(crate::web::push::SideData {
+            book: crate::book::BookStore::open(&store)?,
+            funding: crate::funding::FundingStore::open(&store)?,
+            feeds: side.clone(),
+        }),
     };
     let leptos_options = web::leptos_options(&args.site_root, args.bind);
     let listener =

@@ -76,7 +76,6 @@ impl SideFeeds {
     }
 }
 
-
 fn counters_json(c: &SideCounters) -> serde_json::Value {
     let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     json!({

@@ -9,7 +9,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use support::{Browser, Server};
 
-const TESTIDS_ON_FIRST_PAINT: [&str; 23] = [
+const TESTIDS_ON_FIRST_PAINT: [&str; 26] = [
     "connection-status",
     "pair-x",
     "pair-y",
@@ -33,6 +33,9 @@ const TESTIDS_ON_FIRST_PAINT: [&str; 23] = [
     "alerts-list",
     "export-csv",
     "window-value",
+    "exec-cost",
+    "book-status",
+    "mark-status",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,6 +87,29 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
         .await;
     let eth: f64 = browser.text("last-price-y").await.parse().expect("ETH price is a number");
     assert!(eth > 0.0);
+
+    // Best bid/ask from /public: both side connections live, a quoted round-trip cost, and
+    // the executable band drawn around the spread (two more lines than without quotes).
+    browser
+        .wait_for("the book and mark connections", Duration::from_secs(15), || async {
+            (browser.text("book-status").await == "book: live" && browser.text("mark-status").await == "mark: live")
+                .then_some(())
+        })
+        .await;
+    let cost: f64 = browser
+        .wait_for("a quoted round-trip cost", Duration::from_secs(15), || async {
+            browser.text("exec-cost").await.strip_suffix(" bps").and_then(|v| v.parse::<f64>().ok())
+        })
+        .await;
+    // The fake quotes 0.4–1.6 bps per leg; β ≈ 0.05 BTC per ETH adds about as much again.
+    assert!((0.4..6.0).contains(&cost), "round trip {cost} bps");
+    let lines = browser
+        .wait_for("the executable band on the spread chart", Duration::from_secs(15), || async {
+            let lines = browser.attr("chart-spread", "data-lines").await?;
+            (lines.contains("sell (bid)") && lines.contains("buy (ask)")).then_some(lines)
+        })
+        .await;
+    assert!(lines.starts_with("spread|"), "{lines}");
 
     // Keyboard on the slider: one ArrowRight step of 0.1 from the default 2.0.
     assert_eq!(browser.text("z-entry-value").await, "2.0");
@@ -478,6 +504,40 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     let summary = browser.text("backtest-summary").await;
     assert!(!summary.contains("trades 0"), "{summary}");
     browser.screenshot("backtest").await;
+    // Issue 10: every metric has its id, the page says which costs it could use, a cost change
+    // recomputes in the page, and a sweep cell sets the sliders (the URL follows them).
+    for id in ["backtest-sharpe", "backtest-total-pnl", "backtest-fees", "backtest-funding", "backtest-sweep"] {
+        let _ = browser.text(id).await;
+    }
+    let sources = browser.text("backtest-costs-source").await;
+    assert!(sources.contains("bid/ask") && sources.contains("funding"), "{sources}");
+    browser
+        .client
+        .execute(
+            r#"const i = document.querySelector("[data-testid='backtest-fee-bps']");
+               i.value = "0"; i.dispatchEvent(new Event("change", {bubbles: true}));"#,
+            vec![],
+        )
+        .await
+        .expect("set fee bps");
+    browser
+        .wait_for("fees of 0 after the fee change", Duration::from_secs(10), || async {
+            (browser.text("backtest-fees").await.trim() == "0.00").then_some(())
+        })
+        .await;
+    let cell = browser
+        .wait_for("a sweep cell", Duration::from_secs(45), || async {
+            browser.client.find(Locator::Css("[data-testid='backtest-sweep-cell']")).await.ok()
+        })
+        .await;
+    let window = cell.attr("data-window").await.expect("attr").expect("data-window");
+    cell.click().await.expect("click a sweep cell");
+    browser
+        .wait_for("the sweep cell's window in the URL", Duration::from_secs(10), || async {
+            let url = browser.client.current_url().await.ok()?;
+            url.as_str().contains(&format!("window={window}&")).then_some(())
+        })
+        .await;
 
     browser.close().await;
 }

@@ -64,7 +64,8 @@ async fn fake_settlements(fake: &str, symbol: &str, until: i64) -> Vec<(i64, Str
     let mut out = Vec::new();
     let mut start = 0i64;
     loop {
-        let url = format!("http://{fake}/fapi/v1/fundingRate?symbol={symbol}&startTime={start}&endTime={until}&limit=1000");
+        let url =
+            format!("http://{fake}/fapi/v1/fundingRate?symbol={symbol}&startTime={start}&endTime={until}&limit=1000");
         let rows: Vec<Value> = reqwest::get(&url).await.expect("fake").json().await.expect("rows");
         for row in &rows {
             let rate: f64 = row["fundingRate"].as_str().expect("rate").parse().expect("number");

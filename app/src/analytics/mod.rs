@@ -16,6 +16,7 @@
 //! * [`coint`](mod@coint): Engle–Granger cointegration test.
 //! * [`half_life`](mod@half_life): mean-reversion half-life of a spread.
 //! * [`backtest`](mod@backtest): the causal pairs backtest (fills, costs, funding, walk-forward, sweep).
+//! * [`execution`](mod@execution): the executable spread band and quoted round-trip cost from bid/ask.
 //! * [`price_stats`](mod@price_stats): per-symbol window statistics from bars.
 //! * [`resample`](mod@resample): ticks to OHLCV bars (batch and incremental).
 //! * [`align`](mod@align): aligning two symbols' bars (union / grid rules, inner join).
@@ -31,6 +32,7 @@ pub mod backtest;
 pub mod coint;
 pub mod descriptive;
 pub mod error;
+pub mod execution;
 pub mod half_life;
 pub mod huber;
 pub mod incremental;

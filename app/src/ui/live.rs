@@ -10,12 +10,13 @@ use super::alerts::AlertPanel;
 use super::backtest::BacktestPanel;
 use super::charts::{Chart, ChartData, ChartLevel, ChartLine, TimeRange, ENTRY, EXIT, LEG_X, LEG_Y, MEAN, SERIES};
 use super::format::{fmt_num, fmt_opt, fmt_price};
-use super::state::LiveState;
+use super::state::{LegBooks, LiveState};
 use super::view::{Page, ViewQuery, WINDOW_RANGE, Z_ENTRY_RANGE, Z_EXIT_RANGE};
 use crate::analytics::align::{align_bars, AlignRule, AlignedPair};
+use crate::analytics::execution::{executable_spread, quote_at, round_trip_cost_bps, value_at};
 use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
 use crate::analytics::{adfuller, coint, price_stats, AdfOptions, PriceStats};
-use crate::protocol::{interval_label, Bar, FeedState, INTERVALS_MS};
+use crate::protocol::{interval_label, Bar, BookQuote, FeedState, LegQuote, INTERVALS_MS};
 
 /// Link target for each metric's explanation.
 pub const METHODOLOGY: &str = "/docs/methodology";
@@ -75,6 +76,8 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
     let spread_chart = Signal::derive(move || {
         let k = z_entry.get();
         let mut data = series.with(|s| spread_chart_data(s, k));
+        // The executable band: what the spread can be sold and bought at the quotes.
+        state.book.with(|book| series.with(|s| data.lines.extend(executable_band_lines(s, book))));
         data.waiting = waiting_text("spread bands");
         data
     });
@@ -184,6 +187,9 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
                 <Tile label=Signal::derive(move || format!("hedge ratio β ({})", view_q.with(|v| v.hedge.label()))) testid="hedge-ratio"
                     value=Signal::derive(move || hedge_error().map(|_| "—".to_string()).unwrap_or_else(|| fmt_opt(last_beta(), 5)))
                     help="Units of x per unit of y in the spread y − βx − α" anchor="ols"/>
+                <Tile label=Signal::derive(|| "quoted round trip".to_string()) testid="exec-cost"
+                    value=Signal::derive(move || quoted_cost_text(state.quotes.get(), last_beta()))
+                    help="Cost to enter and exit one spread unit (1 y, β x) at the current best bid/ask of both legs, in bps of the y leg" anchor="execution"/>
                 <Tile label=Signal::derive(|| "z-score".to_string()) testid="zscore-last"
                     value=Signal::derive(move || match last_z() {
                         Some(z) => fmt_num(z, 2),
@@ -258,6 +264,12 @@ pub fn StatusBar(view_q: RwSignal<ViewQuery>) -> impl IntoView {
             .join("\n");
         Some((text, title))
     };
+    // The book (/public) and mark (/market) connections, each with its own state.
+    let side_text = move |mark: bool| {
+        let (_, _, book, mark_state) = state?.quotes.get()?;
+        let (name, s) = if mark { ("mark", mark_state) } else { ("book", book) };
+        Some(format!("{name}: {}", s.label()))
+    };
     view! {
         <header class="topbar">
             <h1>"pairdesk"</h1>
@@ -269,6 +281,8 @@ pub fn StatusBar(view_q: RwSignal<ViewQuery>) -> impl IntoView {
                 }).collect_view()}
             </nav>
             <span data-testid="connection-status" class=status_class aria-live="polite">{status_text}</span>
+            <span data-testid="book-status" class="status side-status">{move || side_text(false)}</span>
+            <span data-testid="mark-status" class="status side-status">{move || side_text(true)}</span>
             {move || history_text().map(|(text, title)| view! {
                 <span data-testid="history-status" class="status history-status" title=title>{text}</span>
             })}
@@ -417,9 +431,11 @@ fn StatsTable(x_label: Signal<String>, y_label: Signal<String>, series: Memo<Vie
         }
     };
     let export = move |_| {
-        let csv = state
-            .bars_x
-            .with(|xb| state.bars_y.with(|yb| series.with(|s| view_csv(&x_label.get(), &y_label.get(), xb, yb, s))));
+        let csv = state.bars_x.with(|xb| {
+            state.bars_y.with(|yb| {
+                series.with(|s| state.book.with(|book| view_csv(&x_label.get(), &y_label.get(), xb, yb, s, book)))
+            })
+        });
         #[cfg(feature = "hydrate")]
         super::download::download_text(&csv, "pairdesk-view.csv", "text/csv");
         #[cfg(not(feature = "hydrate"))]
@@ -447,10 +463,12 @@ fn StatsTable(x_label: Signal<String>, y_label: Signal<String>, series: Memo<Vie
     }
 }
 
-/// The view's per-bar series as CSV: both legs' bars joined with the analytics.
-pub fn view_csv(x: &str, y: &str, xb: &[Bar], yb: &[Bar], s: &ViewSeries) -> String {
+/// The view's per-bar series as CSV: both legs' bars joined with the analytics, then each
+/// leg's last bid/ask of the bar, the executable spread band and the funding rate in force
+/// (the last settlement at or before the bar; empty where unknown).
+pub fn view_csv(x: &str, y: &str, xb: &[Bar], yb: &[Bar], s: &ViewSeries, book: &LegBooks) -> String {
     let mut out = format!(
-        "t_ms,{x}_open,{x}_high,{x}_low,{x}_close,{x}_volume,{y}_open,{y}_high,{y}_low,{y}_close,{y}_volume,beta,alpha,spread,spread_mean,spread_std,z,corr\n"
+        "t_ms,{x}_open,{x}_high,{x}_low,{x}_close,{x}_volume,{y}_open,{y}_high,{y}_low,{y}_close,{y}_volume,beta,alpha,spread,spread_mean,spread_std,z,corr,x_bid,x_ask,y_bid,y_ask,spread_bid,spread_ask,x_funding_rate,y_funding_rate\n"
     );
     let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for (i, t) in s.t.iter().enumerate() {
@@ -460,8 +478,13 @@ pub fn view_csv(x: &str, y: &str, xb: &[Bar], yb: &[Bar], s: &ViewSeries) -> Str
             Some(b) => format!("{},{},{},{},{}", b.open, b.high, b.low, b.close, b.volume),
             None => ",,,,".to_string(),
         };
+        let (qx, qy) = (bar_quote(&book.x, *t), bar_quote(&book.y, *t));
+        let band = match (qx, qy, s.beta[i], s.alpha[i]) {
+            (Some(qx), Some(qy), Some(beta), Some(alpha)) => Some(executable_spread(&qx, &qy, beta, alpha)),
+            _ => None,
+        };
         out.push_str(&format!(
-            "{t},{},{},{},{},{},{},{},{},{}\n",
+            "{t},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             bar_cells(bx),
             bar_cells(by),
             cell(s.beta[i]),
@@ -470,10 +493,58 @@ pub fn view_csv(x: &str, y: &str, xb: &[Bar], yb: &[Bar], s: &ViewSeries) -> Str
             cell(s.spread_mean[i]),
             cell(s.spread_std[i]),
             cell(s.z[i]),
-            cell(s.corr[i])
+            cell(s.corr[i]),
+            cell(qx.map(|q| q.bid)),
+            cell(qx.map(|q| q.ask)),
+            cell(qy.map(|q| q.bid)),
+            cell(qy.map(|q| q.ask)),
+            cell(band.map(|b| b.0)),
+            cell(band.map(|b| b.1)),
+            cell(value_at(&book.x_funding, *t)),
+            cell(value_at(&book.y_funding, *t)),
         ));
     }
     out
+}
+
+/// The quote of the bar opening at `t`: that bar's own, or the last one before it (a bar
+/// without book updates keeps the quote in force).
+fn bar_quote(book: &[BookQuote], t: i64) -> Option<BookQuote> {
+    quote_at(book, t)
+}
+
+/// The executable band's two lines (sell at the bids side, buy at the asks side).
+pub fn executable_band_lines(s: &ViewSeries, book: &LegBooks) -> Vec<ChartLine> {
+    if book.x.is_empty() || book.y.is_empty() {
+        return Vec::new();
+    }
+    let (mut sell, mut buy) = (Vec::new(), Vec::new());
+    for (i, t) in s.t.iter().enumerate() {
+        if let (Some(qx), Some(qy), Some(beta), Some(alpha)) =
+            (bar_quote(&book.x, *t), bar_quote(&book.y, *t), s.beta[i], s.alpha[i])
+        {
+            let (bid, ask) = executable_spread(&qx, &qy, beta, alpha);
+            sell.push((*t as f64, bid));
+            buy.push((*t as f64, ask));
+        }
+    }
+    vec![
+        ChartLine { label: "sell (bid)".into(), color: EXIT, points: sell },
+        ChartLine { label: "buy (ask)".into(), color: EXIT, points: buy },
+    ]
+}
+
+/// The cost tile's text: the quoted round trip in bps of y, or why there is none.
+fn quoted_cost_text(
+    quotes: Option<(Option<LegQuote>, Option<LegQuote>, FeedState, FeedState)>,
+    beta: Option<f64>,
+) -> String {
+    let Some((Some(x), Some(y), _, _)) = quotes else { return "no quotes".into() };
+    let q = |l: &LegQuote| BookQuote { t: l.t_ms, bid: l.bid, ask: l.ask };
+    match beta.and_then(|b| round_trip_cost_bps(&q(&x), &q(&y), b)) {
+        Some(bps) => format!("{bps:.2} bps"),
+        None => "—".into(),
+    }
 }
 
 fn points(t: &[i64], v: &[Option<f64>]) -> Vec<(f64, f64)> {
@@ -544,13 +615,37 @@ mod tests {
             (0..100).map(|i| bar(i * 1000, 50.0 + 0.5 * (i as f64 * 0.3).sin() + (i % 3) as f64 * 0.01)).collect();
         let a = align_bars(&xb, &yb, 1000, AlignRule::Union).expect("align");
         let s = compute_view(&a.t, &a.x, &a.y, &ViewParams { window: 20, ..ViewParams::default() });
-        let csv = view_csv("BTC", "ETH", &xb, &yb, &s);
+        // Quotes from bar 50 on (every other bar; the others keep the quote in force), and one
+        // funding settlement of y at bar 60.
+        let quote = |t: i64, mid: f64| BookQuote { t, bid: mid - 0.01, ask: mid + 0.01 };
+        let book = LegBooks {
+            x: xb.iter().skip(50).step_by(2).map(|b| quote(b.t, b.close)).collect(),
+            y: yb.iter().skip(50).step_by(2).map(|b| quote(b.t, b.close)).collect(),
+            x_funding: vec![],
+            y_funding: vec![(60_000, 0.0001)],
+        };
+        let csv = view_csv("BTC", "ETH", &xb, &yb, &s, &book);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 101);
         assert!(lines[0].starts_with("t_ms,BTC_open"));
-        let last: Vec<&str> = lines[100].split(',').collect();
-        assert_eq!(last.len(), 18);
+        assert!(lines[0].ends_with(",x_bid,x_ask,y_bid,y_ask,spread_bid,spread_ask,x_funding_rate,y_funding_rate"));
+        let row = |i: usize| lines[i + 1].split(',').map(str::to_string).collect::<Vec<String>>();
+        let last = row(99);
+        assert_eq!(last.len(), 26);
         let z: f64 = last[16].parse().expect("z in the last row");
         assert_eq!(Some(z), ViewSeries::last(&s.z));
+        // Bar 99 has no quote of its own: bar 98's is in force.
+        assert_eq!(last[18].parse::<f64>().ok(), Some(xb[98].close - 0.01));
+        let (beta, alpha) = (ViewSeries::last(&s.beta).expect("beta"), ViewSeries::last(&s.alpha).expect("alpha"));
+        let (sell, buy) = executable_spread(&quote(0, xb[98].close), &quote(0, yb[98].close), beta, alpha);
+        assert_eq!((last[22].parse::<f64>().ok(), last[23].parse::<f64>().ok()), (Some(sell), Some(buy)));
+        let spread: f64 = last[13].parse().expect("spread");
+        assert!(sell < spread + 0.02 && spread - 0.02 < buy);
+        assert_eq!(last[24], "", "no x funding known");
+        assert_eq!(last[25], "0.0001");
+        // Before the first quote and the first settlement: empty, never invented.
+        let early = row(40);
+        assert!(early[18..26].iter().all(|c| c.is_empty()), "{early:?}");
+        assert_eq!(executable_band_lines(&s, &book).iter().map(|l| l.points.len()).collect::<Vec<_>>(), [50, 50]);
     }
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{apply_bar, Bar, FeedStatus, LastPrice, ServerMsg};
+use crate::protocol::{apply_bar, Bar, BookQuote, FeedState, FeedStatus, LastPrice, LegQuote, ServerMsg};
 
 /// How many alert events the page lists.
 pub const MAX_ALERT_EVENTS: usize = 100;
@@ -25,6 +25,30 @@ pub struct LiveState {
     pub analytics: RwSignal<Option<crate::protocol::AnalyticsValues>>,
     /// Alert events pushed since the page opened (plus the recent ones loaded at start), newest first.
     pub alerts: RwSignal<Vec<crate::alerts::AlertEvent>>,
+    /// Best bid/ask per bar of both legs (book bars, then the live quotes' bar).
+    pub book: RwSignal<LegBooks>,
+    /// The latest quotes of both legs and the book/mark connections' states.
+    pub quotes: RwSignal<Option<(Option<LegQuote>, Option<LegQuote>, FeedState, FeedState)>>,
+}
+
+/// Per-bar quotes and funding settlements of the view's two legs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LegBooks {
+    pub x: Vec<BookQuote>,
+    pub y: Vec<BookQuote>,
+    pub x_funding: Vec<(i64, f64)>,
+    pub y_funding: Vec<(i64, f64)>,
+}
+
+/// Makes `quote` the last quote of its bar in `book` (a new bar is appended).
+fn apply_quote(book: &mut Vec<BookQuote>, quote: &LegQuote, interval_ms: i64) {
+    let t = crate::analytics::resample::bar_start(quote.t_ms, interval_ms.max(1));
+    let entry = BookQuote { t, bid: quote.bid, ask: quote.ask };
+    match book.last_mut() {
+        Some(last) if last.t == t => *last = entry,
+        Some(last) if last.t > t => {}
+        _ => book.push(entry),
+    }
 }
 
 impl LiveState {
@@ -40,6 +64,8 @@ impl LiveState {
             bars_y: RwSignal::new(Vec::new()),
             alerts: RwSignal::new(Vec::new()),
             analytics: RwSignal::new(None),
+            book: RwSignal::new(LegBooks::default()),
+            quotes: RwSignal::new(None),
         }
     }
 
@@ -58,6 +84,7 @@ impl LiveState {
                 }
             }
             ServerMsg::Snapshot { x_symbol, y_symbol, interval_ms, x_bars, y_bars } => {
+                self.book.set(LegBooks::default());
                 self.bars_x.set(x_bars);
                 self.bars_y.set(y_bars);
                 self.bars_view.set(Some((x_symbol, y_symbol, interval_ms)));
@@ -73,6 +100,24 @@ impl LiveState {
                 if symbol == y {
                     self.bars_y.update(|bars| apply_bar(bars, bar, interval_ms));
                 }
+            }
+            ServerMsg::Book { x_symbol, y_symbol, interval_ms, x, y, x_funding, y_funding } => {
+                if self.bars_view.get_untracked() == Some((x_symbol, y_symbol, interval_ms)) {
+                    self.book.set(LegBooks { x, y, x_funding, y_funding });
+                }
+            }
+            ServerMsg::Quotes { x, y, book, mark } => {
+                if let Some((xs, ys, interval_ms)) = self.bars_view.get_untracked() {
+                    self.book.update(|b| {
+                        if let Some(q) = x.as_ref().filter(|q| q.symbol == xs) {
+                            apply_quote(&mut b.x, q, interval_ms);
+                        }
+                        if let Some(q) = y.as_ref().filter(|q| q.symbol == ys) {
+                            apply_quote(&mut b.y, q, interval_ms);
+                        }
+                    });
+                }
+                self.quotes.set(Some((x, y, book, mark)));
             }
             ServerMsg::Alert(event) => self.alerts.update(|events| {
                 events.insert(0, event);

@@ -50,11 +50,8 @@ const DRAIN_CAP: u64 = 4 * MAX_BODY as u64;
 /// client still sending when the server answers and closes sees a reset instead of the
 /// 413; past the cap the connection is simply closed.
 async fn refuse_declared_oversize(req: Request, next: axum::middleware::Next) -> Response {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     match declared {
         Some(n) if n > MAX_BODY as u64 => {
             if n <= DRAIN_CAP {

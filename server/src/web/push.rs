@@ -62,7 +62,22 @@ pub struct PushHub {
     pub shutdown: Shutdown,
     /// One feed per distinct view, shared by every client watching it.
     pub feeds: Arc<Feeds>,
+    /// Book bars, funding and the side streams, when the server ingests them.
+    pub side: Option<SideData>,
 }
+
+/// What the push layer reads of the book and funding side.
+#[derive(Clone)]
+pub struct SideData {
+    pub book: crate::book::BookStore,
+    pub funding: crate::funding::FundingStore,
+    pub feeds: crate::side::SideFeeds,
+}
+
+/// How often the latest quotes go to each page (the cost tile and the forming bar's band).
+const QUOTES_INTERVAL: Duration = Duration::from_secs(1);
+/// Funding settlements before the first bar are sent too, so the rate in force is known.
+const FUNDING_LOOKBACK_MS: i64 = 86_400_000;
 
 /// Snapshots straight from the sled store.
 pub struct StoreHistory(pub crate::store::Store);
@@ -136,6 +151,7 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
     }
     let mut alerts = hub.alerts.subscribe();
     let mut budget = SubscribeBudget::new();
+    let mut quotes_tick = tokio::time::interval(QUOTES_INTERVAL);
     let mut view: Option<View> = None;
     let mut feed: Option<broadcast::Receiver<Utf8Bytes>> = None;
     loop {
@@ -161,6 +177,9 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
                     vec![]
                 }
             },
+            _ = quotes_tick.tick(), if hub.side.is_some() && view.is_some() => {
+                view.as_ref().and_then(|v| quotes_msg(&hub, v)).map(|m| encode(&[m])).unwrap_or_default()
+            }
             event = alerts.recv() => match event {
                 Ok(event) => encode(&[ServerMsg::Alert(event)]),
                 Err(broadcast::error::RecvError::Lagged(_)) => vec![],
@@ -490,8 +509,66 @@ fn analytics_msg(view: &View, x_bars: &[Bar], y_bars: &[Bar]) -> Option<ServerMs
     Some(ServerMsg::Analytics(values))
 }
 
+/// Per-bar quotes and funding of both legs over the bars a snapshot carries.
+fn book_msg(hub: &PushHub, view: &View, from_ms: i64) -> Option<ServerMsg> {
+    let side = hub.side.as_ref()?;
+    let quotes = |symbol: &str| -> Vec<app::protocol::BookQuote> {
+        match side.book.bars(symbol, view.interval_ms, from_ms, i64::MAX) {
+            Ok(bars) => bars.iter().map(|b| app::protocol::BookQuote { t: b.t, bid: b.bid, ask: b.ask }).collect(),
+            Err(err) => {
+                tracing::error!(%err, symbol, "cannot read book bars for a snapshot");
+                Vec::new()
+            }
+        }
+    };
+    let funding = |symbol: &str| -> Vec<(i64, f64)> {
+        match side.funding.settlements(symbol, from_ms.saturating_sub(FUNDING_LOOKBACK_MS), i64::MAX) {
+            Ok(list) => list.iter().map(|s| (s.t_ms, s.rate)).collect(),
+            Err(err) => {
+                tracing::error!(%err, symbol, "cannot read funding for a snapshot");
+                Vec::new()
+            }
+        }
+    };
+    Some(ServerMsg::Book {
+        x_symbol: view.x.clone(),
+        y_symbol: view.y.clone(),
+        interval_ms: view.interval_ms,
+        x: quotes(&view.x),
+        y: quotes(&view.y),
+        x_funding: funding(&view.x),
+        y_funding: funding(&view.y),
+    })
+}
+
+/// The latest quotes and marks of both legs, and the side connections' states.
+fn quotes_msg(hub: &PushHub, view: &View) -> Option<ServerMsg> {
+    let feeds = &hub.side.as_ref()?.feeds;
+    let leg = |symbol: &str| {
+        let quote = feeds.quotes.borrow().get(symbol).cloned()?;
+        let mark = feeds.marks.borrow().get(symbol).cloned();
+        Some(app::protocol::LegQuote {
+            symbol: symbol.to_string(),
+            t_ms: quote.t_ms,
+            bid: quote.bid,
+            ask: quote.ask,
+            mark: mark.as_ref().map(|m| m.mark),
+            funding_rate: mark.as_ref().map(|m| m.funding_rate),
+            next_funding_ms: mark.as_ref().map(|m| m.next_funding_ms),
+        })
+    };
+    Some(ServerMsg::Quotes {
+        x: leg(&view.x),
+        y: leg(&view.y),
+        book: feeds.book_status.borrow().state.clone(),
+        mark: feeds.mark_status.borrow().state.clone(),
+    })
+}
+
 fn snapshot(hub: &PushHub, view: &View) -> Vec<ServerMsg> {
     let (x_bars, y_bars) = recent_bars(hub, view);
+    let first = x_bars.first().map(|b| b.t).into_iter().chain(y_bars.first().map(|b| b.t)).min();
+    let book = first.and_then(|from| book_msg(hub, view, from));
     let analytics = analytics_msg(view, &x_bars, &y_bars);
     let last = |symbol: &str, bars: &[Bar]| {
         bars.last().map(|b| LastPrice { symbol: symbol.to_string(), t_ms: b.t, price: b.close })
@@ -509,6 +586,7 @@ fn snapshot(hub: &PushHub, view: &View) -> Vec<ServerMsg> {
     ]
     .into_iter()
     .chain(analytics)
+    .chain(book)
     .collect()
 }
 
@@ -642,6 +720,7 @@ mod tests {
             alerts,
             shutdown,
             feeds: Default::default(),
+            side: None,
         };
         (hub, bars, trigger)
     }

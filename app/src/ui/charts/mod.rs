@@ -8,7 +8,8 @@
 //! The pixel row of the first level is published as `data-entry-px` and the drawn time span
 //! as `data-x-range`, so tests (and curious users) can see lines move and zoom act; the
 //! draw count, the last draw's time and the points drawn as `data-draws`, `data-draw-ms`
-//! and `data-points`, for the redraw benchmark.
+//! and `data-points`, for the redraw benchmark; the labels of the lines with points as
+//! `data-lines` (`|`-separated).
 
 pub mod downsample;
 #[cfg(feature = "hydrate")]
@@ -121,6 +122,12 @@ pub fn Chart(
     // (draws so far, last draw in ms, points in the data): published for benchmarks.
     let draw_stats = RwSignal::new((0u32, 0.0f64, 0usize));
     let waiting = move || data.with(|d| d.waiting.clone());
+    // The labels of the lines that have points, for tests ("is the band drawn?").
+    let drawn_lines = move || {
+        data.with(|d| {
+            d.lines.iter().filter(|l| !l.points.is_empty()).map(|l| l.label.as_str()).collect::<Vec<_>>().join("|")
+        })
+    };
 
     #[cfg(feature = "hydrate")]
     {
@@ -252,6 +259,7 @@ pub fn Chart(
                 data-draws=move || draw_stats.get().0.to_string()
                 data-draw-ms=move || format!("{:.2}", draw_stats.get().1)
                 data-points=move || draw_stats.get().2.to_string()
+                data-lines=drawn_lines
                 tabindex="0"
                 width="900"
                 height="220"
