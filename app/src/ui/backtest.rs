@@ -15,7 +15,7 @@ use super::view::{ViewQuery, WINDOW_RANGE};
 use crate::analytics::align::AlignedPair;
 use crate::analytics::backtest::{
     run_backtest, sweep, BacktestParams, BacktestResult, Fill, Funding, Hedge, LegData, Market, Quote, Side,
-    SweepResult, SweepSpec,
+    SweepResult, SweepSpec, WalkForward,
 };
 use crate::dataset::{book_per_bar, funding_with_marks, BookRow, FundingRow};
 
@@ -87,12 +87,13 @@ pub fn backtest_pair(a: &AlignedPair, side: &SideData, p: &BacktestParams) -> Re
     run_backtest(&sides.market(a), p).map_err(|e| e.to_string())
 }
 
-/// The sweep grid of the page.
+/// The sweep grid of the page: the causal run for every cell (walk-forward, whose z ignores the
+/// window, applies to the single run only).
 pub fn sweep_pair(a: &AlignedPair, side: &SideData, p: &BacktestParams) -> Result<SweepResult, String> {
     let entries = SweepSpec::range(1.0, 3.5, 0.25).map_err(|e| e.to_string())?;
     let spec = SweepSpec { entries, windows: SWEEP_WINDOWS.to_vec() };
     let sides = MarketSides::new(a, side, p.bar_seconds);
-    sweep(&sides.market(a), p, &spec).map_err(|e| e.to_string())
+    sweep(&sides.market(a), &BacktestParams { walk_forward: None, ..*p }, &spec).map_err(|e| e.to_string())
 }
 
 /// Fetch the server's book bars and funding of the view's symbols from the first bar on
@@ -133,6 +134,12 @@ pub fn drawdown(equity: &[f64]) -> Vec<f64> {
             e - peak
         })
         .collect()
+}
+
+/// `TRAIN,TEST` → folds; anything else (e.g. empty) → none.
+fn parse_walk_forward(s: &str) -> Option<WalkForward> {
+    let (a, b) = s.split_once(',')?;
+    Some(WalkForward { train: a.trim().parse().ok()?, test: b.trim().parse().ok()? })
 }
 
 fn parse_opt<T: std::str::FromStr>(s: &str) -> Option<T> {
@@ -391,6 +398,12 @@ pub fn BacktestPanel(
                 <NumberControl label="notional" testid="backtest-notional" help="Quote currency of the y leg at entry"
                     value=shown(|c| c.notional.to_string())
                     on_set=set(|c, s| if let Some(v) = parse_opt(s) { c.notional = v })/>
+                <label class="control" title="TRAIN,TEST bars: static hedge and z mean/std fitted on each TRAIN, traded on the next TEST (empty = one causal run)">
+                    <span class="control-label">"walk-forward"</span>
+                    <input type="text" data-testid="backtest-walk-forward" placeholder="TRAIN,TEST"
+                        prop:value=move || controls.with(|c| c.walk_forward.map(|w| format!("{},{}", w.train, w.test)).unwrap_or_default())
+                        on:change=move |ev| controls.update(|c| c.walk_forward = parse_walk_forward(&event_target_value(&ev)))/>
+                </label>
             </div>
             {summary}
         </section>
@@ -494,7 +507,15 @@ mod tests {
 
     #[test]
     fn the_page_sweep_has_eleven_entries_by_ten_windows() {
-        let g = sweep_pair(&pair(2000), &SideData::default(), &BacktestParams::default()).expect("sweep");
+        let wf = BacktestParams { walk_forward: parse_walk_forward("800, 400"), ..BacktestParams::default() };
+        assert_eq!(wf.walk_forward, Some(WalkForward { train: 800, test: 400 }));
+        assert_eq!(parse_walk_forward(""), None);
+        assert_eq!(
+            backtest_pair(&pair(2000), &SideData::default(), &wf).expect("folds").folds.map(|f| f.len()),
+            Some(3)
+        );
+        // The grid is the causal run even when the single run is walk-forward.
+        let g = sweep_pair(&pair(2000), &SideData::default(), &wf).expect("sweep");
         assert_eq!(g.entries.len(), 11);
         assert_eq!(g.rows.len(), SWEEP_WINDOWS.len());
         // 480 + 480 − 1 bars fit in 2000: every row computes.
