@@ -9,7 +9,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use support::{Browser, Server};
 
-const TESTIDS_ON_FIRST_PAINT: [&str; 23] = [
+const TESTIDS_ON_FIRST_PAINT: [&str; 26] = [
     "connection-status",
     "pair-x",
     "pair-y",
@@ -33,6 +33,9 @@ const TESTIDS_ON_FIRST_PAINT: [&str; 23] = [
     "alerts-list",
     "export-csv",
     "window-value",
+    "exec-cost",
+    "book-status",
+    "mark-status",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,6 +87,29 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
         .await;
     let eth: f64 = browser.text("last-price-y").await.parse().expect("ETH price is a number");
     assert!(eth > 0.0);
+
+    // Best bid/ask from /public: both side connections live, a quoted round-trip cost, and
+    // the executable band drawn around the spread (two more lines than without quotes).
+    browser
+        .wait_for("the book and mark connections", Duration::from_secs(15), || async {
+            (browser.text("book-status").await == "book: live" && browser.text("mark-status").await == "mark: live")
+                .then_some(())
+        })
+        .await;
+    let cost: f64 = browser
+        .wait_for("a quoted round-trip cost", Duration::from_secs(15), || async {
+            browser.text("exec-cost").await.strip_suffix(" bps").and_then(|v| v.parse::<f64>().ok())
+        })
+        .await;
+    // The fake quotes 0.4–1.6 bps per leg; β ≈ 0.05 BTC per ETH adds about as much again.
+    assert!((0.4..6.0).contains(&cost), "round trip {cost} bps");
+    let lines = browser
+        .wait_for("the executable band on the spread chart", Duration::from_secs(15), || async {
+            let lines = browser.attr("chart-spread", "data-lines").await?;
+            (lines.contains("sell (bid)") && lines.contains("buy (ask)")).then_some(lines)
+        })
+        .await;
+    assert!(lines.starts_with("spread|"), "{lines}");
 
     // Keyboard on the slider: one ArrowRight step of 0.1 from the default 2.0.
     assert_eq!(browser.text("z-entry-value").await, "2.0");
