@@ -374,6 +374,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn fetches_every_symbol_at_start_and_each_one_added_later() {
+        let (_exchange, base, _stop) = exchange(Faults::default(), 86_400_000).await;
+        let client = RestClient::new(&base).expect("client");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let (ingest_tx, mut ingest_rx) = tokio::sync::mpsc::channel(4);
+        let symbols = Symbols::new(vec!["btcusdt".into(), "ethusdt".into()], Some(ingest_tx), Some(client.clone()));
+        let (progress_tx, mut progress) = watch::channel(Vec::new());
+        let (_trigger, shutdown) = crate::shutdown::channel();
+        tokio::spawn(run(client, store.clone(), symbols.clone(), 3 * 3_600_000, progress_tx, shutdown));
+        let done = |list: &[HistoryProgress], symbol: &str| list.iter().any(|p| p.symbol == symbol && p.done);
+        let wait_for = |symbol: &'static str, progress: &mut watch::Receiver<Vec<HistoryProgress>>| {
+            let mut progress = progress.clone();
+            async move {
+                tokio::time::timeout(Duration::from_secs(20), progress.wait_for(|list| done(list, symbol)))
+                    .await
+                    .expect("in time")
+                    .expect("open")
+                    .clone()
+            }
+        };
+        wait_for("ETHUSDT", &mut progress).await;
+        wait_for("BTCUSDT", &mut progress).await;
+        assert!(store.bars("SOLUSDT", M, i64::MIN, i64::MAX).expect("bars").is_empty(), "not ingested yet");
+        symbols.add("solusdt").await.expect("add");
+        assert!(ingest_rx.recv().await.is_some(), "the ingest was told");
+        let after = wait_for("SOLUSDT", &mut progress).await;
+        let mut names: Vec<&str> = after.iter().map(|p| p.symbol.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["BTCUSDT", "ETHUSDT", "SOLUSDT"], "one entry per symbol");
+        let sol = store.bars("SOLUSDT", M, i64::MIN, i64::MAX).expect("bars");
+        assert!(sol.len() >= 178, "three hours of SOLUSDT: {}", sol.len());
+    }
+
+    #[tokio::test]
     async fn an_unknown_symbol_is_an_exchange_refusal() {
         let (_exchange, base, _stop) = exchange(Faults::default(), 86_400_000).await;
         let client = RestClient::new(&base).expect("client");
