@@ -7,7 +7,7 @@ use axum::extract::ws::Message;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use crate::ingest::binance::{AggTradeEvent, CombinedFrame};
+use super::ws::{agg_trade_json, frame};
 use crate::market::Trade;
 
 /// Which faults to inject. The default injects none.
@@ -45,12 +45,11 @@ pub const OVERSIZED_FRAME_BYTES: usize = 64 * 1024;
 pub fn garbage_frame(rng: &mut StdRng, next: &Trade) -> Message {
     let stream = format!("{}@aggTrade", next.symbol.to_ascii_lowercase());
     let good = |trade: &Trade, price: Option<&str>| {
-        let mut event = AggTradeEvent::from(trade);
+        let mut event = agg_trade_json(trade);
         if let Some(price) = price {
-            event.price = price.to_string();
+            event["p"] = price.into();
         }
-        let stream = format!("{}@aggTrade", trade.symbol.to_ascii_lowercase());
-        serde_json::to_string(&CombinedFrame { stream, data: event }).unwrap_or_default()
+        frame(trade, true, "aggTrade", event)
     };
     let text = match rng.random_range(0..7u8) {
         0 => "\u{1}\u{7f}garbage{{[".to_string(),
@@ -73,6 +72,35 @@ mod tests {
     use super::*;
     use crate::ingest::binance::{parse_frame, Frame};
     use rand::SeedableRng;
+
+    /// The fake's encoders and the ingest's parsers are written apart; they must agree.
+    #[test]
+    fn the_fakes_frames_parse_with_the_ingests_parsers() {
+        let trade =
+            Trade { symbol: "ETHUSDT".into(), agg_id: 42, t_ms: 5, price: 3401.97, qty: 0.25, buyer_is_maker: true };
+        let text = frame(&trade, true, "aggTrade", agg_trade_json(&trade));
+        assert_eq!(parse_frame(&text), Ok(Frame::Trade(trade.clone())));
+        let quote = super::super::book::quotes_for(&trade, 1, 1).next().expect("quote");
+        let text =
+            serde_json::json!({"stream": "ethusdt@bookTicker", "data": super::super::book::book_ticker_json(&quote)});
+        match crate::ingest::binance_book::parse_book_frame(&text.to_string()) {
+            Ok(crate::ingest::stream::SideFrame::Event(q)) => {
+                assert_eq!((q.symbol.as_str(), q.update_id, q.t_ms), ("ETHUSDT", 42, 5));
+                assert!((q.bid - quote.bid).abs() < 1e-6 && (q.ask - quote.ask).abs() < 1e-6 && q.bid < q.ask);
+            }
+            other => panic!("book frame: {other:?}"),
+        }
+        let config = super::super::FakeConfig::demo();
+        let mark = super::super::funding::mark_price_json(&config, 1, 1_700_000_000_000, 3401.5);
+        match crate::ingest::binance_funding::parse_mark_frame(&mark.to_string()) {
+            Ok(crate::ingest::stream::SideFrame::Event(m)) => {
+                assert_eq!(m.symbol, "ETHUSDT");
+                assert_eq!(m.next_funding_ms, super::super::funding::next_funding_ms(&config, 1, 1_700_000_000_000));
+                assert!((m.mark - 3401.5).abs() < 1e-9 && m.funding_rate.is_finite());
+            }
+            other => panic!("mark frame: {other:?}"),
+        }
+    }
 
     #[test]
     fn no_garbage_frame_parses_as_a_trade_of_a_known_symbol() {

@@ -17,7 +17,6 @@ use tokio::time::Instant;
 use super::faults::garbage_frame;
 use super::history::History;
 use super::FakeExchange;
-use crate::ingest::binance::{AggTradeEvent, CombinedFrame, TradeEvent};
 use crate::market::Trade;
 
 /// How often the exchange pings each client (Binance futures: every 3 minutes).
@@ -227,11 +226,11 @@ async fn send_burst(
         let copies = if faults.duplicate_prob > 0.0 && rng.random::<f64>() < faults.duplicate_prob { 2 } else { 1 };
         for _ in 0..copies {
             if agg {
-                let text = frame(trade, combined, "aggTrade", AggTradeEvent::from(trade.as_ref()));
+                let text = frame(trade, combined, "aggTrade", agg_trade_json(trade));
                 socket.feed(Message::Text(text.into())).await.map_err(|_| End::Client)?;
             }
             if raw {
-                let text = frame(trade, combined, "trade", TradeEvent::from(trade.as_ref()));
+                let text = frame(trade, combined, "trade", trade_json(trade));
                 socket.feed(Message::Text(text.into())).await.map_err(|_| End::Client)?;
             }
         }
@@ -244,12 +243,46 @@ async fn send_burst(
     socket.flush().await.map_err(|_| End::Client)
 }
 
-fn frame<T: serde::Serialize>(trade: &Trade, combined: bool, kind: &str, event: T) -> String {
-    let result = if combined {
+/// The `aggTrade` event exactly as Binance writes it, with the fake's own encoder (never the
+/// ingest's wire types: a field typo must not be written once and pass on both ends).
+pub(super) fn agg_trade_json(trade: &Trade) -> serde_json::Value {
+    let qty = format!("{}", trade.qty);
+    serde_json::json!({
+        "e": "aggTrade",
+        "E": trade.t_ms,
+        "s": trade.symbol,
+        "a": trade.agg_id,
+        "p": format!("{}", trade.price),
+        "q": qty,
+        "nq": qty,
+        "f": trade.agg_id * 3,
+        "l": trade.agg_id * 3 + 2,
+        "T": trade.t_ms,
+        "m": trade.buyer_is_maker,
+    })
+}
+
+/// The raw `trade` event of a `<symbol>@trade` stream.
+fn trade_json(trade: &Trade) -> serde_json::Value {
+    serde_json::json!({
+        "e": "trade",
+        "E": trade.t_ms,
+        "T": trade.t_ms,
+        "s": trade.symbol,
+        "t": trade.agg_id * 3 + 2,
+        "p": format!("{}", trade.price),
+        "q": format!("{}", trade.qty),
+        "X": "MARKET",
+        "m": trade.buyer_is_maker,
+    })
+}
+
+/// A combined (`{"stream", "data"}`) or raw frame of `event`.
+pub(super) fn frame(trade: &Trade, combined: bool, kind: &str, event: serde_json::Value) -> String {
+    if combined {
         let stream = format!("{}@{kind}", trade.symbol.to_ascii_lowercase());
-        serde_json::to_string(&CombinedFrame { stream, data: event })
+        serde_json::json!({"stream": stream, "data": event}).to_string()
     } else {
-        serde_json::to_string(&event)
-    };
-    result.unwrap_or_default()
+        event.to_string()
+    }
 }

@@ -9,8 +9,9 @@
 //!          "q":"0.015","nq":"0.015","f":100,"l":105,"T":1709251200120,"m":true}}
 //! ```
 //!
-//! Prices and quantities arrive as decimal strings. The same types serialise frames for
-//! the fake exchange, so both ends agree on the format by construction.
+//! Prices and quantities arrive as decimal strings. The fake exchange writes its frames with
+//! its own encoder (`fake_exchange::ws`), never with these types, so a field typo here
+//! fails against it instead of passing on both ends.
 
 use serde::{Deserialize, Serialize};
 
@@ -50,52 +51,6 @@ pub struct AggTradeEvent {
     pub trade_time_ms: i64,
     #[serde(rename = "m")]
     pub buyer_is_maker: bool,
-}
-
-/// The raw trade event payload of a `<symbol>@trade` stream (the ingest does not use it;
-/// the fake exchange serves it):
-///
-/// ```json
-/// {"e":"trade","E":1709251200123,"T":1709251200120,"s":"BTCUSDT","t":17798934,
-///  "p":"62030.60","q":"0.015","X":"MARKET","m":true}
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TradeEvent {
-    #[serde(rename = "e")]
-    pub event_type: String,
-    #[serde(rename = "E")]
-    pub event_time_ms: i64,
-    #[serde(rename = "T")]
-    pub trade_time_ms: i64,
-    #[serde(rename = "s")]
-    pub symbol: String,
-    #[serde(rename = "t")]
-    pub trade_id: u64,
-    #[serde(rename = "p")]
-    pub price: String,
-    #[serde(rename = "q")]
-    pub qty: String,
-    /// Order type, `MARKET` for ordinary trades.
-    #[serde(rename = "X")]
-    pub order_type: String,
-    #[serde(rename = "m")]
-    pub buyer_is_maker: bool,
-}
-
-impl From<&Trade> for TradeEvent {
-    fn from(trade: &Trade) -> Self {
-        TradeEvent {
-            event_type: "trade".into(),
-            event_time_ms: trade.t_ms,
-            trade_time_ms: trade.t_ms,
-            symbol: trade.symbol.clone(),
-            trade_id: trade.agg_id * 3 + 2,
-            price: format!("{}", trade.price),
-            qty: format!("{}", trade.qty),
-            order_type: "MARKET".into(),
-            buyer_is_maker: trade.buyer_is_maker,
-        }
-    }
 }
 
 /// Why a frame was not turned into a trade. Each kind is counted separately.
