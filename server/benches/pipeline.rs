@@ -236,6 +236,8 @@ fn serve_rss(dir: &Path, n: u64) {
             .arg(dir)
             .arg("--binance-ws-url")
             .arg(format!("ws://{closed}/market"))
+            .arg("--binance-public-ws-url")
+            .arg(format!("ws://{closed}/public"))
             .arg("--binance-rest-url")
             .arg(format!("http://{closed}"))
             .arg("--site-root")

@@ -106,6 +106,8 @@ fn main() {
             "btcusdt,ethusdt,solusdt".into(),
             "--binance-ws-url".into(),
             format!("ws://127.0.0.1:{exchange_port}/market"),
+            "--binance-public-ws-url".into(),
+            format!("ws://127.0.0.1:{exchange_port}/public"),
             "--binance-rest-url".into(),
             format!("http://127.0.0.1:{exchange_port}"),
             "--site-root".into(),

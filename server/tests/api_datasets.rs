@@ -44,6 +44,7 @@ impl Api {
             .arg("--site-root")
             .arg(site.path())
             .args(["--binance-ws-url", &format!("ws://127.0.0.1:{dead}/market")])
+            .args(["--binance-public-ws-url", &format!("ws://127.0.0.1:{dead}/public")])
             .args(["--binance-rest-url", &format!("http://127.0.0.1:{dead}")])
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())

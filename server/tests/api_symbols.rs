@@ -99,6 +99,8 @@ async fn adding_a_symbol_while_the_exchange_is_down_says_so() {
     let server = Server::start_api_only(&[
         "--binance-ws-url",
         &format!("ws://127.0.0.1:{dead}/market"),
+        "--binance-public-ws-url",
+        &format!("ws://127.0.0.1:{dead}/public"),
         "--binance-rest-url",
         &format!("http://127.0.0.1:{dead}"),
     ])

@@ -365,8 +365,24 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_exchange_is_reported_on_the_page() {
     // Nothing listens on this port: the ingest loop fails to connect and backs off.
-    let dead = format!("ws://127.0.0.1:{}/market", support::free_port());
-    let server = Server::start(&["--binance-ws-url", &dead]).await;
+    // Every exchange address points at the dead port: no test ever reaches Binance.
+    let port = support::free_port();
+    let (dead, dead_public, dead_rest) = (
+        format!("ws://127.0.0.1:{port}/market"),
+        format!("ws://127.0.0.1:{port}/public"),
+        format!("http://127.0.0.1:{port}"),
+    );
+    let server = Server::start(&[
+        "--binance-ws-url",
+        &dead,
+        "--binance-public-ws-url",
+        &dead_public,
+        "--binance-rest-url",
+        &dead_rest,
+        "--history",
+        "0",
+    ])
+    .await;
     let browser = Browser::start().await;
     browser.client.goto(&server.base_url).await.expect("open page");
     let status = browser
