@@ -251,6 +251,12 @@ pub async fn run(
     loop {
         let now: Vec<String> = current.borrow_and_update().clone();
         started.retain(|s| now.contains(s));
+        // A removed symbol leaves the status bar (its bars stay in the store).
+        progress.send_if_modified(|list| {
+            let before = list.len();
+            list.retain(|p| now.contains(&p.symbol));
+            list.len() != before
+        });
         for symbol in now {
             if started.insert(symbol.clone()) {
                 let job =
@@ -406,6 +412,15 @@ mod tests {
         assert_eq!(names, ["BTCUSDT", "ETHUSDT", "SOLUSDT"], "one entry per symbol");
         let sol = store.bars("SOLUSDT", M, i64::MIN, i64::MAX).expect("bars");
         assert!(sol.len() >= 178, "three hours of SOLUSDT: {}", sol.len());
+        // Removed: out of the status bar.
+        symbols.remove("ethusdt").await.expect("remove");
+        let mut progress = progress.clone();
+        let left = tokio::time::timeout(Duration::from_secs(5), progress.wait_for(|list| list.len() == 2))
+            .await
+            .expect("in time")
+            .expect("open")
+            .clone();
+        assert!(left.iter().all(|p| p.symbol != "ETHUSDT"), "{left:?}");
     }
 
     #[tokio::test]
