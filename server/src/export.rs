@@ -259,9 +259,11 @@ fn download(store: Store, params: ExportParams, kind: ExportKind) -> Response {
             tracing::debug!(%err, "export download ended early");
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+    // Fused: the compression layer polls the body once more after its end, and a bare
+    // `unfold` panics when polled after returning `None` (gzip downloads came back empty).
+    let stream = futures_util::stream::StreamExt::fuse(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (Ok::<_, std::io::Error>(chunk), rx))
-    });
+    }));
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

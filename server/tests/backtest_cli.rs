@@ -302,3 +302,41 @@ fn unusable_inputs_exit_2_with_file_line_and_column() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 8, column low"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The Backtest page reads the server's book bars and funding from the CSV exports, and a
+/// browser asks for them gzip-compressed: those downloads must arrive whole (they came back
+/// empty, the stream panicking, before the export body was fused) and parse as side files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_side_data_downloads_arrive_compressed_and_parse() {
+    let server = support::Server::start_api_only(&["--demo"]).await;
+    let client = reqwest::Client::new();
+    for (path, is_book) in
+        [("/api/export/funding.csv?symbol=BTCUSDT", false), ("/api/export/book.csv?symbol=BTCUSDT&interval=1s", true)]
+    {
+        let url = format!("{}{path}", server.base_url);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let plain = client.get(&url).send().await.expect("GET").text().await.expect("body");
+            let rows = if is_book {
+                app::dataset::parse_book_csv(plain.as_bytes()).map(|r| r.len())
+            } else {
+                app::dataset::parse_funding_csv(plain.as_bytes()).map(|r| r.len())
+            };
+            if let Ok(rows) = rows {
+                let gz = client.get(&url).header("accept-encoding", "gzip").send().await.expect("GET gzip");
+                assert_eq!(gz.status(), 200, "{path}");
+                let encoding = gz.headers().get("content-encoding").and_then(|v| v.to_str().ok()).map(str::to_string);
+                let body = gz.bytes().await.expect("gzip body");
+                assert_eq!(encoding.as_deref(), Some("gzip"), "{path}");
+                assert!(
+                    body.len() > 20 && body[..2] == [0x1f, 0x8b],
+                    "{path}: {} bytes of gzip for {rows} rows",
+                    body.len()
+                );
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{path}: no parsable rows in 30 s: {rows:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+}
