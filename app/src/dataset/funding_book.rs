@@ -15,11 +15,11 @@
 //! increasing time. Errors are [`CsvError`]s naming the 1-based line and the column, like the
 //! OHLC reader's.
 
-use csv::{ReaderBuilder, StringRecord, Trim};
+use csv::StringRecord;
 use serde::Serialize;
 
 use super::error::{CsvError, ErrorKind};
-use super::reader::{csv_body, csv_error, field, number, parse_timestamp, price};
+use super::reader::{csv_body, field, for_each_record, number, parse_timestamp, price};
 use super::wire::Col;
 use crate::analytics::backtest::{Funding, Quote};
 
@@ -72,30 +72,19 @@ fn read_rows<C, T>(
     time_of: impl Fn(&T) -> i64,
 ) -> Result<Vec<T>, CsvError> {
     let body = csv_body(bytes)?;
-    let mut reader = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(body);
-    let mut record = StringRecord::new();
     let mut setup = Some(setup);
     let mut cols: Option<(Col, C)> = None;
     let mut out: Vec<T> = Vec::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(&e)),
-        }
-        if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
-            continue;
-        }
-        let line = record.position().map_or(0, csv::Position::line);
+    for_each_record(body, |record, line| {
         let (time_col, c) = match (&cols, setup.take()) {
             (Some(c), _) => c,
             (None, Some(f)) => {
-                cols = Some(f(&record)?);
-                continue;
+                cols = Some(f(record)?);
+                return Ok(());
             }
             (None, None) => return Err(no_header()),
         };
-        let v = row(c, &record, line)?;
+        let v = row(c, record, line)?;
         if let Some(prev) = out.last() {
             let (a, b) = (time_of(prev), time_of(&v));
             if b <= a {
@@ -106,7 +95,8 @@ fn read_rows<C, T>(
             }
         }
         out.push(v);
-    }
+        Ok(())
+    })?;
     if cols.is_none() {
         return Err(CsvError::new(ErrorKind::EmptyFile, "the file contains no rows"));
     }

@@ -37,27 +37,15 @@ pub fn parse_ohlc_csv(bytes: &[u8], file_name: &str) -> Result<Dataset, CsvError
 /// [`parse_ohlc_csv`] with options (e.g. a user-chosen symbol).
 pub fn parse_ohlc_csv_with(bytes: &[u8], file_name: &str, options: &ParseOptions) -> Result<Dataset, CsvError> {
     let body = csv_body(bytes)?;
-
-    let mut reader = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(body);
-    let mut record = StringRecord::new();
     let mut layout: Option<Layout> = None;
     let mut acc = Accumulator::default();
     let symbol = options.symbol_override.as_deref().map(str::trim).filter(|s| !s.is_empty());
 
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(&e)),
-        }
-        if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
-            continue; // a blank (whitespace-only) line
-        }
-        let line = record.position().map_or(0, csv::Position::line);
+    for_each_record(body, |record, line| {
         let lay = match &layout {
             Some(l) => l,
             None => {
-                let l = detect_layout(&record, line)?;
+                let l = detect_layout(record, line)?;
                 if l.format == Format::GenericOhlcv {
                     acc.single = None;
                 } else {
@@ -69,13 +57,13 @@ pub fn parse_ohlc_csv_with(bytes: &[u8], file_name: &str, options: &ParseOptions
                 let is_header = l.has_header;
                 let l = layout.insert(l);
                 if is_header {
-                    continue;
+                    return Ok(());
                 }
                 l
             }
         };
-        parse_row(lay, &record, line, &mut acc)?;
-    }
+        parse_row(lay, record, line, &mut acc)
+    })?;
 
     let Some(layout) = layout else {
         return Err(CsvError::new(ErrorKind::EmptyFile, "the file contains no rows"));
@@ -97,6 +85,26 @@ struct Accumulator {
     /// The symbol of a single-symbol format.
     single: Option<String>,
     symbols: BTreeMap<String, Series>,
+}
+
+/// Every non-blank record of a CSV body, with its 1-based file line, handed to `f` in order.
+pub(crate) fn for_each_record(
+    body: &[u8],
+    mut f: impl FnMut(&StringRecord, u64) -> Result<(), CsvError>,
+) -> Result<(), CsvError> {
+    let mut reader = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(body);
+    let mut record = StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) => return Err(csv_error(&e)),
+        }
+        if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
+            continue; // a blank (whitespace-only) line
+        }
+        f(&record, record.position().map_or(0, csv::Position::line))?;
+    }
 }
 
 /// The bytes after a byte-order mark, unless the file is empty or not comma-separated.
@@ -139,7 +147,7 @@ fn sniff_delimiter(body: &[u8]) -> Result<(), CsvError> {
     }
 }
 
-pub(crate) fn csv_error(e: &csv::Error) -> CsvError {
+fn csv_error(e: &csv::Error) -> CsvError {
     let message = match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => {
             format!("field {} is not valid UTF-8 text (is this a CSV file?)", err.field() + 1)
