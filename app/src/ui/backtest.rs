@@ -370,6 +370,12 @@ pub fn BacktestPanel(
                 <NumberControl label="hedge window" testid="backtest-hedge-window" help="Rolling OLS window (empty = the z window)"
                     value=shown(|c| c.hedge_window.map(|w| w.to_string()).unwrap_or_default())
                     on_set=set(|c, s| c.hedge_window = parse_opt(s))/>
+                <NumberControl label="kalman δ" testid="backtest-kalman-delta" help="Kalman hedge: transition noise, 0 < δ < 1 (larger adapts faster)"
+                    value=shown(|c| c.kalman.delta.to_string())
+                    on_set=set(|c, s| if let Some(v) = parse_opt(s) { c.kalman.delta = v })/>
+                <NumberControl label="kalman Ve" testid="backtest-kalman-ve" help="Kalman hedge: observation noise variance"
+                    value=shown(|c| c.kalman.Ve.to_string())
+                    on_set=set(|c, s| if let Some(v) = parse_opt(s) { c.kalman.Ve = v })/>
                 <NumberControl label="train bars" testid="backtest-train" help="Static hedge: fitted on the first N bars; trading starts at N"
                     value=shown(|c| c.train.map(|w| w.to_string()).unwrap_or_default())
                     on_set=set(|c, s| c.train = parse_opt(s))/>
