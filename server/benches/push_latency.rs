@@ -4,7 +4,13 @@
 //! ```text
 //! cargo bench -p server --bench push_latency
 //! PAIRDESK_BENCH_CLIENTS=200 PAIRDESK_BENCH_RATE=5000 PAIRDESK_BENCH_SECS=20 cargo bench -p server --bench push_latency
+//! PAIRDESK_BENCH_BOOK=10 cargo bench -p server --bench push_latency   # + 50,000 book updates/s
 //! ```
+//!
+//! The fake also serves `BOOK` best bid/ask updates per trade on `/public` (default 1), which
+//! the server ingests on its own connection beside the trades. After the run the report
+//! checks that none was lost: over the whole seconds measured, the `updates` of BTCUSDT's 1s
+//! book bars must equal `BOOK` × its stored trades (the fake sends exactly that many per trade).
 //!
 //! Runs `pairdesk fake-exchange` (3 symbols, `RATE` trades/s in all) and `pairdesk serve`
 //! ingesting from it as separate processes, then opens `CLIENTS` browser WebSockets that
@@ -80,9 +86,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
+    // reqwest here uses rustls without a built-in provider (the report's CSV downloads).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let clients = env_count("PAIRDESK_BENCH_CLIENTS", 200) as usize;
     let rate = env_count("PAIRDESK_BENCH_RATE", 5_000);
     let secs = env_count("PAIRDESK_BENCH_SECS", 20);
+    let book = env_count("PAIRDESK_BENCH_BOOK", 1).max(1);
     let (exchange_port, server_port) = (free_port(), free_port());
     let data = tempfile::tempdir().expect("tempdir");
 
@@ -94,6 +103,10 @@ fn main() {
             format!("127.0.0.1:{exchange_port}"),
             "--rate".into(),
             format!("{per_symbol}"),
+            "--book-updates-per-trade".into(),
+            book.to_string(),
+            "--history".into(),
+            "0".into(),
         ],
         None,
     );
@@ -112,6 +125,8 @@ fn main() {
             format!("http://127.0.0.1:{exchange_port}"),
             "--site-root".into(),
             "/nonexistent".into(),
+            "--history".into(),
+            "0".into(),
         ],
         Some(data.path()),
     );
@@ -165,6 +180,7 @@ fn main() {
             }));
         }
         tokio::time::sleep_until(tokio::time::Instant::from_std(measure_from)).await;
+        let measured_from_ms = now_ms() as i64;
         let (cpu_before, _) = cpu_and_rss(server_pid);
         let mut all = Vec::new();
         let mut messages = 0;
@@ -186,6 +202,24 @@ fn main() {
             percentile(&all, 0.99),
             all.last().copied().unwrap_or(f64::NAN),
             (cpu_after - cpu_before) / secs as f64 * 100.0,
+        );
+        // No book update lost: whole seconds from the start of measuring to 2 s before its end
+        // (the last bars may still be forming).
+        let from = (measured_from_ms / 1000 + 1) * 1000;
+        let to = ((measured_from_ms + secs as i64 * 1000 - 2_000) / 1000) * 1000;
+        let base = format!("http://127.0.0.1:{server_port}/api/export");
+        let get = |url: String| async move { reqwest::get(url).await.expect("export").text().await.expect("csv") };
+        let ticks = get(format!("{base}/ticks.csv?symbol=BTCUSDT&from={from}&to={to}")).await.lines().count() - 1;
+        let book_csv = get(format!("{base}/book.csv?symbol=BTCUSDT&interval=1s&from={from}&to={to}")).await;
+        let updates: u64 = book_csv.lines().skip(1).filter_map(|l| l.split(',').nth(4)?.parse::<u64>().ok()).sum();
+        let expected = ticks as u64 * book;
+        println!(
+            "book: {book} updates per trade, {:.0} updates/s in all; BTCUSDT over {} s: {updates} updates stored in 1s book bars, \
+             {expected} expected ({} trades × {book}): {}",
+            rate as f64 * book as f64,
+            (to - from) / 1000,
+            ticks,
+            if updates == expected { "none lost".to_string() } else { format!("MISMATCH ({})", updates as i64 - expected as i64) }
         );
     });
 }
