@@ -366,6 +366,13 @@ fn unusable_parameters_and_inputs_are_errors_not_panics() {
     let m3 = Market { x: LegData { close: &x, book: None, funding: &unsorted }, ..m };
     assert!(run_backtest(&m3, &BacktestParams::default()).is_err());
     assert!(SweepSpec::range(0.0, 1e300, 1e-300).is_err());
+    // Too many refits for the bars is refused, not started.
+    let t2 = times(300_000);
+    let (x2, y2) = walk(300_000, 8);
+    let big = Market::closes(&t2, &x2, &y2);
+    let many =
+        BacktestParams { walk_forward: Some(WalkForward { train: 150_000, test: 2 }), ..BacktestParams::default() };
+    assert!(run_backtest(&big, &many).expect_err("bounded").to_string().contains("folds"));
     // A TEST longer than the data is one fold running to the end.
     let wf =
         BacktestParams { walk_forward: Some(WalkForward { train: 50, test: usize::MAX }), ..BacktestParams::default() };

@@ -12,6 +12,9 @@ use crate::analytics::error::{check_min_len, AnalyticsError, Result};
 use crate::analytics::ols::fit_line;
 use serde::Serialize;
 
+/// Most TRAIN bars all folds together may fit (bounded work).
+pub const MAX_FIT_BARS: usize = 200_000_000;
+
 /// One fold's fit and its out-of-sample result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fold {
@@ -43,6 +46,15 @@ pub(crate) fn run(m: &Market<'_>, p: &BacktestParams, wf: WalkForward) -> Result
         )));
     }
     check_min_len("backtest walk-forward (TRAIN + 2)", n, wf.train.saturating_add(2))?;
+    // Each fold refits on TRAIN bars: bound the work a flag can ask for (TEST = 2 on a long
+    // series would mean n/2 refits of TRAIN bars each).
+    let folds = (n - wf.train).div_ceil(wf.test);
+    if folds.saturating_mul(wf.train) > MAX_FIT_BARS {
+        return Err(AnalyticsError::InvalidParameter(format!(
+            "backtest: walk-forward {},{} means {folds} folds of {} bars to fit (more than {MAX_FIT_BARS}); use a longer TEST",
+            wf.train, wf.test, wf.train
+        )));
+    }
     let bar_ms = m.validated_bar_ms(p.bar_seconds);
     let (x, y) = (m.x.close, m.y.close);
     let mut beta = vec![None; n];
