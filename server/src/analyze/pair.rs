@@ -151,6 +151,7 @@ pub fn analyze_legs(x: Leg<'_>, y: Leg<'_>, opts: &AnalyzeOptions, series: bool)
             tf: opts.timeframe.map(|tf| format!(" at {tf}")).unwrap_or_default(),
         });
     }
+    opts.validate_for_rows(t.len()).map_err(PairError::Options)?;
     let report =
         analyze_pair(&t, &xs, &ys, &opts.pair_params(series)).map_err(|e| PairError::Analytics(e.to_string()))?;
     Ok(Analysis {

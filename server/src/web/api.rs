@@ -97,9 +97,10 @@ impl ApiError {
     fn not_found(what: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", what)
     }
+    /// The details go to the log, never to the client (they can name paths and internals).
     fn internal(message: impl std::fmt::Display) -> Self {
         tracing::error!(%message, "api: internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message.to_string())
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the server log has the details")
     }
     fn too_large() -> Self {
         Self::new(
@@ -158,8 +159,32 @@ impl IntoResponse for ApiError {
 type ApiResult<T> = Result<T, ApiError>;
 
 /// Run CPU-heavy work off the async workers.
+/// CPU work (parsing, analysis) of this many requests at a time, on the blocking pool: the
+/// async workers that answer everything else never run it, and a flood of requests queues
+/// here instead of starting unbounded threads.
+const CONCURRENT_WORK: usize = 2;
+/// A request that cannot start its work within this long is answered 503.
+const WORK_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn work_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(CONCURRENT_WORK))
+}
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
+    let permit = tokio::time::timeout(WORK_QUEUE_WAIT, work_permits().acquire())
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                format!("the server is busy with {CONCURRENT_WORK} other analyses; try again"),
+            )
+        })?
+        .map_err(ApiError::internal)?;
+    let result = tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?;
+    drop(permit);
+    result
 }
 
 fn open(store: &Store) -> ApiResult<DatasetStore> {

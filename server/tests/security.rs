@@ -1,0 +1,217 @@
+//! The probes of issue 11, against the real binary (`pairdesk serve --demo`): what a web page
+//! on another origin, a DNS-rebinding name or a greedy client sends. Each asserts the clear
+//! refusal, and that `/healthz` keeps answering within 100 ms meanwhile.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::header;
+use serde_json::{json, Value};
+use support::{fixture, Server};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A one-file `multipart/form-data` body: (content type, bytes).
+fn form(file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "pairdesk-security-test";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// `/healthz` answers, and fast.
+async fn assert_healthy(base: &str) {
+    let started = Instant::now();
+    let status = reqwest::get(format!("{base}/healthz")).await.expect("healthz").status();
+    let took = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(took < Duration::from_millis(100), "/healthz took {took:?}");
+}
+
+async fn error_kind(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let kind = body["error"]["kind"].as_str().unwrap_or_default().to_string();
+    let message = body["error"]["message"].as_str().unwrap_or_default().to_string();
+    (status, kind, message)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_hosts_origins_and_untyped_bodies_are_refused() {
+    let server = Server::start_api_only(&["--demo"]).await;
+    let base = &server.base_url;
+    let http = reqwest::Client::new();
+
+    // DNS rebinding: our address, somebody else's name.
+    for (method, path) in
+        [("GET", "/"), ("GET", "/api/alerts"), ("POST", "/api/symbols"), ("DELETE", "/api/symbols/ETHUSDT")]
+    {
+        let request = http
+            .request(method.parse().expect("method"), format!("{base}{path}"))
+            .header(header::HOST, "evil.example")
+            .json(&json!({"symbol": "SOLUSDT"}));
+        let (status, kind, message) = error_kind(request.send().await.expect("request")).await;
+        assert_eq!((status, kind.as_str()), (403, "forbidden_host"), "{method} {path}: {message}");
+    }
+
+    // A page on another origin: JSON, a form upload, and the preflight-free text/plain body.
+    let evil = "http://evil.example";
+    let rule = json!({"x": "BTCUSDT", "y": "ETHUSDT", "z_above": 2.0, "webhook": "http://evil.example/hook"});
+    let request = http.post(format!("{base}/api/alerts")).header(header::ORIGIN, evil).json(&rule);
+    let (status, kind, _) = error_kind(request.send().await.expect("request")).await;
+    assert_eq!((status, kind.as_str()), (403, "forbidden_origin"));
+    let csv = std::fs::read(fixture("binance_um_BTCUSDT_1m_header.csv")).expect("fixture");
+    let (content_type, body) = form("BTCUSDT.csv", &csv);
+    let request = http
+        .post(format!("{base}/api/datasets"))
+        .header(header::ORIGIN, evil)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body);
+    let (status, kind, _) = error_kind(request.send().await.expect("request")).await;
+    assert_eq!((status, kind.as_str()), (403, "forbidden_origin"));
+    let request = http
+        .post(format!("{base}/api/analyze"))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(r#"{"x":{"dataset":1},"y":{"dataset":2}}"#);
+    let (status, kind, _) = error_kind(request.send().await.expect("request")).await;
+    assert_eq!((status, kind.as_str()), (415, "unsupported_media_type"));
+    // Nothing was created by any of them.
+    let alerts: Value =
+        http.get(format!("{base}/api/alerts")).send().await.expect("alerts").json().await.expect("json");
+    assert!(!alerts.to_string().contains("evil"), "{alerts}");
+    let datasets: Value =
+        http.get(format!("{base}/api/datasets")).send().await.expect("list").json().await.expect("json");
+    assert!(!datasets.to_string().contains("BTCUSDT.csv"), "{datasets}");
+
+    // The same requests from the page's own origin pass the guard.
+    let own = base.clone();
+    let request = http.get(format!("{base}/api/symbols")).header(header::ORIGIN, own);
+    assert_eq!(request.send().await.expect("request").status(), 200);
+
+    // Cross-site WebSocket: refused at the handshake.
+    let mut ws = format!("{}/ws", base.replace("http://", "ws://")).into_client_request().expect("ws request");
+    ws.headers_mut().insert(header::ORIGIN, evil.parse().expect("origin"));
+    let refused = tokio_tungstenite::connect_async(ws).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("a cross-site socket must be refused: {:?}", other.map(|(_, r)| r.status())),
+    }
+    assert_healthy(base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urls_that_used_to_panic_get_answers() {
+    let server = Server::start_api_only(&["--demo"]).await;
+    let base = &server.base_url;
+    // Let some trades arrive so the hourly export has something to say.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let hourly = reqwest::get(format!("{base}/api/export/bars.csv?symbol=BTCUSDT&interval=1h")).await.expect("export");
+    assert_eq!(hourly.status(), 200);
+    let text = hourly.text().await.expect("csv");
+    assert!(text.starts_with("time_ms,open,high,low,close,volume,count\n"), "{text}");
+    assert!(text.lines().count() >= 2, "the hourly export holds the current hour: {text}");
+    for interval in ["9223372036854775807s", "576460752303423488m", "1%C3%A9", "%FF", "-1m"] {
+        let page = reqwest::get(format!("{base}/?interval={interval}")).await.expect("page");
+        assert_eq!(page.status(), 200, "/?interval={interval}");
+        let export = reqwest::get(format!("{base}/api/export/bars.csv?symbol=BTCUSDT&interval={interval}"))
+            .await
+            .expect("export");
+        assert_eq!(export.status(), 400, "export at {interval}");
+    }
+    assert_healthy(base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analysis_work_is_bounded_before_it_starts() {
+    let server = Server::start_api_only(&["--demo"]).await;
+    let base = &server.base_url;
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for name in ["binance_um_BTCUSDT_1m_header.csv", "binance_um_ETHUSDT_1m_noheader.csv"] {
+        let csv = std::fs::read(fixture(name)).expect("fixture");
+        let (content_type, body) = form(name, &csv);
+        let request = http.post(format!("{base}/api/datasets")).header(header::CONTENT_TYPE, content_type).body(body);
+        let response = request.send().await.expect("upload");
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.expect("json");
+        ids.push(body["datasets"][0]["id"].as_u64().expect("id"));
+    }
+    for (params, needle) in [
+        (json!({"adf_maxlag": 9_999}), "adf_maxlag must be at most 100"),
+        (json!({"z_window": 25_000}), "z_window must be at most 20000"),
+        (json!({"corr_window": 1_000_000_000_000u64}), "corr_window must be at most"),
+    ] {
+        let started = Instant::now();
+        let request = json!({"x": {"dataset": ids[0]}, "y": {"dataset": ids[1]}, "params": params});
+        let response = http.post(format!("{base}/api/analyze")).json(&request).send().await.expect("analyze");
+        let (status, _, message) = error_kind(response).await;
+        assert!(status == 400 || status == 422, "{params}: {status} {message}");
+        assert!(message.contains(needle), "{params}: {message}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{params}: refused only after {:?}", started.elapsed());
+    }
+    assert_healthy(base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greedy_sockets_are_bounded() {
+    let server = Server::start_api_only(&["--demo"]).await;
+    let base = &server.base_url;
+    let url = format!("{}/ws", base.replace("http://", "ws://"));
+
+    // 10,000 Theil–Sen subscribes on one socket: a burst is served, the rest refused cheaply.
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.expect("socket");
+    let subscribe = |window: usize| {
+        json!({"type": "subscribe", "x": "BTCUSDT", "y": "ETHUSDT", "interval_ms": 1000,
+               "analytics": {"window": window, "corr_window": 30, "hedge": "theil_sen"}})
+        .to_string()
+    };
+    let sent_at = Instant::now();
+    let mut sent_bytes = 0usize;
+    for i in 0..10_000 {
+        let text = subscribe(30 + i % 200);
+        sent_bytes += text.len();
+        socket.feed(Message::Text(text.into())).await.expect("send");
+    }
+    socket.flush().await.expect("flush");
+    let mut received = 0usize;
+    let mut healthy_checks = 0;
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        match tokio::time::timeout(Duration::from_millis(200), socket.next()).await {
+            Ok(Some(Ok(message))) => received += message.len(),
+            Ok(_) => break,
+            Err(_) => {
+                assert_healthy(base).await;
+                healthy_checks += 1;
+            }
+        }
+        if healthy_checks == 0 && sent_at.elapsed() > Duration::from_secs(1) {
+            assert_healthy(base).await;
+            healthy_checks += 1;
+        }
+    }
+    assert!(healthy_checks > 0);
+    // 20 snapshots at most (the burst) plus one refusal a second: far below one per subscribe.
+    assert!(received < 20 * sent_bytes / 100, "{received} bytes answered {sent_bytes} bytes of subscribes");
+
+    // A 15 MiB frame: the connection is closed, the server stays up.
+    let (mut big, _) = tokio_tungstenite::connect_async(&url).await.expect("socket");
+    let _ = big.send(Message::Text("x".repeat(15 * 1024 * 1024).into())).await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match big.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return true,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert_eq!(closed, Ok(true), "a 15 MiB frame must end the connection");
+    assert_healthy(base).await;
+}
