@@ -126,6 +126,67 @@ impl Moments {
     }
 }
 
+/// Rolling mean, sample std (ddof 1) and z-score of the last `W` values of one series: Welford
+/// add/remove over a ring buffer, re-anchored two-pass when the owner says so. The engine's
+/// spread z-score, and [`rolling_z_linear`] for any complete series.
+#[derive(Debug, Clone)]
+struct RollingZ {
+    ring: Ring,
+    m: Moments,
+    /// How many of the newest values are equal to the newest.
+    run: usize,
+    last: f64,
+}
+
+impl RollingZ {
+    fn new(window: usize) -> RollingZ {
+        RollingZ { ring: Ring::new(window), m: Moments::default(), run: 0, last: f64::NAN }
+    }
+
+    /// Append `v`; once the window is full, `(mean, std, z)` of the newest value (z `None` for a
+    /// zero-variance window).
+    fn push(&mut self, v: f64, reanchor: bool) -> Option<(f64, f64, Option<f64>)> {
+        self.run = if v == self.last { self.run + 1 } else { 1 };
+        self.last = v;
+        if let Some(old) = self.ring.push(v) {
+            self.m.remove(old, 0.0);
+        }
+        self.m.add(v, 0.0);
+        if reanchor {
+            self.m = Moments::recompute(&self.ring, &self.ring);
+        }
+        let m = &self.m;
+        (m.n == self.ring.cap()).then(|| {
+            let sd = (m.caa / (m.n - 1) as f64).sqrt();
+            // A constant window has zero variance and no z; add/remove rounding would leave
+            // a tiny variance behind, so constancy is tracked exactly instead.
+            let flat = self.run >= m.n;
+            let z = (v - m.ma) / sd;
+            (m.ma, sd, (z.is_finite() && !flat).then_some(z))
+        })
+    }
+
+    fn clear(&mut self) {
+        self.ring.clear();
+        self.m = Moments::default();
+        self.run = 0;
+        self.last = f64::NAN;
+    }
+
+    fn len(&self) -> usize {
+        self.ring.len
+    }
+}
+
+/// z-score of every point of `s` over its trailing `window` points (ddof 1), in O(n): the same
+/// values as [`rolling_zscore`](super::rolling::rolling_zscore)'s `z_ddof1` within rounding, for
+/// windows so long that the two-pass batch (O(n·W)) would be slow; a constant window has no z
+/// (the batch may return rounding noise there). `window` must be ≥ 2.
+pub(crate) fn rolling_z_linear(s: &[f64], window: usize) -> Vec<Option<f64>> {
+    let mut z = RollingZ::new(window.max(2));
+    s.iter().enumerate().map(|(i, v)| z.push(*v, (i + 1) % window.max(2) == 0).and_then(|r| r.2)).collect()
+}
+
 /// State after the latest bar. `(have, need)` counters say how far each statistic is from ready.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct EngineSnapshot {
@@ -173,8 +234,7 @@ pub struct RollingPairEngine {
     xs: Ring,
     ys: Ring,
     hedge: Moments,
-    spreads: Ring,
-    spread_m: Moments,
+    spreads: RollingZ,
     rxs: Ring,
     rys: Ring,
     corr: Moments,
@@ -198,8 +258,7 @@ impl RollingPairEngine {
             xs: Ring::new(hedge_window),
             ys: Ring::new(hedge_window),
             hedge: Moments::default(),
-            spreads: Ring::new(z_window),
-            spread_m: Moments::default(),
+            spreads: RollingZ::new(z_window),
             rxs: Ring::new(corr_window),
             rys: Ring::new(corr_window),
             corr: Moments::default(),
@@ -221,11 +280,11 @@ impl RollingPairEngine {
 
     /// Forget all bars (keeps the allocations).
     pub fn reset(&mut self) {
-        for r in [&mut self.xs, &mut self.ys, &mut self.spreads, &mut self.rxs, &mut self.rys] {
+        self.spreads.clear();
+        for r in [&mut self.xs, &mut self.ys, &mut self.rxs, &mut self.rys] {
             r.clear();
         }
         self.hedge = Moments::default();
-        self.spread_m = Moments::default();
         self.corr = Moments::default();
         self.prev = None;
         self.bars = 0;
@@ -271,26 +330,13 @@ impl RollingPairEngine {
         let (mut spread_mean, mut spread_std, mut z) = (None, None, None);
         match spread {
             Some(s) => {
-                if let Some(old) = self.spreads.push(s) {
-                    self.spread_m.remove(old, 0.0);
-                }
-                self.spread_m.add(s, 0.0);
-                if reanchor {
-                    self.spread_m = Moments::recompute(&self.spreads, &self.spreads);
-                }
-                let m = &self.spread_m;
-                if m.n == self.z_w {
-                    let sd = (m.caa / (m.n - 1) as f64).sqrt();
-                    spread_mean = Some(m.ma);
+                if let Some((mean, sd, zz)) = self.spreads.push(s, reanchor) {
+                    spread_mean = Some(mean);
                     spread_std = Some(sd);
-                    let zz = (s - m.ma) / sd;
-                    z = zz.is_finite().then_some(zz);
+                    z = zz;
                 }
             }
-            None => {
-                self.spreads.clear();
-                self.spread_m = Moments::default();
-            }
+            None => self.spreads.clear(),
         }
 
         // Returns correlation.
@@ -317,7 +363,7 @@ impl RollingPairEngine {
         self.prev = Some((t, x, y));
 
         let hedge_have = self.xs.len;
-        let z_have = self.spreads.len;
+        let z_have = self.spreads.len();
         let z_bars_needed = if z_have >= self.z_w {
             0
         } else if hedge.is_some() {
@@ -344,5 +390,41 @@ impl RollingPairEngine {
         };
         self.last = Some(snap);
         Ok(snap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::rolling::rolling_zscore;
+
+    /// The O(n) z of any series equals the two-pass batch z (ddof 1), warm-up included, on a long
+    /// drifting series where add/remove rounding would show; constant windows have none.
+    #[test]
+    fn linear_rolling_z_is_the_batch_z() {
+        let mut v = 0.0f64;
+        let mut s: Vec<f64> = (0..20_000u64)
+            .map(|i| {
+                v += ((i.wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0 - 0.5) * 3.0;
+                1_000.0 + v
+            })
+            .collect();
+        s[5_000..5_100].fill(7.0); // a flat stretch: zero variance, no z
+        for w in [2usize, 3, 60, 777, 20_000] {
+            let batch = rolling_zscore(&s, w, "s").expect("batch").z_ddof1;
+            let fast = rolling_z_linear(&s, w);
+            assert_eq!(fast.len(), batch.len());
+            for (i, (a, b)) in fast.iter().zip(&batch).enumerate() {
+                if i + 1 >= w && s[i + 1 - w..=i].iter().all(|x| *x == s[i]) {
+                    assert_eq!(*a, None, "w={w} i={i}: a constant window has no z");
+                    continue;
+                }
+                match (a, b) {
+                    (Some(a), Some(b)) => assert!((a - b).abs() <= 1e-7 * (1.0 + b.abs()), "w={w} i={i}: {a} vs {b}"),
+                    (None, None) => {}
+                    other => panic!("w={w} i={i}: {other:?}"),
+                }
+            }
+        }
     }
 }

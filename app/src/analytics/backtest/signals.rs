@@ -2,14 +2,14 @@
 //! depends on a later bar. Composes the golden-checked stages instead of re-implementing them:
 //! rolling OLS and its spread z through [`RollingPairEngine`] (O(1) per bar, so a sweep over
 //! windows stays linear), Kalman through [`kalman_filter`], the static fit through [`fit_line`],
-//! and the trailing z of a fixed-hedge spread through [`rolling_zscore`].
+//! and the trailing z of those spreads through the engine's own rolling z
+//! ([`rolling_z_linear`], O(n) whatever the window).
 
 use super::{BacktestParams, Hedge};
 use crate::analytics::error::{check_min_len, AnalyticsError, Result};
-use crate::analytics::incremental::RollingPairEngine;
+use crate::analytics::incremental::{rolling_z_linear, RollingPairEngine};
 use crate::analytics::kalman::kalman_filter;
 use crate::analytics::ols::fit_line;
-use crate::analytics::rolling::rolling_zscore;
 
 /// Per-bar causal hedge, spread and z (`None` while undefined).
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +56,7 @@ pub fn causal_signals(x: &[f64], y: &[f64], p: &BacktestParams) -> Result<Signal
         Hedge::Kalman => {
             check_min_len("backtest (z window)", n, w)?;
             let k = kalman_filter(x, y, &p.kalman)?;
-            let z = rolling_zscore(&k.spread, w, "kalman_spread")?.z_ddof1;
+            let z = rolling_z_linear(&k.spread, w);
             Ok(Signals {
                 beta: k.beta.into_iter().map(Some).collect(),
                 alpha: k.alpha.into_iter().map(Some).collect(),
@@ -80,7 +80,7 @@ pub fn causal_signals(x: &[f64], y: &[f64], p: &BacktestParams) -> Result<Signal
             let (alpha, beta) = fit_line(&x[..train], &y[..train])
                 .ok_or(AnalyticsError::Singular("backtest static hedge (x constant over train)"))?;
             let spread = crate::analytics::rolling::spread(x, y, alpha, beta);
-            let z = rolling_zscore(&spread, w, "spread")?.z_ddof1;
+            let z = rolling_z_linear(&spread, w);
             Ok(Signals {
                 beta: vec![Some(beta); n],
                 alpha: vec![Some(alpha); n],
