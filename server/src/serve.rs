@@ -70,15 +70,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let funding_rest = checker.clone();
     let history_rest = checker.clone();
     let symbols = Symbols::new(ingest_symbols, Some(ingest_commands), Some(checker));
-    tasks.spawn(ingest::client::run(
-        ingest_config,
-        last_ids,
-        trade_tx,
-        status_tx,
-        counters,
-        ingest_commands_rx,
-        shutdown.clone(),
-    ));
+    // With history, a symbol seen for the first time starts at the current minute's first
+    // trade, so the minute live data starts in is whole (`ingest::history::seed_last_ids`).
+    let seed = history_depth.map(|_| (history_rest.clone(), ingest_config.symbols.clone()));
+    let mut last_ids = last_ids;
+    let ingest_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        if let Some((rest, symbols)) = seed {
+            ingest::history::seed_last_ids(&rest, &symbols, &mut last_ids).await;
+        }
+        ingest::client::run(ingest_config, last_ids, trade_tx, status_tx, counters, ingest_commands_rx, ingest_shutdown)
+            .await
+    });
     // Best bid/ask on `/public` and mark price on `/market`: connections of their own, so
     // neither can stall the gapless trade path (see `ingest::stream`).
     let side = SideFeeds::start(&store, &symbols, public_base, mark_base, funding_rest, &mut tasks, &shutdown)?;
@@ -101,7 +104,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let (alerts_tx, _) = broadcast::channel::<app::alerts::AlertEvent>(1_024);
-    let alerts = alerts::start(&store, &symbols, &pair, &bars_tx, &alerts_tx, &mut tasks, &shutdown)?;
+    let alerts =
+        alerts::start(&store, &symbols, &pair, &bars_tx, &alerts_tx, &mut tasks, &shutdown, &args.allow_webhook_host)?;
 
     let hub = PushHub {
         symbols: symbols.clone(),

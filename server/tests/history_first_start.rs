@@ -8,7 +8,9 @@
 //!    history done, and the first `/api/export/bars.csv` covers the hour minute by minute —
 //!    fetched minutes equal to the exchange's klines, live minutes equal to the stored
 //!    ticks, and the take-over minute the live bar alone (not the fetched one, not the sum);
-//! 3. `--history 1h` again: the restart asks only for the minutes since.
+//! 3. `--history 1h` again: the restart asks only for the minutes since;
+//! 4. `--history 1h` on a fresh directory: live data starts at the first trade of the minute
+//!    the server started in (that minute is whole), not at the first trade it streamed.
 
 mod pipeline_support;
 
@@ -186,5 +188,27 @@ async fn history_is_there_at_first_request_joins_live_without_double_counting_an
     let bars = bars(&base, "BTCUSDT").await;
     assert!(bars.len() >= 60, "the history is still there: {} bars", bars.len());
     third.stop();
+
+    // 4. A fresh data directory with history: the live data starts at the first trade of the
+    // minute the server started in, not at the first trade it happened to stream.
+    let fresh = dir.path().join("fresh");
+    let (fourth, base) = serve(fake, &fresh, "1h").await;
+    history_done(&base, Duration::from_secs(30)).await;
+    let first = csv(&format!("{base}/api/export/ticks.csv?symbol=BTCUSDT")).await;
+    let (first_id, first_ms): (u64, i64) = (first[0][1].parse().expect("id"), first[0][2].parse().expect("time"));
+    let minute = first_ms - first_ms.rem_euclid(MINUTE);
+    let url = format!(
+        "http://127.0.0.1:{fake}/fapi/v1/aggTrades?symbol=BTCUSDT&startTime={minute}&endTime={}&limit=1",
+        minute + MINUTE - 1
+    );
+    let mut exchange_first = None;
+    while exchange_first.is_none() {
+        if let Some((200, body)) = get(&url).await {
+            let rows: Vec<Value> = serde_json::from_str(&body).expect("json");
+            exchange_first = rows[0]["a"].as_u64();
+        }
+    }
+    assert_eq!(Some(first_id), exchange_first, "the first stored trade is the minute's first");
+    fourth.stop();
     drop(early_client);
 }

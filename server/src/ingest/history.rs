@@ -16,9 +16,11 @@
 //!
 //! After the window is fetched, short top-ups follow each minute until the live stream has
 //! a bar at the join, so a slow first connection leaves no minute between history and live.
+//! And a symbol seen for the first time starts its live data at the first trade of the
+//! current minute ([`seed_last_ids`]), so the minute the live stream starts in is complete.
 //! Progress per symbol goes to the status bar ([`HistoryProgress`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +30,7 @@ use app::protocol::{FeedStatus, HistoryProgress};
 use tokio::sync::{watch, Semaphore};
 
 use super::backfill::{retrying, RestClient, RestError};
-use super::binance_rest::parse_kline;
+use super::binance_rest::{parse_kline, RestAggTrade};
 use crate::market::now_ms;
 use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
@@ -44,6 +46,8 @@ const PARALLEL_SYMBOLS: usize = 3;
 const TOP_UP_ROUNDS: u32 = 10;
 /// Wait after a minute boundary before asking for the minute just closed.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// How long [`seed_last_ids`] may delay the ingest's start.
+const SEED_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
@@ -174,6 +178,42 @@ pub async fn fetch_missing(
 fn joined(store: &Store, symbol: &str) -> Result<bool, StoreError> {
     let Some((_, to)) = store.fetched_span(symbol)? else { return Ok(true) };
     Ok(store.first_live_minute_since(symbol, to - MINUTE_MS)?.is_some_and(|first| first <= to))
+}
+
+/// For symbols with no stored trade: the aggregate id just before the current minute's first
+/// trade, so the ingest's catch-up starts at that trade and the minute the live stream starts
+/// in holds all its trades (not only those after the connection). With history on, that
+/// minute's live bar is then the exchange's kline, and the history before it is fetched.
+/// Bounded: one request per symbol, all within [`SEED_TIMEOUT`]; a symbol that cannot be
+/// seeded starts at its first streamed trade, as without history.
+pub async fn seed_last_ids(client: &RestClient, symbols: &[String], last_ids: &mut HashMap<String, u64>) {
+    let minute = bar_start(now_ms(), MINUTE_MS);
+    let fresh: Vec<String> =
+        symbols.iter().map(|s| s.to_ascii_uppercase()).filter(|s| !last_ids.contains_key(s)).collect();
+    let first_ids = fresh.iter().map(|symbol| async move {
+        let query = [
+            ("symbol", symbol.clone()),
+            ("startTime", minute.to_string()),
+            ("endTime", (minute + MINUTE_MS - 1).to_string()),
+            ("limit", "1".to_string()),
+        ];
+        let rows: Result<Vec<RestAggTrade>, RestError> =
+            retrying(symbol, || client.get_json("/fapi/v1/aggTrades", &query)).await;
+        (symbol.clone(), rows)
+    });
+    let Ok(answers) = tokio::time::timeout(SEED_TIMEOUT, futures_util::future::join_all(first_ids)).await else {
+        tracing::warn!("no first trade ids of the current minute in time; the first live minute may be partial");
+        return;
+    };
+    for (symbol, rows) in answers {
+        match rows.map(|rows| rows.first().map(|row| row.agg_id)) {
+            Ok(Some(first)) if first > 0 => {
+                last_ids.insert(symbol, first - 1);
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(%symbol, %err, "cannot find the current minute's first trade"),
+        }
+    }
 }
 
 /// Sleeps until [`CLOSE_GRACE`] after the next minute boundary.
@@ -421,6 +461,25 @@ mod tests {
             .expect("open")
             .clone();
         assert!(left.iter().all(|p| p.symbol != "ETHUSDT"), "{left:?}");
+    }
+
+    #[tokio::test]
+    async fn fresh_symbols_start_at_the_current_minutes_first_trade() {
+        let (exchange, base, _stop) =
+            exchange(Faults { rest_429_prob: 0.3, retry_after_s: 0, ..Faults::default() }, 0).await;
+        let client = RestClient::new(&base).expect("client");
+        // Trades of the minute so far (the fake stamps them now); wait out a boundary first.
+        if now_ms().rem_euclid(M) > 55_000 {
+            tokio::time::sleep(Duration::from_millis((M - now_ms().rem_euclid(M) + 100) as u64)).await;
+        }
+        exchange.push_trades(30);
+        let first_eth = exchange.trade_ids("ETHUSDT")[0];
+        let mut last_ids = HashMap::from([("BTCUSDT".to_string(), 7)]);
+        let symbols = ["btcusdt".to_string(), "ethusdt".to_string(), "nopeusdt".to_string()];
+        seed_last_ids(&client, &symbols, &mut last_ids).await;
+        assert_eq!(last_ids.get("BTCUSDT"), Some(&7), "a stored symbol keeps its last id");
+        assert_eq!(last_ids.get("ETHUSDT"), Some(&(first_eth - 1)), "the catch-up starts at the minute's first trade");
+        assert_eq!(last_ids.get("NOPEUSDT"), None, "refused: starts at its first streamed trade");
     }
 
     #[tokio::test]
