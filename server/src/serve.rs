@@ -104,8 +104,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let (alerts_tx, _) = broadcast::channel::<app::alerts::AlertEvent>(1_024);
-    let alerts =
-        alerts::start(&store, &symbols, &pair, &bars_tx, &alerts_tx, &mut tasks, &shutdown, &args.allow_webhook_host)?;
+    let alerts = alerts::start(&store, &symbols, &pair, &bars_tx, &alerts_tx, &mut tasks, &shutdown)?;
 
     let hub = PushHub {
         symbols: symbols.clone(),
