@@ -48,6 +48,11 @@ pub struct ServeArgs {
     /// loopback names and the bound IP are always allowed.
     #[arg(long, value_delimiter = ',', env = "PAIRDESK_ALLOW_HOST")]
     pub allow_host: Vec<String>,
+    /// Webhook hosts that may resolve to loopback, private or link-local addresses
+    /// (comma-separated). Others are refused there: a webhook must not reach the machine's
+    /// or the LAN's internal services. Redirects are never followed.
+    #[arg(long, value_delimiter = ',', env = "PAIRDESK_ALLOW_WEBHOOK_HOST")]
+    pub allow_webhook_host: Vec<String>,
     /// Directory of the sled database (created if missing).
     #[arg(long, default_value = "./data", env = "PAIRDESK_DATA_DIR")]
     pub data_dir: PathBuf,

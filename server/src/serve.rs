@@ -104,7 +104,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let (alerts_tx, _) = broadcast::channel::<app::alerts::AlertEvent>(1_024);
-    let alerts = alerts::start(&store, &symbols, &pair, &bars_tx, &alerts_tx, &mut tasks, &shutdown)?;
+    let webhooks = alerts::webhook::WebhookSender::new(&args.allow_webhook_host);
+    let alerts = alerts::start(&store, &symbols, &pair, (&bars_tx, &alerts_tx), &mut tasks, &shutdown, webhooks)?;
 
     let hub = PushHub {
         symbols: symbols.clone(),

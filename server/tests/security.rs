@@ -132,20 +132,30 @@ async fn analysis_work_is_bounded_before_it_starts() {
     let server = Server::start_api_only(&["--demo"]).await;
     let base = &server.base_url;
     let http = reqwest::Client::new();
+    // Two 50,000-minute legs (Binance kline CSVs), big enough for the probes' sizes.
+    let legs = [("BTCUSDT_big.csv", 60_000.0, 0.0), ("ETHUSDT_big.csv", 3_000.0, 1.0)];
     let mut ids = Vec::new();
-    for name in ["binance_um_BTCUSDT_1m_header.csv", "binance_um_ETHUSDT_1m_noheader.csv"] {
-        let csv = std::fs::read(fixture(name)).expect("fixture");
-        let (content_type, body) = form(name, &csv);
+    for (name, start, phase) in legs {
+        let mut csv = String::from(
+            "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore\n",
+        );
+        for i in 0..50_000i64 {
+            let t = 1_700_000_000_000 + i * 60_000;
+            let p =
+                start * (1.0 + 0.01 * ((i as f64) / 500.0 + phase).sin() + 0.001 * ((i * 7919 % 1000) as f64 / 1000.0));
+            csv.push_str(&format!("{t},{p},{p},{p},{p},1,{},{p},1,0,0,0\n", t + 59_999));
+        }
+        let (content_type, body) = form(name, csv.as_bytes());
         let request = http.post(format!("{base}/api/datasets")).header(header::CONTENT_TYPE, content_type).body(body);
         let response = request.send().await.expect("upload");
-        assert_eq!(response.status(), 201);
+        assert_eq!(response.status(), 201, "{name}");
         let body: Value = response.json().await.expect("json");
         ids.push(body["datasets"][0]["id"].as_u64().expect("id"));
     }
     for (params, needle) in [
-        (json!({"adf_maxlag": 9_999}), "adf_maxlag must be at most 100"),
-        (json!({"z_window": 25_000}), "z_window must be at most 20000"),
-        (json!({"corr_window": 1_000_000_000_000u64}), "corr_window must be at most"),
+        (json!({"adf_maxlag": 24_000}), "adf_maxlag 24000 on 50000 bars is too much work"),
+        (json!({"z_window": 25_000}), "z_window 25000 on 50000 bars is too much work"),
+        (json!({"corr_window": 40_000}), "corr_window 40000 on 50000 bars is too much work"),
     ] {
         let started = Instant::now();
         let request = json!({"x": {"dataset": ids[0]}, "y": {"dataset": ids[1]}, "params": params});

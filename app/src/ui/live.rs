@@ -10,7 +10,7 @@ use super::alerts::AlertPanel;
 use super::backtest::BacktestPanel;
 use super::charts::{Chart, ChartData, ChartLevel, ChartLine, TimeRange, ENTRY, EXIT, LEG_X, LEG_Y, MEAN, SERIES};
 use super::format::{fmt_num, fmt_opt, fmt_price};
-use super::state::{LegBooks, LiveState};
+use super::state::{LegBooks, LiveQuotes, LiveState};
 use super::view::{Page, ViewQuery, WINDOW_RANGE, Z_ENTRY_RANGE, Z_EXIT_RANGE};
 use crate::analytics::align::{align_bars, AlignRule, AlignedPair};
 use crate::analytics::execution::{executable_spread, quote_at, round_trip_cost_bps, value_at};
@@ -266,8 +266,8 @@ pub fn StatusBar(view_q: RwSignal<ViewQuery>) -> impl IntoView {
     };
     // The book (/public) and mark (/market) connections, each with its own state.
     let side_text = move |mark: bool| {
-        let (_, _, book, mark_state) = state?.quotes.get()?;
-        let (name, s) = if mark { ("mark", mark_state) } else { ("book", book) };
+        let quotes = state?.quotes.get()?;
+        let (name, s) = if mark { ("mark", quotes.mark) } else { ("book", quotes.book) };
         Some(format!("{name}: {}", s.label()))
     };
     view! {
@@ -535,11 +535,8 @@ pub fn executable_band_lines(s: &ViewSeries, book: &LegBooks) -> Vec<ChartLine> 
 }
 
 /// The cost tile's text: the quoted round trip in bps of y, or why there is none.
-fn quoted_cost_text(
-    quotes: Option<(Option<LegQuote>, Option<LegQuote>, FeedState, FeedState)>,
-    beta: Option<f64>,
-) -> String {
-    let Some((Some(x), Some(y), _, _)) = quotes else { return "no quotes".into() };
+fn quoted_cost_text(quotes: Option<LiveQuotes>, beta: Option<f64>) -> String {
+    let Some(LiveQuotes { x: Some(x), y: Some(y), .. }) = quotes else { return "no quotes".into() };
     let q = |l: &LegQuote| BookQuote { t: l.t_ms, bid: l.bid, ask: l.ask };
     match beta.and_then(|b| round_trip_cost_bps(&q(&x), &q(&y), b)) {
         Some(bps) => format!("{bps:.2} bps"),

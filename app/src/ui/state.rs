@@ -28,7 +28,16 @@ pub struct LiveState {
     /// Best bid/ask per bar of both legs (book bars, then the live quotes' bar).
     pub book: RwSignal<LegBooks>,
     /// The latest quotes of both legs and the book/mark connections' states.
-    pub quotes: RwSignal<Option<(Option<LegQuote>, Option<LegQuote>, FeedState, FeedState)>>,
+    pub quotes: RwSignal<Option<LiveQuotes>>,
+}
+
+/// The last `Quotes` message: both legs' latest quotes and the side connections' states.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveQuotes {
+    pub x: Option<LegQuote>,
+    pub y: Option<LegQuote>,
+    pub book: FeedState,
+    pub mark: FeedState,
 }
 
 /// Per-bar quotes and funding settlements of the view's two legs.
@@ -117,7 +126,7 @@ impl LiveState {
                         }
                     });
                 }
-                self.quotes.set(Some((x, y, book, mark)));
+                self.quotes.set(Some(LiveQuotes { x, y, book, mark }));
             }
             ServerMsg::Alert(event) => self.alerts.update(|events| {
                 events.insert(0, event);

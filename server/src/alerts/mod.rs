@@ -72,10 +72,10 @@ pub fn start(
     store: &Store,
     symbols: &crate::symbols::Symbols,
     pair: &(String, String),
-    bars: &broadcast::Sender<BarUpdate>,
-    events: &broadcast::Sender<AlertEvent>,
+    (bars, events): (&broadcast::Sender<BarUpdate>, &broadcast::Sender<AlertEvent>),
     tasks: &mut tokio::task::JoinSet<()>,
     shutdown: &Shutdown,
+    webhooks: webhook::WebhookSender,
 ) -> anyhow::Result<AlertsHandle> {
     let repo = AlertRepo::open(store)?;
     let mut rules = repo.rules()?;
@@ -85,13 +85,8 @@ pub fn start(
         rules.push(rule);
     }
     let (rules_tx, rules_rx) = watch::channel(rules);
-    let engine = AlertEngine {
-        repo: repo.clone(),
-        rules: rules_rx,
-        bars: bars.subscribe(),
-        events: events.clone(),
-        webhooks: webhook::WebhookSender::new(),
-    };
+    let engine =
+        AlertEngine { repo: repo.clone(), rules: rules_rx, bars: bars.subscribe(), events: events.clone(), webhooks };
     tasks.spawn(engine.run(shutdown.clone()));
     Ok(AlertsHandle { repo, rules: Arc::new(rules_tx), symbols: symbols.clone() })
 }

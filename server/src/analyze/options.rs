@@ -35,12 +35,9 @@ pub enum AdfAutolagArg {
     None,
 }
 
-/// Longest rolling window accepted from outside, in bars.
-pub const MAX_WINDOW: usize = 20_000;
-/// Most `bars × window` one request may ask of the exact rolling statistics (~1 s here).
+/// Most `(bars − window + 1) × window` one request may ask of the exact rolling statistics
+/// (~1 s here).
 pub const MAX_WINDOW_WORK: f64 = 1e8;
-/// Largest explicit ADF maximum lag accepted from outside.
-pub const MAX_ADF_MAXLAG: usize = 100;
 /// Most `bars × (maxlag + 1)² × fits` one request may ask of the ADF lag search (~1–2 s here).
 pub const MAX_ADF_WORK: f64 = 2e9;
 
@@ -124,29 +121,26 @@ impl AnalyzeOptions {
     }
 
     /// Rejects options whose work on `n` aligned bars would exceed what one request may cost
-    /// (the limits in the README): rolling windows are exact two-pass sums, O(n·W), and ADF
-    /// with lag selection fits every lag up to `maxlag`, O(n·maxlag³).
+    /// (the limits in the README). Rolling windows are exact two-pass sums: (n − W + 1)·W
+    /// operations, nothing when the window is longer than the data (then every value is
+    /// null, as in pandas). ADF with lag selection fits every lag up to `maxlag`,
+    /// ≈ n·maxlag²·maxlag/3; a `maxlag` beyond statsmodels' cap (n/2 − ntrend − 1) is the
+    /// ADF stage's own error and costs nothing.
     pub fn validate_for_rows(&self, n: usize) -> Result<(), String> {
         for (name, window) in [("z_window", self.z_window), ("corr_window", self.corr_window)] {
-            if window > MAX_WINDOW {
-                return Err(format!("{name} must be at most {MAX_WINDOW} bars (got {window})"));
-            }
-            let work = n as f64 * window as f64;
-            if work > MAX_WINDOW_WORK {
+            let work = (n.saturating_sub(window) as f64 + 1.0) * window.min(n) as f64;
+            if window <= n && work > MAX_WINDOW_WORK {
                 return Err(format!(
-                    "{name} {window} on {n} bars is too much work for one request (bars × window must be at most {MAX_WINDOW_WORK:.0}): use a shorter window or a coarser timeframe"
+                    "{name} {window} on {n} bars is too much work for one request ((bars − window + 1) × window must be at most {MAX_WINDOW_WORK:.0}): use a shorter window or a coarser timeframe"
                 ));
             }
         }
-        if let Some(maxlag) = self.adf_maxlag {
-            if maxlag > MAX_ADF_MAXLAG {
-                return Err(format!("adf_maxlag must be at most {MAX_ADF_MAXLAG} (got {maxlag})"));
-            }
+        if let Some(maxlag) = self.adf_maxlag.filter(|m| *m <= n / 2) {
             let fits = if matches!(self.adf_autolag, AdfAutolagArg::None) { 1.0 } else { maxlag as f64 / 3.0 + 1.0 };
             let work = n as f64 * (maxlag as f64 + 1.0).powi(2) * fits;
             if work > MAX_ADF_WORK {
                 return Err(format!(
-                    "adf_maxlag {maxlag} on {n} bars is too much work for one request: use a smaller maxlag (or the default)"
+                    "adf_maxlag {maxlag} on {n} bars is too much work for one request (bars × (maxlag + 1)² × lags searched must be at most {MAX_ADF_WORK:.0}): use a smaller maxlag or the default"
                 ));
             }
         }
@@ -213,16 +207,18 @@ mod tests {
     #[test]
     fn work_from_outside_is_bounded_with_the_limit_in_the_message() {
         assert!(AnalyzeOptions::default().validate_for_rows(200_000).is_ok());
-        // The probes of issue 11: z_window 25,000 on 50,000 rows; adf_maxlag ≈ n/2.
+        // The probes of issue 11: z_window 25,000 on 50,000 rows; adf_maxlag near n/2.
         let o = AnalyzeOptions { z_window: 25_000, ..AnalyzeOptions::default() };
-        assert!(o.validate_for_rows(50_000).unwrap_err().contains("at most 20000"));
-        let o = AnalyzeOptions { z_window: 10_000, ..AnalyzeOptions::default() };
         assert!(o.validate_for_rows(50_000).unwrap_err().contains("too much work"));
-        assert!(o.validate_for_rows(5_000).is_ok());
+        // Longer than the data: no work, every value null (pandas), not an error.
+        assert!(o.validate_for_rows(20_000).is_ok());
+        let o = AnalyzeOptions { corr_window: 5_000, ..AnalyzeOptions::default() };
+        assert!(o.validate_for_rows(5_000).is_ok() && o.validate_for_rows(50_000).is_err());
         let o = AnalyzeOptions { adf_maxlag: Some(9_999), ..AnalyzeOptions::default() };
-        assert!(o.validate_for_rows(20_000).unwrap_err().contains("adf_maxlag must be at most 100"));
+        assert!(o.validate_for_rows(20_000).unwrap_err().contains("adf_maxlag 9999"));
+        assert!(o.validate_for_rows(3_000).is_ok(), "beyond n/2 the ADF stage says so itself");
         let o = AnalyzeOptions { adf_maxlag: Some(100), ..AnalyzeOptions::default() };
-        assert!(o.validate_for_rows(20_000).unwrap_err().contains("too much work"));
+        assert!(o.validate_for_rows(20_000).is_err());
         assert!(o.validate_for_rows(2_000).is_ok());
         let o = AnalyzeOptions { adf_maxlag: Some(100), adf_autolag: AdfAutolagArg::None, ..AnalyzeOptions::default() };
         assert!(o.validate_for_rows(20_000).is_ok());

@@ -40,7 +40,7 @@ pub struct FakeSettlement {
 /// Interval and offset (epoch ms) of symbol number `index`'s settlements.
 pub fn schedule(config: &FakeConfig, index: usize) -> (i64, i64) {
     let base = config.funding_interval_ms.filter(|ms| *ms > 1).unwrap_or(8 * HOUR_MS);
-    let interval = if index % 2 == 0 { base } else { base / 2 };
+    let interval = if index.is_multiple_of(2) { base } else { base / 2 };
     let offset = if index == 2 { base / 8 } else { 0 };
     (interval, offset)
 }

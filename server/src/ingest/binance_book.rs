@@ -109,7 +109,8 @@ mod tests {
 
     #[test]
     fn parses_book_tickers_and_refuses_bad_ones() {
-        let cases: [(&str, &str, Result<SideFrame<Quote>, FrameError>); 12] = [
+        type Case = (&'static str, &'static str, Result<SideFrame<Quote>, FrameError>);
+        let cases: [Case; 12] = [
             (
                 "combined",
                 r#"{"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":400900217,"E":1568014460893,"T":1568014460891,"s":"BTCUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}}"#,

@@ -143,7 +143,8 @@ mod tests {
 
     #[test]
     fn parses_mark_prices_and_refuses_bad_ones() {
-        let cases: [(&str, &str, Result<SideFrame<MarkPrice>, FrameError>); 7] = [
+        type Case = (&'static str, &'static str, Result<SideFrame<MarkPrice>, FrameError>);
+        let cases: [Case; 7] = [
             (
                 "combined",
                 r#"{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}}"#,

@@ -58,7 +58,7 @@ impl RequestGuard {
         let host = host.trim().to_ascii_lowercase();
         // No port in the Host header means the scheme's default.
         let host = if split_port(&host).is_some() { host } else { format!("{host}:80") };
-        self.allowed.iter().any(|a| *a == host).then_some(host)
+        self.allowed.contains(&host).then_some(host)
     }
 
     /// Why this request is refused, if it is.

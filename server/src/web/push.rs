@@ -189,9 +189,13 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMsg>(&text) {
                     Ok(ClientMsg::Subscribe { .. }) if !budget.take(Instant::now()) => {
                         // Over budget: dropped. One error per second at most, so a flood is not echoed.
-                        budget.warn(Instant::now()).then(|| encode(&[ServerMsg::Error {
-                            message: format!("too many subscribes: at most {SUBSCRIBE_BURST} at once and {SUBSCRIBES_PER_SECOND} per second"),
-                        }])).unwrap_or_default()
+                        if budget.warn(Instant::now()) {
+                            encode(&[ServerMsg::Error {
+                                message: format!("too many subscribes: at most {SUBSCRIBE_BURST} at once and {SUBSCRIBES_PER_SECOND} per second"),
+                            }])
+                        } else {
+                            vec![]
+                        }
                     }
                     Ok(ClientMsg::Subscribe { x, y, interval_ms, analytics }) => match validate(&hub, x, y, interval_ms, analytics) {
                         Ok(v) => {
