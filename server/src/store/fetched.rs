@@ -11,9 +11,11 @@
 //!
 //! Per bucket of the requested interval: a bucket that has a live bar is that live bar,
 //! alone; a fetched bar shows only where no live bar exists. So the minute (and the 5m
-//! bucket) in which the live stream starts is the live bar with only the trades seen live —
-//! never the fetched bar plus the live one — and a query returns history, then live bars,
-//! without overlap. Intervals computed from ticks (e.g. 1h) follow the same rule: a bucket
+//! bucket) in which the live stream starts is the live bar with only the trades ingested
+//! live — never the fetched bar plus the live one — and a query returns history, then live
+//! bars, without overlap. (At start the ingest begins a new symbol at that minute's first
+//! trade, `ingest::history::seed_last_ids`, so there the live minute is whole; the 5m bucket
+//! and a symbol added at runtime start with the trades since.) Intervals computed from ticks (e.g. 1h) follow the same rule: a bucket
 //! with ticks is resampled from them, one without is aggregated from the stored 1m bars.
 //! 1s bars have no history (klines start at one minute).
 
