@@ -130,12 +130,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("pairdesk listening on http://{}", listener.local_addr()?);
 
     let mut http_shutdown = shutdown.clone();
-    // Pushed frames are small and latency-bound: no Nagle delay.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(%err, "cannot set TCP_NODELAY");
-        }
-    });
+    // Bounded connections: a cap below the descriptor limit and timeouts for silent ones.
+    let limits = web::conn::ConnectionLimits::from_system();
+    tracing::debug!(max_connections = limits.max, "connection limits");
+    let listener = web::conn::LimitedListener::new(listener, limits);
     let server = axum::serve(listener, router).with_graceful_shutdown(async move { http_shutdown.wait().await });
     tokio::select! {
         result = server => result.context("http server failed")?,

@@ -225,3 +225,27 @@ async fn greedy_sockets_are_bounded() {
     assert_eq!(closed, Ok(true), "a 15 MiB frame must end the connection");
     assert_healthy(base).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_idle_sockets_do_not_starve_the_server() {
+    let server = Server::start_api_only(&["--demo"]).await;
+    let base = &server.base_url;
+    let url = format!("{}/ws", base.replace("http://", "ws://"));
+    let mut sockets = Vec::with_capacity(300);
+    for _ in 0..300 {
+        let (socket, _) = tokio_tungstenite::connect_async(&url).await.expect("socket");
+        sockets.push(socket);
+    }
+    // And 100 raw connections that never say anything (they time out on their own later).
+    let addr = base.trim_start_matches("http://").to_string();
+    let mut silent = Vec::with_capacity(100);
+    for _ in 0..100 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.expect("tcp"));
+    }
+    for _ in 0..5 {
+        assert_healthy(base).await;
+    }
+    drop(sockets);
+    drop(silent);
+    assert_healthy(base).await;
+}

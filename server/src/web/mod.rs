@@ -2,6 +2,7 @@
 
 pub mod alerts_api;
 pub mod api;
+pub mod conn;
 pub mod docs;
 pub mod guard;
 pub mod push;

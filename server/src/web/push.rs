@@ -74,6 +74,8 @@ pub struct SideData {
     pub feeds: crate::side::SideFeeds,
 }
 
+/// How often each socket is pinged.
+const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// How often the latest quotes go to each page (the cost tile and the forming bar's band).
 const QUOTES_INTERVAL: Duration = Duration::from_secs(1);
 /// Funding settlements before the first bar are sent too, so the rate in force is known.
@@ -152,6 +154,9 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
     let mut alerts = hub.alerts.subscribe();
     let mut budget = SubscribeBudget::new();
     let mut quotes_tick = tokio::time::interval(QUOTES_INTERVAL);
+    // A ping every 30 s keeps a quiet page's socket inside the connection idle timeout
+    // (`web::conn`) and finds dead peers.
+    let mut ping = tokio::time::interval(PING_INTERVAL);
     let mut view: Option<View> = None;
     let mut feed: Option<broadcast::Receiver<Utf8Bytes>> = None;
     loop {
@@ -177,6 +182,12 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
                     vec![]
                 }
             },
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+                vec![]
+            }
             _ = quotes_tick.tick(), if hub.side.is_some() && view.is_some() => {
                 view.as_ref().and_then(|v| quotes_msg(&hub, v)).map(|m| encode(&[m])).unwrap_or_default()
             }
