@@ -39,6 +39,14 @@ pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOpt
         .build()
 }
 
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    tracing::error!("a request handler panicked");
+    let body =
+        serde_json::json!({"error": {"kind": "internal", "message": "internal error; the server log has the details"}});
+    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+}
+
 /// `GET /api/health`: the trade feed's state and each side stream's state and counters.
 async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<serde_json::Value> {
     let trades = state.hub.status.borrow().clone();
@@ -69,6 +77,9 @@ pub fn router(state: AppState, guard: guard::RequestGuard) -> Router {
         .merge(symbols_api::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
+        // Last resort only: a handler that panics answers a JSON 500 instead of dropping
+        // the connection. No test relies on it; every input is validated before it.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         // gzip for clients that ask: the wasm bundle shrinks ~2.5×, JSON and CSV more.
         .layer(CompressionLayer::new())
 }
