@@ -2,7 +2,9 @@
 //!
 //! Keys: `m` + id (u64 big-endian) → [`DatasetSummary`] as JSON (listing never decodes bars);
 //! `b` + id → the [`Dataset`] (bars per symbol) as JSON; `next_id` → the last id handed out.
-//! A data set's two records are written in one atomic batch, so a crash never leaves half of one.
+//! A data set's two records are written in one atomic batch, so a crash never leaves half of one,
+//! and [`DatasetStore::insert_all`] and [`DatasetStore::delete`] return only once the batch is
+//! durable (flushed to disk): an acknowledged upload or delete survives a crash that follows.
 
 use app::dataset::{Dataset, Format};
 use serde::{Deserialize, Serialize};
@@ -115,7 +117,8 @@ impl DatasetStore {
         Ok(last.saturating_sub(n) + 1)
     }
 
-    /// Store data sets (all or none) and return their summaries, in order.
+    /// Store data sets (all or none), durably, and return their summaries, in order.
+    /// Blocks on the flush: call it from the blocking pool.
     pub fn insert_all(&self, items: &[(String, Dataset)]) -> Result<Vec<DatasetSummary>, DatasetError> {
         if items.is_empty() {
             return Ok(Vec::new());
@@ -131,6 +134,7 @@ impl DatasetStore {
             out.push(summary);
         }
         self.tree.apply_batch(batch)?;
+        self.tree.flush()?;
         Ok(out)
     }
 
@@ -160,13 +164,14 @@ impl DatasetStore {
         }
     }
 
-    /// Remove a data set; false if there was none.
+    /// Remove a data set, durably; false if there was none. Blocks on the flush.
     pub fn delete(&self, id: u64) -> Result<bool, DatasetError> {
         let existed = self.tree.contains_key(key(b'm', id))?;
         let mut batch = sled::Batch::default();
         batch.remove(&key(b'm', id));
         batch.remove(&key(b'b', id));
         self.tree.apply_batch(batch)?;
+        self.tree.flush()?;
         Ok(existed)
     }
 }

@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
 use support::{fixture, free_port, golden_dir, wait_for_http, ChildGuard};
@@ -22,37 +22,22 @@ fn expected_fixtures() -> serde_json::Map<String, Value> {
     serde_json::from_str::<Value>(&text).expect("json").as_object().cloned().expect("object")
 }
 
-/// `pairdesk serve` with an empty site root and an exchange URL nobody listens on.
+/// `pairdesk serve` without a bundle and with exchange URLs nobody listens on.
 struct Api {
     base: String,
     client: reqwest::Client,
     _data: tempfile::TempDir,
-    _site: tempfile::TempDir,
     _child: ChildGuard,
 }
 
 impl Api {
     async fn start() -> Api {
-        support::install_crypto_provider();
-        let (port, dead) = (free_port(), free_port());
-        let (data, site) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
-        let child = Command::new(env!("CARGO_BIN_EXE_pairdesk"))
-            .arg("serve")
-            .args(["--bind", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data.path())
-            .arg("--site-root")
-            .arg(site.path())
-            .args(["--binance-ws-url", &format!("ws://127.0.0.1:{dead}/market")])
-            .args(["--binance-public-ws-url", &format!("ws://127.0.0.1:{dead}/public")])
-            .args(["--binance-rest-url", &format!("http://127.0.0.1:{dead}")])
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn pairdesk");
+        let port = free_port();
+        let data = tempfile::tempdir().expect("tempdir");
+        let child = support::spawn_serve(port, data.path(), &[]);
         let base = format!("http://127.0.0.1:{port}");
         wait_for_http(&format!("{base}/healthz")).await;
-        Api { base, client: reqwest::Client::new(), _data: data, _site: site, _child: ChildGuard(child) }
+        Api { base, client: reqwest::Client::new(), _data: data, _child: child }
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {

@@ -27,15 +27,18 @@ pub struct AlertsHandle {
 }
 
 impl AlertsHandle {
-    /// Saves a rule and hands the new rule set to the engine.
-    pub fn upsert(&self, rule: AlertRule) -> Result<AlertRule, repo::RepoError> {
+    /// Saves a rule durably (returns after the flush) and hands the new rule set to the engine.
+    pub async fn upsert(&self, rule: AlertRule) -> Result<AlertRule, repo::RepoError> {
         self.repo.upsert(&rule)?;
+        self.repo.flush_rules().await?;
         self.publish()?;
         Ok(rule)
     }
 
-    pub fn delete(&self, id: &str) -> Result<bool, repo::RepoError> {
+    /// Removes a rule durably; `false` if there was none.
+    pub async fn delete(&self, id: &str) -> Result<bool, repo::RepoError> {
         let removed = self.repo.delete(id)?;
+        self.repo.flush_rules().await?;
         self.publish()?;
         Ok(removed)
     }

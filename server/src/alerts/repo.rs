@@ -59,6 +59,12 @@ impl AlertRepo {
         Ok(self.rules.remove(id.as_bytes())?.is_some())
     }
 
+    /// Makes every rule change so far durable (sled flushes the whole database log).
+    pub async fn flush_rules(&self) -> Result<(), RepoError> {
+        self.rules.flush_async().await?;
+        Ok(())
+    }
+
     pub fn record(&self, event: &AlertEvent) -> Result<(), RepoError> {
         let mut key = Vec::with_capacity(16);
         key.extend_from_slice(&((event.t_ms as u64) ^ (1 << 63)).to_be_bytes());

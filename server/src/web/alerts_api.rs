@@ -49,14 +49,14 @@ async fn save_rule(
     } else if rule.id.len() > 64 || !rule.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "id: letters, digits, '-' and '_' only");
     }
-    match alerts.upsert(rule) {
+    match alerts.upsert(rule).await {
         Ok(rule) => (StatusCode::OK, Json(rule)).into_response(),
         Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
     }
 }
 
 async fn delete_rule(State(alerts): State<AlertsHandle>, Path(id): Path<String>) -> Response {
-    match alerts.delete(&id) {
+    match alerts.delete(&id).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => error(StatusCode::NOT_FOUND, format!("no alert rule {id}")),
         Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),

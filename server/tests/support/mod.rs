@@ -62,6 +62,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's process id (benchmarks read its RSS and CPU time).
+    pub fn pid(&self) -> u32 {
+        self._child.0.id()
+    }
+
     /// With the browser bundle (`make bundle` first).
     pub async fn start(extra_args: &[&str]) -> Server {
         Self::start_with_site(site_root(), extra_args).await
@@ -92,6 +97,31 @@ impl Server {
         wait_for_http(&format!("{base_url}/healthz")).await;
         Server { base_url, data_dir, _child: ChildGuard(child) }
     }
+}
+
+/// `pairdesk serve` on `port` and `data_dir` without a bundle, with `extra_args`. Unless
+/// `extra_args` has `--demo`, every exchange URL points at a port nobody listens on and
+/// `--history 0`: no test reaches Binance. Wait for it with [`wait_for_http`].
+pub fn spawn_serve(port: u16, data_dir: &std::path::Path, extra_args: &[&str]) -> ChildGuard {
+    install_crypto_provider();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pairdesk"));
+    command
+        .arg("serve")
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--site-root", "/nonexistent-site-root"]);
+    if !extra_args.contains(&"--demo") {
+        let dead = free_port();
+        command
+            .args(["--history", "0"])
+            .args(["--binance-ws-url", &format!("ws://127.0.0.1:{dead}/market")])
+            .args(["--binance-public-ws-url", &format!("ws://127.0.0.1:{dead}/public")])
+            .args(["--binance-rest-url", &format!("http://127.0.0.1:{dead}")]);
+    }
+    let child =
+        command.args(extra_args).env("RUST_LOG", "error").stdout(Stdio::null()).spawn().expect("spawn pairdesk");
+    ChildGuard(child)
 }
 
 pub async fn wait_for_http(url: &str) {
