@@ -82,6 +82,68 @@ pub struct ServeArgs {
     /// Directory holding the Trunk-built browser bundle (`pkg/frontend.js`, `pkg/frontend_bg.wasm`).
     #[arg(long, default_value = "target/site", env = "PAIRDESK_SITE_ROOT")]
     pub site_root: PathBuf,
+    /// Most alert rules stored (the Live slider's default rule counts); saving one more is
+    /// refused with 409. Every rule is evaluated on each closed bar of its view.
+    #[arg(long, default_value_t = 100, env = "PAIRDESK_MAX_ALERT_RULES")]
+    pub max_alert_rules: usize,
+    /// Most uploaded data sets stored; an upload past it is refused with 409.
+    #[arg(long, default_value_t = 200, env = "PAIRDESK_MAX_DATASETS")]
+    pub max_datasets: usize,
+    /// Most bytes all stored data sets may take together (`512MiB`, `2GB`, `100000`); an
+    /// upload past it is refused with 507.
+    #[arg(long, default_value = "512MiB", env = "PAIRDESK_MAX_DATASET_BYTES")]
+    pub max_dataset_bytes: ByteSize,
+}
+
+/// A size in bytes: a number with an optional unit, `KB`/`MB`/`GB` (powers of 1000) or
+/// `KiB`/`MiB`/`GiB` (powers of 1024); `B` or nothing = bytes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ByteSize(pub u64);
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (digits, unit) = text.split_at(split);
+        let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kb" | "k" => 1_000,
+            "mb" | "m" => 1_000_000,
+            "gb" | "g" => 1_000_000_000,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            _ => return Err(format!("`{s}`: unknown unit (use B, KB, MB, GB, KiB, MiB or GiB)")),
+        };
+        digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(scale))
+            .map(ByteSize)
+            .ok_or_else(|| format!("`{s}` is not a size such as 512MiB"))
+    }
+}
+
+impl std::fmt::Display for ByteSize {
+    /// In the largest unit that divides the size exactly (`512 MiB`, `2 GB`, `1234 bytes`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0;
+        for (scale, unit) in [
+            (1u64 << 30, "GiB"),
+            (1_000_000_000, "GB"),
+            (1 << 20, "MiB"),
+            (1_000_000, "MB"),
+            (1 << 10, "KiB"),
+            (1_000, "KB"),
+        ] {
+            if n >= scale && n.is_multiple_of(scale) {
+                return write!(f, "{} {unit}", n / scale);
+            }
+        }
+        write!(f, "{n} bytes")
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -162,6 +224,28 @@ impl std::str::FromStr for Rate {
         match s.parse::<f64>() {
             Ok(r) if r.is_finite() && r > 0.0 => Ok(Rate(r)),
             _ => Err(format!("`{s}` is not a positive rate or `max`")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByteSize;
+
+    #[test]
+    fn byte_sizes_parse_with_units_and_print_back() {
+        for (text, bytes, shown) in [
+            ("512MiB", 512 << 20, "512 MiB"),
+            ("2GB", 2_000_000_000, "2 GB"),
+            ("100000", 100_000, "100 KB"),
+            ("1234 b", 1234, "1234 bytes"),
+            ("1KiB", 1024, "1 KiB"),
+        ] {
+            let size: ByteSize = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!((size.0, size.to_string().as_str()), (bytes, shown), "{text}");
+        }
+        for bad in ["", "MB", "12 parsecs", "-1MB", "99999999999999999999GB"] {
+            assert!(bad.parse::<ByteSize>().is_err(), "{bad:?} parsed");
         }
     }
 }

@@ -24,7 +24,27 @@ pub enum DatasetError {
     Corrupt { id: u64, source: serde_json::Error },
     #[error("cannot encode a data set: {0}")]
     Encode(serde_json::Error),
+    #[error("{stored} data sets are stored, the most allowed (--max-datasets {max}); delete one to upload another")]
+    TooMany { stored: usize, max: usize },
+    #[error("stored data sets would take {needed} bytes, over the {max} allowed (--max-dataset-bytes); {stored} bytes are in use: delete some first")]
+    TooLarge { stored: u64, needed: u64, max: crate::cli::ByteSize },
 }
+
+/// How much the `datasets` tree may hold (`--max-datasets`, `--max-dataset-bytes`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub max_count: usize,
+    pub max_bytes: crate::cli::ByteSize,
+}
+
+impl Limits {
+    /// No limit (tools and tests).
+    pub const NONE: Limits = Limits { max_count: usize::MAX, max_bytes: crate::cli::ByteSize(u64::MAX) };
+}
+
+/// Quota check and insert are one step across concurrent uploads (a process holds the
+/// database alone, so a process-wide lock suffices).
+static INSERTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// One symbol of a stored data set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +72,10 @@ pub struct DatasetSummary {
     pub last_t: i64,
     /// Upload time (ms since the epoch).
     pub created_ms: i64,
+    /// Bytes its bars take in the database (what `--max-dataset-bytes` counts); 0 in
+    /// entries written before it was recorded (the quota then reads the stored length).
+    #[serde(default)]
+    pub stored_bytes: u64,
 }
 
 impl DatasetSummary {
@@ -80,6 +104,7 @@ impl DatasetSummary {
             last_t: symbols.iter().map(|s| s.last_t).max().unwrap_or_default(),
             symbols,
             created_ms,
+            stored_bytes: 0,
         }
     }
 }
@@ -117,25 +142,53 @@ impl DatasetStore {
         Ok(last.saturating_sub(n) + 1)
     }
 
-    /// Store data sets (all or none), durably, and return their summaries, in order.
-    /// Blocks on the flush: call it from the blocking pool.
-    pub fn insert_all(&self, items: &[(String, Dataset)]) -> Result<Vec<DatasetSummary>, DatasetError> {
+    /// Store data sets (all or none, within `limits`), durably, and return their summaries,
+    /// in order. Blocks on the flush: call it from the blocking pool.
+    pub fn insert_all(&self, items: &[(String, Dataset)], limits: Limits) -> Result<Vec<DatasetSummary>, DatasetError> {
         if items.is_empty() {
             return Ok(Vec::new());
+        }
+        let encoded: Vec<Vec<u8>> = items
+            .iter()
+            .map(|(_, ds)| serde_json::to_vec(ds).map_err(DatasetError::Encode))
+            .collect::<Result<_, _>>()?;
+        let _inserting = INSERTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (count, bytes) = self.usage()?;
+        if count.saturating_add(items.len()) > limits.max_count {
+            return Err(DatasetError::TooMany { stored: count, max: limits.max_count });
+        }
+        let needed = encoded.iter().fold(bytes, |sum, e| sum.saturating_add(e.len() as u64));
+        if needed > limits.max_bytes.0 {
+            return Err(DatasetError::TooLarge { stored: bytes, needed, max: limits.max_bytes });
         }
         let first = self.allocate_ids(items.len() as u64)?;
         let created = now_ms();
         let mut batch = sled::Batch::default();
         let mut out = Vec::with_capacity(items.len());
-        for ((name, ds), id) in items.iter().zip(first..) {
-            let summary = DatasetSummary::of(id, name, ds, created);
+        for (((name, ds), bars), id) in items.iter().zip(encoded).zip(first..) {
+            let summary =
+                DatasetSummary { stored_bytes: bars.len() as u64, ..DatasetSummary::of(id, name, ds, created) };
             batch.insert(&key(b'm', id), serde_json::to_vec(&summary).map_err(DatasetError::Encode)?);
-            batch.insert(&key(b'b', id), serde_json::to_vec(ds).map_err(DatasetError::Encode)?);
+            batch.insert(&key(b'b', id), bars);
             out.push(summary);
         }
         self.tree.apply_batch(batch)?;
         self.tree.flush()?;
         Ok(out)
+    }
+
+    /// How many data sets are stored and the bytes their bars take.
+    pub fn usage(&self) -> Result<(usize, u64), DatasetError> {
+        let mut bytes = 0u64;
+        let summaries = self.list()?;
+        for summary in &summaries {
+            let size = match summary.stored_bytes {
+                0 => self.tree.get(key(b'b', summary.id))?.map_or(0, |v| v.len() as u64),
+                n => n,
+            };
+            bytes = bytes.saturating_add(size);
+        }
+        Ok((summaries.len(), bytes))
     }
 
     /// Every stored data set, oldest first.
@@ -190,7 +243,7 @@ mod tests {
             2024-03-01T00:00:00Z,AAA,1,2,0.5,1.5,10\n2024-03-01T00:01:00Z,AAA,1,2,0.5,1.25,10\n\
             2024-03-01T00:00:00Z,BBB,3,4,2.5,3.5,10\n";
         let parsed = parse_ohlc_csv(csv, "g.csv").unwrap();
-        let s = ds.insert_all(&[("a".into(), parsed.clone()), ("b".into(), parsed.clone())]).unwrap();
+        let s = ds.insert_all(&[("a".into(), parsed.clone()), ("b".into(), parsed.clone())], Limits::NONE).unwrap();
         assert_eq!((s[0].id, s[1].id), (1, 2));
         assert_eq!(s[0].rows, 3);
         assert_eq!(s[0].symbols[0].last_close, 1.25);
@@ -199,6 +252,32 @@ mod tests {
         assert!(ds.delete(1).unwrap());
         assert!(!ds.delete(1).unwrap());
         assert_eq!(ds.list().unwrap().iter().map(|s| s.id).collect::<Vec<_>>(), vec![2]);
-        assert_eq!(ds.insert_all(&[("c".into(), parsed)]).unwrap()[0].id, 3);
+        assert_eq!(ds.insert_all(&[("c".into(), parsed)], Limits::NONE).unwrap()[0].id, 3);
+    }
+
+    #[test]
+    fn quotas_refuse_the_upload_past_them_and_deletes_make_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let ds = DatasetStore::open(&store).unwrap();
+        let csv = b"timestamp,symbol,open,high,low,close,volume\n2024-03-01T00:00:00Z,AAA,1,2,0.5,1.5,10\n";
+        let item = ("a".to_string(), parse_ohlc_csv(csv, "a.csv").unwrap());
+        let one = ds.insert_all(std::slice::from_ref(&item), Limits::NONE).unwrap().remove(0);
+        assert!(one.stored_bytes > 0);
+        assert_eq!(ds.usage().unwrap(), (1, one.stored_bytes));
+        let two = Limits { max_count: 2, max_bytes: crate::cli::ByteSize(u64::MAX) };
+        ds.insert_all(std::slice::from_ref(&item), two).unwrap();
+        let err = ds.insert_all(std::slice::from_ref(&item), two).unwrap_err();
+        assert!(matches!(err, DatasetError::TooMany { stored: 2, max: 2 }), "{err}");
+        assert!(err.to_string().contains("--max-datasets 2"), "{err}");
+        // Bytes: room for exactly the two stored, not a third.
+        let bytes = Limits { max_count: 10, max_bytes: crate::cli::ByteSize(2 * one.stored_bytes) };
+        let err = ds.insert_all(std::slice::from_ref(&item), bytes).unwrap_err();
+        assert!(matches!(err, DatasetError::TooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("--max-dataset-bytes"), "{err}");
+        assert_eq!(ds.list().unwrap().len(), 2, "a refused upload stores nothing");
+        assert!(ds.delete(one.id).unwrap());
+        ds.insert_all(std::slice::from_ref(&item), bytes).unwrap();
+        ds.insert_all(std::slice::from_ref(&item), two).unwrap_err();
     }
 }

@@ -9,8 +9,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 use crate::cli::ServeArgs;
 use crate::ingest::backfill::RestClient;
 use crate::ingest::client::{IngestCommand, IngestConfig, IngestCounters};
-use crate::side::SideFeeds;
 use crate::pipeline::{self, PairPrices};
+use crate::side::SideFeeds;
 use crate::store::{retention, Store};
 use crate::symbols::Symbols;
 use crate::web::push::{PushHub, StoreHistory};
@@ -105,7 +105,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let (alerts_tx, _) = broadcast::channel::<app::alerts::AlertEvent>(1_024);
     let webhooks = alerts::webhook::WebhookSender::new(&args.allow_webhook_host);
-    let alerts = alerts::start(&store, &symbols, &pair, (&bars_tx, &alerts_tx), &mut tasks, &shutdown, webhooks)?;
+    let alerts = alerts::start(&store, &symbols, &pair, (&bars_tx, &alerts_tx), &mut tasks, &shutdown, webhooks)?
+        .with_max_rules(args.max_alert_rules);
 
     let hub = PushHub {
         symbols: symbols.clone(),
@@ -126,7 +127,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("cannot bind {}", args.bind))?;
     let guard = web::guard::RequestGuard::new(listener.local_addr()?, &args.allow_host);
-    let router = web::router(AppState { leptos_options, hub, store: store.clone(), alerts, symbols, side }, guard);
+    let dataset_limits = crate::datasets::Limits { max_count: args.max_datasets, max_bytes: args.max_dataset_bytes };
+    let state = AppState { leptos_options, hub, store: store.clone(), alerts, symbols, side, dataset_limits };
+    let router = web::router(state, guard);
     tracing::info!("pairdesk listening on http://{}", listener.local_addr()?);
 
     let mut http_shutdown = shutdown.clone();

@@ -18,17 +18,34 @@ use crate::pipeline::BarUpdate;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 
+/// Default of `--max-alert-rules`.
+pub const DEFAULT_MAX_RULES: usize = 100;
+
 /// What the HTTP API needs to edit rules: the repo, the live rule set, the known symbols.
 #[derive(Clone)]
 pub struct AlertsHandle {
     pub repo: AlertRepo,
     pub rules: Arc<watch::Sender<Vec<AlertRule>>>,
     pub symbols: crate::symbols::Symbols,
+    /// `--max-alert-rules`: a new rule past it is refused (replacing one always works).
+    pub max_rules: usize,
+    /// Makes the count check and the save one step across concurrent requests.
+    saving: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AlertsHandle {
+    pub fn with_max_rules(self, max_rules: usize) -> Self {
+        AlertsHandle { max_rules, ..self }
+    }
+
     /// Saves a rule durably (returns after the flush) and hands the new rule set to the engine.
+    /// A new id past [`AlertsHandle::max_rules`] is refused ([`repo::RepoError::TooMany`]).
     pub async fn upsert(&self, rule: AlertRule) -> Result<AlertRule, repo::RepoError> {
+        let _saving = self.saving.lock().await;
+        let stored = self.rules.borrow().len();
+        if stored >= self.max_rules && !self.rules.borrow().iter().any(|r| r.id == rule.id) {
+            return Err(repo::RepoError::TooMany { stored, max: self.max_rules });
+        }
         self.repo.upsert(&rule)?;
         self.repo.flush_rules().await?;
         self.publish()?;
@@ -37,6 +54,7 @@ impl AlertsHandle {
 
     /// Removes a rule durably; `false` if there was none.
     pub async fn delete(&self, id: &str) -> Result<bool, repo::RepoError> {
+        let _saving = self.saving.lock().await;
         let removed = self.repo.delete(id)?;
         self.repo.flush_rules().await?;
         self.publish()?;
@@ -91,5 +109,11 @@ pub fn start(
     let engine =
         AlertEngine { repo: repo.clone(), rules: rules_rx, bars: bars.subscribe(), events: events.clone(), webhooks };
     tasks.spawn(engine.run(shutdown.clone()));
-    Ok(AlertsHandle { repo, rules: Arc::new(rules_tx), symbols: symbols.clone() })
+    Ok(AlertsHandle {
+        repo,
+        rules: Arc::new(rules_tx),
+        symbols: symbols.clone(),
+        max_rules: DEFAULT_MAX_RULES,
+        saving: Arc::default(),
+    })
 }

@@ -26,6 +26,8 @@ pub enum RepoError {
     Sled(#[from] sled::Error),
     #[error("stored alert data is unreadable: {0}")]
     Corrupt(String),
+    #[error("{stored} alert rules are stored, the most allowed (--max-alert-rules {max}); delete one to add another")]
+    TooMany { stored: usize, max: usize },
 }
 
 impl AlertRepo {

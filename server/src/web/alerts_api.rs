@@ -1,4 +1,8 @@
 //! `/api/alerts`: list, create/update and delete alert rules; list recent events.
+//!
+//! Errors are `{"error": {"kind", "message"}}`: `invalid_rule` (422), `not_found` (404),
+//! `quota_exceeded` (409, past `--max-alert-rules`; deletes always work) and `internal`
+//! (500, details only in the server log).
 
 use app::alerts::{AlertEvent, AlertRule};
 use axum::extract::{Path, Query, State};
@@ -9,6 +13,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::AppState;
+use crate::alerts::repo::RepoError;
 use crate::alerts::AlertsHandle;
 
 pub fn routes() -> Router<AppState> {
@@ -18,14 +23,29 @@ pub fn routes() -> Router<AppState> {
         .route("/api/alerts/events", get(list_events))
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(serde_json::json!({ "error": { "message": message.into() } }))).into_response()
+fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": { "kind": kind, "message": message.into() } }))).into_response()
+}
+
+fn invalid(message: impl Into<String>) -> Response {
+    error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_rule", message)
+}
+
+/// A repo failure: the quota is the client's to fix; anything else is logged, not shown.
+fn repo_error(err: RepoError) -> Response {
+    match err {
+        RepoError::TooMany { .. } => error(StatusCode::CONFLICT, "quota_exceeded", err.to_string()),
+        err => {
+            tracing::error!(%err, "alerts api: internal error");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the server log has the details")
+        }
+    }
 }
 
 async fn list_rules(State(alerts): State<AlertsHandle>) -> Response {
     match alerts.repo.rules() {
         Ok(rules) => Json(rules).into_response(),
-        Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        Err(err) => repo_error(err),
     }
 }
 
@@ -36,30 +56,30 @@ async fn save_rule(
 ) -> Response {
     let Json(mut rule) = match body {
         Ok(body) => body,
-        Err(rejection) => return error(StatusCode::UNPROCESSABLE_ENTITY, rejection.body_text()),
+        Err(rejection) => return invalid(rejection.body_text()),
     };
     rule.name = rule.name.trim().to_string();
     rule.view.x = rule.view.x.to_ascii_uppercase();
     rule.view.y = rule.view.y.to_ascii_uppercase();
     if let Err(message) = rule.validate(&alerts.symbols.current()) {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, message);
+        return invalid(message);
     }
     if rule.id.is_empty() {
         rule.id = new_id();
     } else if rule.id.len() > 64 || !rule.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "id: letters, digits, '-' and '_' only");
+        return invalid("id: letters, digits, '-' and '_' only");
     }
     match alerts.upsert(rule).await {
         Ok(rule) => (StatusCode::OK, Json(rule)).into_response(),
-        Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        Err(err) => repo_error(err),
     }
 }
 
 async fn delete_rule(State(alerts): State<AlertsHandle>, Path(id): Path<String>) -> Response {
     match alerts.delete(&id).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => error(StatusCode::NOT_FOUND, format!("no alert rule {id}")),
-        Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        Ok(false) => error(StatusCode::NOT_FOUND, "not_found", format!("no alert rule {id}")),
+        Err(err) => repo_error(err),
     }
 }
 
@@ -72,7 +92,7 @@ async fn list_events(State(alerts): State<AlertsHandle>, Query(query): Query<Eve
     let limit = query.limit.unwrap_or(100).min(1_000);
     match alerts.repo.recent_events(limit) {
         Ok(events) => Json::<Vec<AlertEvent>>(events).into_response(),
-        Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        Err(err) => repo_error(err),
     }
 }
 

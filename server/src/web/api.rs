@@ -4,7 +4,9 @@
 //! * `POST /api/datasets` — multipart: one or more file fields (any field with a file name),
 //!   optional `symbol` (override for single-symbol formats) and `name` (one file only). Every
 //!   file is parsed completely first; one rejected file rejects the request (422, nothing
-//!   stored). Bodies over [`MAX_BODY`] get 413.
+//!   stored). Bodies over [`MAX_BODY`] get 413. Past `--max-datasets` an upload gets 409
+//!   (`quota_exceeded`), past `--max-dataset-bytes` 507 (`storage_quota_exceeded`); deletes
+//!   always work.
 //! * `GET /api/datasets`, `DELETE /api/datasets/{id}`, `GET /api/datasets/{id}/bars?symbol=`.
 //! * `POST /api/analyze` — JSON `{"x": {"dataset": id, "symbol": ..}, "y": {..}, "params": {..},
 //!   "series": bool}` or multipart with two files (`x`, `y`, or the first two files), optional
@@ -134,7 +136,13 @@ impl ApiError {
 
 impl From<DatasetError> for ApiError {
     fn from(e: DatasetError) -> Self {
-        ApiError::internal(e)
+        match e {
+            DatasetError::TooMany { .. } => ApiError::new(StatusCode::CONFLICT, "quota_exceeded", e.to_string()),
+            DatasetError::TooLarge { .. } => {
+                ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "storage_quota_exceeded", e.to_string())
+            }
+            e => ApiError::internal(e),
+        }
     }
 }
 
@@ -261,7 +269,7 @@ async fn upload(State(state): State<AppState>, req: Request) -> ApiResult<Respon
     if form.files.is_empty() {
         return Err(ApiError::bad_request("no file in the upload (send multipart/form-data with a file field)"));
     }
-    let store = state.store.clone();
+    let (store, limits) = (state.store.clone(), state.dataset_limits);
     let summaries = blocking(move || {
         let symbol = form.text("symbol");
         let name = form.text("name");
@@ -273,7 +281,7 @@ async fn upload(State(state): State<AppState>, req: Request) -> ApiResult<Respon
             let ds = parse_upload(up, symbol)?;
             parsed.push((name.map(str::to_string).unwrap_or_else(|| display_name(&up.file_name)), ds));
         }
-        Ok(open(&store)?.insert_all(&parsed)?)
+        Ok(open(&store)?.insert_all(&parsed, limits)?)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(json!({ "datasets": summaries }))).into_response())

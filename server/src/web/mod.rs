@@ -28,6 +28,8 @@ pub struct AppState {
     pub alerts: crate::alerts::AlertsHandle,
     pub symbols: crate::symbols::Symbols,
     pub side: crate::side::SideFeeds,
+    /// `--max-datasets` and `--max-dataset-bytes`.
+    pub dataset_limits: crate::datasets::Limits,
 }
 
 pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOptions {
