@@ -154,12 +154,18 @@ fn main() {
                     return latencies;
                 }
                 let deadline = tokio::time::Instant::from_std(until);
+                let mut seen_snapshot_prices = false;
                 loop {
                     match tokio::time::timeout_at(deadline, socket.next()).await {
                         Err(_) => break, // the run is over
                         Ok(Some(Ok(Message::Text(text)))) => {
                             let received = now_ms();
                             if let Ok(ServerMsg::Prices { x, y }) = serde_json::from_str::<ServerMsg>(&text) {
+                                // The snapshot's prices carry their bar's open time, not a trade's.
+                                if !seen_snapshot_prices {
+                                    seen_snapshot_prices = true;
+                                    continue;
+                                }
                                 if let Some(t) = x.iter().chain(y.iter()).map(|p| p.t_ms).max() {
                                     latencies.push(received - t as f64);
                                 }
