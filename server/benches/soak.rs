@@ -17,14 +17,13 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use app::protocol::ServerMsg;
 use futures_util::{SinkExt, StreamExt};
-use support::{fixture, free_port, ChildGuard, Server};
+use support::{fixture, multipart_file};
 use tokio_tungstenite::tungstenite::Message;
 
 fn env_count(name: &str, default: u64) -> u64 {
@@ -53,24 +52,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// A one-file multipart body: (content type, bytes).
-fn form(file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "pairdesk-soak";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 /// Upload both fixtures, analyse them, delete them; `false` on any failure.
 async fn upload_analyse_delete(http: &reqwest::Client, base: &str) -> bool {
     let mut ids = Vec::new();
     for name in ["binance_um_BTCUSDT_1m_header.csv", "binance_um_ETHUSDT_1m_noheader.csv"] {
         let bytes = std::fs::read(fixture(name)).expect("fixture");
-        let (content_type, body) = form(name, &bytes);
+        let (content_type, body) = multipart_file(name, &bytes);
         let Ok(response) = http
             .post(format!("{base}/api/datasets"))
             .header(reqwest::header::CONTENT_TYPE, content_type)
@@ -103,32 +90,9 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     runtime.block_on(async move {
         support::install_crypto_provider();
-        let port = free_port();
-        let fake = format!("127.0.0.1:{port}");
-        let _exchange = ChildGuard(
-            Command::new(env!("CARGO_BIN_EXE_pairdesk"))
-                .args(["fake-exchange", "--bind", &fake, "--rate", &format!("{}", rate as f64 / 3.0), "--history", "0"])
-                .env("RUST_LOG", "error")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn fake exchange"),
-        );
-        support::wait_for_http(&format!("http://{fake}/fapi/v1/premiumIndex")).await;
-        let (market, public, rest) = (format!("ws://{fake}/market"), format!("ws://{fake}/public"), format!("http://{fake}"));
-        let server = Server::start_api_only(&[
-            "--symbols",
-            "btcusdt,ethusdt,solusdt",
-            "--binance-ws-url",
-            &market,
-            "--binance-public-ws-url",
-            &public,
-            "--binance-rest-url",
-            &rest,
-            "--history",
-            "0",
-        ])
-        .await;
+        let per_symbol = format!("{}", rate as f64 / 3.0);
+        let (_exchange, fake) = support::fake_exchange(&["--rate", &per_symbol]).await;
+        let server = support::serve_against(&fake, &["--symbols", "btcusdt,ethusdt,solusdt"]).await;
         let base = server.base_url.clone();
         let pid = server.pid();
         tokio::time::sleep(Duration::from_secs(3)).await;

@@ -7,45 +7,19 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{free_port, install_crypto_provider, wait_for_http, ChildGuard, Server};
+use support::{ChildGuard, Server};
 
-/// A standalone fake exchange on a free port; returns it and its base address.
 async fn fake_exchange(extra: &[&str]) -> (ChildGuard, String) {
-    install_crypto_provider();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_pairdesk"))
-        .args(["fake-exchange", "--bind", &format!("127.0.0.1:{port}"), "--rate", "50", "--history", "0"])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn fake exchange");
-    let base = format!("127.0.0.1:{port}");
-    wait_for_http(&format!("http://{base}/fapi/v1/premiumIndex")).await;
-    (ChildGuard(child), base)
+    let mut args = vec!["--rate", "50"];
+    args.extend_from_slice(extra);
+    support::fake_exchange(&args).await
 }
 
 async fn serve_against(fake: &str) -> Server {
-    let market = format!("ws://{fake}/market");
-    let public = format!("ws://{fake}/public");
-    let rest = format!("http://{fake}");
-    Server::start_api_only(&[
-        "--symbols",
-        "btcusdt,ethusdt",
-        "--history",
-        "0",
-        "--binance-ws-url",
-        &market,
-        "--binance-public-ws-url",
-        &public,
-        "--binance-rest-url",
-        &rest,
-    ])
-    .await
+    support::serve_against(fake, &["--symbols", "btcusdt,ethusdt"]).await
 }
 
 async fn csv_rows(url: &str) -> Vec<Vec<String>> {

@@ -9,21 +9,9 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::header;
 use serde_json::{json, Value};
-use support::{fixture, Server};
+use support::{fixture, multipart_file, Server};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-/// A one-file `multipart/form-data` body: (content type, bytes).
-fn form(file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "pairdesk-security-test";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
 
 /// `/healthz` answers, and fast.
 async fn assert_healthy(base: &str) {
@@ -67,7 +55,7 @@ async fn foreign_hosts_origins_and_untyped_bodies_are_refused() {
     let (status, kind, _) = error_kind(request.send().await.expect("request")).await;
     assert_eq!((status, kind.as_str()), (403, "forbidden_origin"));
     let csv = std::fs::read(fixture("binance_um_BTCUSDT_1m_header.csv")).expect("fixture");
-    let (content_type, body) = form("BTCUSDT.csv", &csv);
+    let (content_type, body) = multipart_file("BTCUSDT.csv", &csv);
     let request = http
         .post(format!("{base}/api/datasets"))
         .header(header::ORIGIN, evil)
@@ -145,7 +133,7 @@ async fn analysis_work_is_bounded_before_it_starts() {
                 start * (1.0 + 0.01 * ((i as f64) / 500.0 + phase).sin() + 0.001 * ((i * 7919 % 1000) as f64 / 1000.0));
             csv.push_str(&format!("{t},{p},{p},{p},{p},1,{},{p},1,0,0,0\n", t + 59_999));
         }
-        let (content_type, body) = form(name, csv.as_bytes());
+        let (content_type, body) = multipart_file(name, csv.as_bytes());
         let request = http.post(format!("{base}/api/datasets")).header(header::CONTENT_TYPE, content_type).body(body);
         let response = request.send().await.expect("upload");
         assert_eq!(response.status(), 201, "{name}");

@@ -268,3 +268,49 @@ impl Browser {
         let _ = self.client.close().await;
     }
 }
+
+/// A one-file `multipart/form-data` body (field `file`): (content type, bytes).
+pub fn multipart_file(file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "pairdesk-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A standalone `pairdesk fake-exchange` on a free port (no klines history unless `extra`
+/// says so); returns it and its `host:port`.
+pub async fn fake_exchange(extra: &[&str]) -> (ChildGuard, String) {
+    install_crypto_provider();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_pairdesk"))
+        .args(["fake-exchange", "--bind", &addr, "--history", "0"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn fake exchange");
+    wait_for_http(&format!("http://{addr}/fapi/v1/premiumIndex")).await;
+    (ChildGuard(child), addr)
+}
+
+/// `pairdesk serve` (API only) ingesting every stream from the fake exchange at `fake`.
+pub async fn serve_against(fake: &str, extra: &[&str]) -> Server {
+    let (market, public, rest) =
+        (format!("ws://{fake}/market"), format!("ws://{fake}/public"), format!("http://{fake}"));
+    let mut args = vec![
+        "--history",
+        "0",
+        "--binance-ws-url",
+        &market,
+        "--binance-public-ws-url",
+        &public,
+        "--binance-rest-url",
+        &rest,
+    ];
+    args.extend_from_slice(extra);
+    Server::start_api_only(&args).await
+}
