@@ -4,17 +4,70 @@
 //! leg carried forward), keeps the last rows it needs, and computes the metric with
 //! [`app::analytics::live_view::compute_view`] — the function the browser uses, so an alert
 //! fires on exactly the number the page shows.
+//!
+//! **Bounded cost.** One closed bar costs each rule of its view one `compute_view` over at
+//! most [`evaluation_rows`] rows: `2·window + corr_window + 2`, at most 5,000, and at most
+//! [`THEIL_SEN_ROWS`] for Theil–Sen, whose fit is quadratic in the rows. With
+//! `--max-alert-rules` (100) that bounds a closed bar's work (BENCHMARKS.md, "Alert rules"),
+//! and it runs on the blocking pool, never on the async workers that answer requests.
 
 use std::collections::{HashMap, VecDeque};
 
 use app::alerts::{AlertEvent, AlertMetric, AlertRule, AlertState};
-use app::analytics::live_view::{compute_view, ViewParams, ViewSeries};
+use app::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
 use tokio::sync::{broadcast, watch};
 
 use super::repo::AlertRepo;
 use super::webhook::WebhookSender;
 use crate::pipeline::BarUpdate;
 use crate::shutdown::Shutdown;
+
+/// Most rows a Theil–Sen rule keeps: its fit takes every pair of rows (n·(n−1)/2 slopes,
+/// 180k at 600 rows, a few ms), where 5,000 rows would take 12.5M slopes and 100 MB.
+pub const THEIL_SEN_ROWS: usize = 600;
+
+/// The rows a rule evaluates on each closed bar: enough for a full window of spreads and
+/// the correlation window, bounded so that one evaluation's cost is bounded.
+pub fn evaluation_rows(rule: &AlertRule) -> usize {
+    let view = &rule.view;
+    let rows = view.window.saturating_mul(2).saturating_add(view.corr_window).saturating_add(2).min(5_000);
+    match view.hedge {
+        HedgeMethod::TheilSen => rows.min(THEIL_SEN_ROWS),
+        _ => rows,
+    }
+}
+
+/// Every rule's evaluation state, keyed by rule id.
+#[derive(Default)]
+pub struct RuleSet {
+    states: HashMap<String, RuleState>,
+}
+
+impl RuleSet {
+    /// Keeps the state of unchanged rules, starts fresh for new or edited ones.
+    pub fn sync(&mut self, rules: &[AlertRule]) {
+        self.states.retain(|id, state| rules.iter().any(|r| &r.id == id && *r == state.rule));
+        for rule in rules {
+            self.states.entry(rule.id.clone()).or_insert_with(|| RuleState::new(rule.clone()));
+        }
+    }
+
+    /// Whether any rule watches this bar's symbol at its interval.
+    pub fn wants(&self, update: &BarUpdate) -> bool {
+        update.closed && self.states.values().any(|s| s.wants(update))
+    }
+
+    /// Feeds a closed bar to every rule; the events it causes, with their rules.
+    pub fn on_closed_bar(&mut self, update: &BarUpdate) -> Vec<(AlertRule, AlertEvent)> {
+        let mut events = Vec::new();
+        for state in self.states.values_mut() {
+            if let Some(event) = state.on_closed_bar(update) {
+                events.push((state.rule.clone(), event));
+            }
+        }
+        events
+    }
+}
 
 /// One rule's evaluation state.
 struct RuleState {
@@ -34,7 +87,13 @@ impl RuleState {
     }
 
     fn capacity(&self) -> usize {
-        (2 * self.rule.view.window + self.rule.view.corr_window + 2).min(5_000)
+        evaluation_rows(&self.rule)
+    }
+
+    /// Whether this bar can change the rule's state (its interval, one of its legs).
+    fn wants(&self, update: &BarUpdate) -> bool {
+        let view = &self.rule.view;
+        update.interval_ms == view.interval_ms && (update.symbol == view.x || update.symbol == view.y)
     }
 
     /// Feeds a closed bar; returns an event when the rule changes state.
@@ -118,19 +177,33 @@ pub struct AlertEngine {
 
 impl AlertEngine {
     pub async fn run(mut self, mut shutdown: Shutdown) {
-        let mut states: HashMap<String, RuleState> = HashMap::new();
-        sync_rules(&mut states, &self.rules.borrow_and_update());
+        let mut set = RuleSet::default();
+        set.sync(&self.rules.borrow_and_update());
         loop {
             tokio::select! {
                 changed = self.rules.changed() => {
                     if changed.is_err() { return; }
-                    sync_rules(&mut states, &self.rules.borrow_and_update());
+                    set.sync(&self.rules.borrow_and_update());
                 }
                 update = self.bars.recv() => match update {
-                    Ok(update) if update.closed => {
-                        for state in states.values_mut() {
-                            if let Some(event) = state.on_closed_bar(&update) {
-                                self.emit(&state.rule, event);
+                    Ok(update) if set.wants(&update) => {
+                        // The analytics run on the blocking pool; the set comes back with them.
+                        let mut taken = std::mem::take(&mut set);
+                        let evaluated = tokio::task::spawn_blocking(move || {
+                            let events = taken.on_closed_bar(&update);
+                            (taken, events)
+                        });
+                        match evaluated.await {
+                            Ok((back, events)) => {
+                                set = back;
+                                for (rule, event) in events {
+                                    self.emit(&rule, event);
+                                }
+                            }
+                            // A panic in the analytics loses the windows, not the engine.
+                            Err(err) => {
+                                tracing::error!(%err, "alert evaluation failed; rules start over");
+                                set.sync(&self.rules.borrow());
                             }
                         }
                     }
@@ -154,14 +227,6 @@ impl AlertEngine {
         }
         // No browser listening is fine.
         let _ = self.events.send(event);
-    }
-}
-
-/// Keeps the state of unchanged rules, starts fresh for new or edited ones.
-fn sync_rules(states: &mut HashMap<String, RuleState>, rules: &[AlertRule]) {
-    states.retain(|id, state| rules.iter().any(|r| &r.id == id && *r == state.rule));
-    for rule in rules {
-        states.entry(rule.id.clone()).or_insert_with(|| RuleState::new(rule.clone()));
     }
 }
 
@@ -238,5 +303,29 @@ mod tests {
         assert!(fired >= 2, "a swinging spread must fire and clear");
         let last = ViewSeries::last(&state.series().z).expect("z");
         assert!(last.is_finite());
+    }
+
+    #[test]
+    fn a_theil_sen_rule_keeps_a_bounded_window() {
+        let mut r = rule(AlertMetric::Price, Comparison::Above, 100.5);
+        r.view.window = 5_000;
+        r.view.corr_window = 5_000;
+        assert_eq!(evaluation_rows(&r), 5_000, "rolling OLS keeps its 5,000 rows");
+        r.view.hedge = HedgeMethod::TheilSen;
+        assert_eq!(evaluation_rows(&r), THEIL_SEN_ROWS);
+        let mut set = RuleSet::default();
+        set.sync(&[r]);
+        let mut events = Vec::new();
+        for i in 0..(THEIL_SEN_ROWS as i64 + 100) {
+            let x = 100.0 + i as f64 * 0.001;
+            events.extend(set.on_closed_bar(&closed("BTCUSDT", i * 1000, x)));
+            events.extend(set.on_closed_bar(&closed("ETHUSDT", i * 1000, 5.0)));
+        }
+        assert_eq!(set.states.values().next().expect("state").rows.len(), THEIL_SEN_ROWS);
+        assert_eq!(events.len(), 1, "x crosses 100.5 once");
+        assert_eq!(events[0].1.t_ms, 501_000);
+        assert!(!set.wants(&BarUpdate { interval_ms: 60_000, ..closed("BTCUSDT", 0, 1.0) }));
+        assert!(!set.wants(&closed("SOLUSDT", 0, 1.0)));
+        assert!(set.wants(&closed("ETHUSDT", 0, 1.0)));
     }
 }
