@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use app::protocol::{FeedState, FeedStatus};
 use futures_util::{SinkExt, StreamExt};
-use rand::Rng;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -29,8 +28,6 @@ const MAX_CONNECTION_AGE: Duration = Duration::from_secs(23 * 3600 + 30 * 60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection that delivers nothing for this long is treated as dead.
 const READ_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-const BACKOFF_MIN: Duration = Duration::from_millis(250);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Binance allows 10 incoming messages per second per connection; we send at most 4.
 const CONTROL_SPACING: Duration = Duration::from_millis(250);
 
@@ -113,7 +110,7 @@ pub async fn run(
         counters,
         next_request_id: 1,
     };
-    let mut backoff = BACKOFF_MIN;
+    let mut backoff = super::backoff::Backoff::new();
     loop {
         // Keep the last error visible while reconnecting; send_modify holds no read guard
         // across the write (a `borrow()` inside `send_replace` deadlocks).
@@ -125,12 +122,12 @@ pub async fn run(
         let error = match outcome {
             Ok(ConnectionEnd::Aged) => {
                 tracing::info!("reconnecting before Binance's 24-hour cut");
-                backoff = BACKOFF_MIN;
+                backoff.reset();
                 continue;
             }
             Ok(ConnectionEnd::Consumer) => return,
             Ok(ConnectionEnd::Healthy(reason)) => {
-                backoff = BACKOFF_MIN;
+                backoff.reset();
                 reason
             }
             Err(reason) => reason,
@@ -143,8 +140,7 @@ pub async fn run(
             progress: None,
             ..Default::default()
         });
-        let jittered = backoff.mul_f64(rand::rng().random_range(0.5..1.0));
-        backoff = (backoff * 2).min(BACKOFF_MAX);
+        let jittered = backoff.next_wait();
         tokio::select! {
             () = tokio::time::sleep(jittered) => {},
             () = shutdown.wait() => return,

@@ -7,6 +7,7 @@
 //! history fetched on first start ([`history`]).
 
 pub mod backfill;
+pub mod backoff;
 pub mod binance;
 pub mod binance_book;
 pub mod binance_funding;

@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use app::protocol::{FeedState, FeedStatus};
 use futures_util::{SinkExt, StreamExt};
-use rand::Rng;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -28,8 +27,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Book tickers arrive many times a second and mark prices every second: 30 s of silence
 /// is a dead connection.
 const READ_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-const BACKOFF_MIN: Duration = Duration::from_millis(250);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Binance closes every connection after 24 h; leave a little earlier on our own terms.
 const MAX_CONNECTION_AGE: Duration = Duration::from_secs(23 * 3600 + 30 * 60);
 
@@ -131,7 +128,7 @@ pub async fn run<S: SideStream>(
     mut shutdown: Shutdown,
 ) {
     let mut last_keys: HashMap<String, u64> = HashMap::new();
-    let mut backoff = BACKOFF_MIN;
+    let mut backoff = super::backoff::Backoff::new();
     loop {
         status.send_modify(|s| s.state = FeedState::Connecting);
         let outcome = tokio::select! {
@@ -144,11 +141,11 @@ pub async fn run<S: SideStream>(
         let error = match outcome {
             Outcome::ConsumerGone => return,
             Outcome::Aged => {
-                backoff = BACKOFF_MIN;
+                backoff.reset();
                 continue;
             }
             Outcome::WasLive(reason) => {
-                backoff = BACKOFF_MIN;
+                backoff.reset();
                 reason
             }
             Outcome::Failed(reason) => reason,
@@ -156,8 +153,7 @@ pub async fn run<S: SideStream>(
         counters.reconnects.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(stream = S::NAME, ws = %ws_base, %error, "side stream lost");
         status.send_replace(FeedStatus { state: FeedState::Down, last_error: Some(error), ..FeedStatus::default() });
-        let jittered = backoff.mul_f64(rand::rng().random_range(0.5..1.0));
-        backoff = (backoff * 2).min(BACKOFF_MAX);
+        let jittered = backoff.next_wait();
         tokio::select! {
             () = tokio::time::sleep(jittered) => {},
             () = shutdown.wait() => return,
