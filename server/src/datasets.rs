@@ -1,10 +1,13 @@
 //! Uploaded OHLC data sets, stored in the sled tree `datasets`.
 //!
 //! Keys: `m` + id (u64 big-endian) → [`DatasetSummary`] as JSON (listing never decodes bars);
-//! `b` + id → the [`Dataset`] (bars per symbol) as JSON; `next_id` → the last id handed out.
+//! `b` + id → the [`Dataset`] (bars per symbol) in the compact binary form of [`codec`]
+//! (entries written before it are JSON and still read); `next_id` → the last id handed out.
 //! A data set's two records are written in one atomic batch, so a crash never leaves half of one,
 //! and [`DatasetStore::insert_all`] and [`DatasetStore::delete`] return only once the batch is
 //! durable (flushed to disk): an acknowledged upload or delete survives a crash that follows.
+
+mod codec;
 
 use app::dataset::{Dataset, Format};
 use serde::{Deserialize, Serialize};
@@ -20,8 +23,8 @@ pub enum DatasetError {
     Store(#[from] StoreError),
     #[error("database error: {0}")]
     Sled(#[from] sled::Error),
-    #[error("stored data set {id} is corrupt: {source}")]
-    Corrupt { id: u64, source: serde_json::Error },
+    #[error("stored data set {id} is corrupt: {reason}")]
+    Corrupt { id: u64, reason: String },
     #[error("cannot encode a data set: {0}")]
     Encode(serde_json::Error),
     #[error("{stored} data sets are stored, the most allowed (--max-datasets {max}); delete one to upload another")]
@@ -148,10 +151,7 @@ impl DatasetStore {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let encoded: Vec<Vec<u8>> = items
-            .iter()
-            .map(|(_, ds)| serde_json::to_vec(ds).map_err(DatasetError::Encode))
-            .collect::<Result<_, _>>()?;
+        let encoded: Vec<Vec<u8>> = items.iter().map(|(_, ds)| codec::encode(ds)).collect();
         let _inserting = INSERTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (count, bytes) = self.usage()?;
         if count.saturating_add(items.len()) > limits.max_count {
@@ -197,7 +197,7 @@ impl DatasetStore {
         for item in self.tree.scan_prefix([b'm']) {
             let (k, v) = item?;
             let id = k.get(1..).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).unwrap_or(0);
-            out.push(serde_json::from_slice(&v).map_err(|source| DatasetError::Corrupt { id, source })?);
+            out.push(serde_json::from_slice(&v).map_err(|e| DatasetError::Corrupt { id, reason: e.to_string() })?);
         }
         Ok(out)
     }
@@ -205,7 +205,9 @@ impl DatasetStore {
     pub fn summary(&self, id: u64) -> Result<Option<DatasetSummary>, DatasetError> {
         match self.tree.get(key(b'm', id))? {
             None => Ok(None),
-            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|source| DatasetError::Corrupt { id, source }),
+            Some(v) => {
+                serde_json::from_slice(&v).map(Some).map_err(|e| DatasetError::Corrupt { id, reason: e.to_string() })
+            }
         }
     }
 
@@ -213,7 +215,7 @@ impl DatasetStore {
     pub fn get(&self, id: u64) -> Result<Option<Dataset>, DatasetError> {
         match self.tree.get(key(b'b', id))? {
             None => Ok(None),
-            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|source| DatasetError::Corrupt { id, source }),
+            Some(v) => codec::decode(&v).map(Some).map_err(|reason| DatasetError::Corrupt { id, reason }),
         }
     }
 
@@ -252,7 +254,10 @@ mod tests {
         assert!(ds.delete(1).unwrap());
         assert!(!ds.delete(1).unwrap());
         assert_eq!(ds.list().unwrap().iter().map(|s| s.id).collect::<Vec<_>>(), vec![2]);
-        assert_eq!(ds.insert_all(&[("c".into(), parsed)], Limits::NONE).unwrap()[0].id, 3);
+        assert_eq!(ds.insert_all(&[("c".into(), parsed.clone())], Limits::NONE).unwrap()[0].id, 3);
+        // A data set stored as JSON (before the binary encoding) still reads back.
+        ds.tree.insert(key(b'b', 3), serde_json::to_vec(&parsed).unwrap()).unwrap();
+        assert_eq!(ds.get(3).unwrap().as_ref(), Some(&parsed));
     }
 
     #[test]
