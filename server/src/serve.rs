@@ -41,8 +41,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (ws_base, public_base, rest_base) = if args.demo {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the demo exchange")?;
         let addr = listener.local_addr()?;
+        // A restart on the same data dir continues each symbol's ids after the stored ones:
+        // ids starting over would all be dropped as duplicates while the feed looks live.
+        let start_ids = store.last_ids()?.into_iter().map(|(symbol, id)| (symbol, id.saturating_add(1))).collect();
         let config = fake_exchange::FakeConfig {
             kline_history_ms: history_depth.unwrap_or(0),
+            start_ids,
             ..fake_exchange::FakeConfig::demo()
         };
         let exchange = fake_exchange::FakeExchange::new(config);

@@ -66,6 +66,9 @@ impl SymbolSpec {
     }
 }
 
+/// Where every symbol's aggregate ids start unless told otherwise.
+pub const FIRST_ID: u64 = 1_000_000;
+
 /// The simulation state: current prices, OU spreads and next trade ids.
 pub struct MarketSim {
     specs: Vec<SymbolSpec>,
@@ -83,11 +86,22 @@ impl MarketSim {
             specs: specs.to_vec(),
             prices: specs.iter().map(|s| s.start_price).collect(),
             spreads: vec![0.0; specs.len()],
-            next_ids: vec![1_000_000; specs.len()],
+            next_ids: vec![FIRST_ID; specs.len()],
             rng: StdRng::seed_from_u64(seed),
             turn: 0,
             last_t_ms: start_ms,
         }
+    }
+
+    /// Starts the ids of the symbols named in `first_ids` (upper case) there instead of at
+    /// [`FIRST_ID`].
+    pub fn starting_at(mut self, first_ids: &std::collections::HashMap<String, u64>) -> Self {
+        for (spec, next) in self.specs.iter().zip(&mut self.next_ids) {
+            if let Some(&first) = first_ids.get(&spec.symbol) {
+                *next = first;
+            }
+        }
+        self
     }
 
     /// The next trade, round-robin over symbols, never earlier than the previous one.
@@ -153,6 +167,17 @@ mod tests {
             assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{symbol} ids not consecutive");
             assert!(trades_a.iter().all(|t| t.price > 0.0 && t.qty > 0.0));
         }
+    }
+
+    #[test]
+    fn ids_start_where_told() {
+        let specs = SymbolSpec::defaults();
+        let first = std::collections::HashMap::from([("ETHUSDT".to_string(), 7_000_123)]);
+        let mut sim = MarketSim::new(&specs, 42, 0).starting_at(&first);
+        let trades: Vec<Trade> = (0..6).map(|i| sim.next_trade(i)).collect();
+        let ids = |symbol: &str| trades.iter().filter(|t| t.symbol == symbol).map(|t| t.agg_id).collect::<Vec<_>>();
+        assert_eq!(ids("ETHUSDT"), vec![7_000_123, 7_000_124]);
+        assert_eq!(ids("BTCUSDT"), vec![FIRST_ID, FIRST_ID + 1]);
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub struct FakeConfig {
     /// Funding interval of even symbols (odd ones settle twice as often); `None` = 8 h.
     /// Tests set seconds so settlements happen while they run.
     pub funding_interval_ms: Option<i64>,
+    /// First aggregate id per symbol (upper case) where it must not start at the default
+    /// ([`market::FIRST_ID`]): `pairdesk serve --demo` continues from the ids its data dir
+    /// already holds, so a restart's trades are new, not duplicates of the last run's.
+    pub start_ids: std::collections::HashMap<String, u64>,
 }
 
 impl FakeConfig {
@@ -74,6 +78,7 @@ impl FakeConfig {
             kline_history_ms: 2 * 86_400_000,
             book_updates_per_trade: 1,
             funding_interval_ms: None,
+            start_ids: Default::default(),
         }
     }
 
@@ -108,7 +113,7 @@ impl FakeExchange {
         let names: Vec<String> = config.symbols.iter().map(|s| s.symbol.clone()).collect();
         let history = History::new(&names, config.history_limit);
         let started_ms = now_ms();
-        let sim = Mutex::new(MarketSim::new(&config.symbols, config.seed, started_ms));
+        let sim = Mutex::new(MarketSim::new(&config.symbols, config.seed, started_ms).starting_at(&config.start_ids));
         let klines = KlineHistory::generate(&config.symbols, config.seed, started_ms, config.kline_history_ms);
         Self {
             shared: Arc::new(Shared {
