@@ -134,8 +134,16 @@ pub fn parse_frame(text: &str) -> Result<Frame, FrameError> {
             return frame.data.to_trade().map(Frame::Trade);
         }
     }
-    // Everything else (replies, raw frames, other events, garbage) is classified slowly.
+    // Everything else (escaped strings, replies, raw frames, other events, garbage) is
+    // classified slowly, starting with the fast path's own check on the parsed document, so
+    // an escaped frame means exactly what its unescaped twin means (found by fuzzing: an
+    // escaped combined frame without `l` was refused, the same frame unescaped accepted).
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    if let Ok(frame) = BorrowedCombinedAggTrade::deserialize(&value) {
+        if frame.data.event_type == "aggTrade" {
+            return frame.data.to_trade().map(Frame::Trade);
+        }
+    }
     if let Some(id) = value.get("id").and_then(serde_json::Value::as_u64) {
         let ok = value.get("error").is_none() && value.get("result").is_some_and(serde_json::Value::is_null);
         return Ok(Frame::Reply { id, ok });
@@ -266,6 +274,17 @@ mod tests {
     fn missing_fields_are_malformed_not_a_panic() {
         let frame = r#"{"stream":"x","data":{"e":"aggTrade","s":"BTCUSDT"}}"#;
         assert!(matches!(parse_frame(frame), Err(FrameError::Malformed(_))));
+    }
+
+    #[test]
+    fn an_escaped_frame_means_what_its_unescaped_twin_means() {
+        // Found by fuzzing (fuzz/corpus/agg_trade_frame/found_escaped_combined_without_l.json):
+        // the zero-copy path accepted a combined frame without `l`, the escaped one was refused.
+        let plain = r#"{"stream":"x","data":{"e":"aggTrade","s":"btcusdt","a":7,"p":"1.5","q":"2","T":1,"m":false}}"#;
+        let escaped = plain.replace("btcusdt", r"btc\u0075sdt");
+        let trade = Trade { symbol: "BTCUSDT".into(), agg_id: 7, t_ms: 1, price: 1.5, qty: 2.0, buyer_is_maker: false };
+        assert_eq!(parse_frame(plain), Ok(Frame::Trade(trade.clone())));
+        assert_eq!(parse_frame(&escaped), Ok(Frame::Trade(trade)));
     }
 
     #[test]

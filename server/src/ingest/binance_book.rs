@@ -19,7 +19,7 @@
 use serde::Deserialize;
 
 use super::binance::{positive_decimal, FrameError};
-use super::stream::{classify, Classified, SideFrame};
+use super::stream::{classify, parse_document, Classified, SideFrame};
 use crate::market::Quote;
 
 #[derive(Deserialize)]
@@ -81,11 +81,20 @@ pub fn parse_book_frame(text: &str) -> Result<SideFrame<Quote>, FrameError> {
     if let Ok(event) = serde_json::from_str::<BookTickerEvent>(text) {
         return event.to_quote().map(SideFrame::Event);
     }
-    // Replies, other events, escaped strings, garbage: the slow path says which.
-    match classify(text, "bookTicker")? {
+    // Escaped strings (which cannot be borrowed from the text), replies, other events,
+    // garbage: the same two shapes on the parsed document, so an escaped frame means exactly
+    // what its unescaped twin means, then the slow path says which.
+    let value = parse_document(text)?;
+    if let Ok(frame) = Combined::deserialize(&value) {
+        return frame.data.to_quote().map(SideFrame::Event);
+    }
+    if let Ok(event) = BookTickerEvent::deserialize(&value) {
+        return event.to_quote().map(SideFrame::Event);
+    }
+    match classify(&value, "bookTicker")? {
         Classified::Reply { id, ok } => Ok(SideFrame::Reply { id, ok }),
         Classified::Event(data) => {
-            let event = BookTickerEvent::deserialize(&data).map_err(|e| FrameError::Malformed(e.to_string()))?;
+            let event = BookTickerEvent::deserialize(data).map_err(|e| FrameError::Malformed(e.to_string()))?;
             event.to_quote().map(SideFrame::Event)
         }
     }

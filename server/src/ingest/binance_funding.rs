@@ -27,7 +27,7 @@
 use serde::Deserialize;
 
 use super::binance::{positive_decimal, FrameError};
-use super::stream::{classify, Classified, SideFrame};
+use super::stream::{classify, parse_document, Classified, SideFrame};
 use crate::market::{FundingSettlement, MarkPrice};
 
 /// Most rows one `fundingRate` request returns (and the page size of the funding backfill).
@@ -84,10 +84,20 @@ pub fn parse_mark_frame(text: &str) -> Result<SideFrame<MarkPrice>, FrameError> 
     if let Ok(event) = serde_json::from_str::<MarkPriceEvent>(text) {
         return event.to_mark().map(SideFrame::Event);
     }
-    match classify(text, "markPriceUpdate")? {
+    // Escaped strings (which cannot be borrowed from the text), replies, other events,
+    // garbage: the same two shapes on the parsed document, so an escaped frame means exactly
+    // what its unescaped twin means, then the slow path says which.
+    let value = parse_document(text)?;
+    if let Ok(frame) = Combined::deserialize(&value) {
+        return frame.data.to_mark().map(SideFrame::Event);
+    }
+    if let Ok(event) = MarkPriceEvent::deserialize(&value) {
+        return event.to_mark().map(SideFrame::Event);
+    }
+    match classify(&value, "markPriceUpdate")? {
         Classified::Reply { id, ok } => Ok(SideFrame::Reply { id, ok }),
         Classified::Event(data) => {
-            let event = MarkPriceEvent::deserialize(&data).map_err(|e| FrameError::Malformed(e.to_string()))?;
+            let event = MarkPriceEvent::deserialize(data).map_err(|e| FrameError::Malformed(e.to_string()))?;
             event.to_mark().map(SideFrame::Event)
         }
     }

@@ -42,21 +42,25 @@ pub enum SideFrame<T> {
 }
 
 /// The slow path of every side-stream parser: a reply, or the `data` of the expected event.
-pub(crate) enum Classified {
+pub(crate) enum Classified<'a> {
     Reply { id: u64, ok: bool },
-    Event(serde_json::Value),
+    Event(&'a serde_json::Value),
+}
+
+/// The slow path's first step: the frame as a JSON document (garbage is malformed).
+pub(crate) fn parse_document(text: &str) -> Result<serde_json::Value, FrameError> {
+    serde_json::from_str(text).map_err(|e| FrameError::Malformed(e.to_string()))
 }
 
 /// Classifies a frame that did not parse on the fast path.
-pub(crate) fn classify(text: &str, event: &str) -> Result<Classified, FrameError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| FrameError::Malformed(e.to_string()))?;
+pub(crate) fn classify<'a>(value: &'a serde_json::Value, event: &str) -> Result<Classified<'a>, FrameError> {
     if let Some(id) = value.get("id").and_then(serde_json::Value::as_u64) {
         let ok = value.get("error").is_none() && value.get("result").is_some_and(serde_json::Value::is_null);
         return Ok(Classified::Reply { id, ok });
     }
-    let data = value.get("data").unwrap_or(&value);
+    let data = value.get("data").unwrap_or(value);
     match data.get("e").and_then(serde_json::Value::as_str) {
-        Some(e) if e == event => Ok(Classified::Event(data.clone())),
+        Some(e) if e == event => Ok(Classified::Event(data)),
         Some(other) => Err(FrameError::UnknownEvent(other.to_string())),
         None => Err(FrameError::Malformed("no event type".into())),
     }
