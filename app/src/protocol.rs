@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analytics::align::{align_bars, AlignRule};
-use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
 pub use crate::analytics::execution::BookQuote;
+use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
 pub use crate::analytics::resample::Bar;
 pub use crate::interval::{interval_label, parse_interval};
 
@@ -47,6 +47,9 @@ pub struct FeedStatus {
     /// the symbols were added; empty when history is off.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryProgress>,
+    /// Why the server's database cannot write (e.g. the disk is full), while it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_error: Option<String>,
 }
 
 /// Progress of the klines history fetch of one symbol, in minutes of the window asked for
@@ -83,7 +86,6 @@ pub struct LastPrice {
     pub t_ms: i64,
     pub price: f64,
 }
-
 
 /// One leg's latest best bid/ask and mark price, as the live page's cost tile uses them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -259,9 +261,14 @@ mod tests {
             last_error: Some("refused".into()),
             progress: None,
             history: Vec::new(),
+            storage_error: None,
         });
         let json = serde_json::to_string(&msg).expect("serialise");
         assert_eq!(json, r#"{"type":"status","state":"down","last_error":"refused"}"#);
+        let full = FeedStatus { storage_error: Some("disk full".into()), ..FeedStatus::default() };
+        let json = serde_json::to_string(&full).expect("serialise");
+        assert!(json.ends_with(r#","storage_error":"disk full"}"#), "{json}");
+        assert_eq!(serde_json::from_str::<FeedStatus>(&json).expect("parse"), full);
     }
 
     #[test]

@@ -40,6 +40,16 @@ pub struct Limits {
     pub max_bytes: crate::cli::ByteSize,
 }
 
+impl DatasetError {
+    /// Whether the disk is full (the request may succeed once space is freed).
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            DatasetError::Sled(e) | DatasetError::Store(StoreError::Sled(e)) => crate::store::is_storage_full(e),
+            _ => false,
+        }
+    }
+}
+
 impl Limits {
     /// No limit (tools and tests).
     pub const NONE: Limits = Limits { max_count: usize::MAX, max_bytes: crate::cli::ByteSize(u64::MAX) };
@@ -129,11 +139,13 @@ fn now_ms() -> i64 {
 #[derive(Clone)]
 pub struct DatasetStore {
     tree: sled::Tree,
+    /// Flushes go through the store, which reports a failing disk ([`Store::write_error`]).
+    store: Store,
 }
 
 impl DatasetStore {
     pub fn open(store: &Store) -> Result<Self, DatasetError> {
-        Ok(DatasetStore { tree: store.open_tree(TREE)? })
+        Ok(DatasetStore { tree: store.open_tree(TREE)?, store: store.clone() })
     }
 
     fn allocate_ids(&self, n: u64) -> Result<u64, DatasetError> {
@@ -173,7 +185,7 @@ impl DatasetStore {
             out.push(summary);
         }
         self.tree.apply_batch(batch)?;
-        self.tree.flush()?;
+        self.store.flush_blocking()?;
         Ok(out)
     }
 
@@ -226,7 +238,7 @@ impl DatasetStore {
         batch.remove(&key(b'm', id));
         batch.remove(&key(b'b', id));
         self.tree.apply_batch(batch)?;
-        self.tree.flush()?;
+        self.store.flush_blocking()?;
         Ok(existed)
     }
 }

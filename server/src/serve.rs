@@ -97,6 +97,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tasks.spawn(history);
     }
     let status_rx = ingest::history::status_with_history(status_rx, history_rx);
+    let status_rx = crate::store::health::status_with_storage(status_rx, store.clone());
     let outputs = pipeline::Outputs { pair: pair.clone(), prices: prices_tx, bars: bars_tx.clone() };
     tasks.spawn(pipeline::run(trade_rx, store.clone(), outputs, shutdown.clone()));
     match retention::parse_age(&args.tick_retention) {

@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 
 use serde_json::{json, Value};
-use support::{fixture, free_port, wait_for_http, ChildGuard};
+use support::{free_port, wait_for_http, ChildGuard};
 
 /// `pairdesk serve` on `data`, offline (exchange URLs at a dead port, no history).
 async fn serve(data: &Path) -> (String, ChildGuard) {
@@ -22,19 +22,6 @@ async fn serve(data: &Path) -> (String, ChildGuard) {
 fn sigkill(mut child: ChildGuard) {
     child.0.kill().expect("SIGKILL");
     child.0.wait().expect("reap");
-}
-
-fn upload_body(file_name: &str) -> (String, Vec<u8>) {
-    let boundary = "pairdesk-durability-test";
-    let bytes = std::fs::read(fixture(file_name)).expect("fixture");
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
-         Content-Type: text/csv\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(&bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 async fn dataset_ids(http: &reqwest::Client, base: &str) -> Vec<u64> {
@@ -55,7 +42,7 @@ async fn acknowledged_uploads_rule_saves_and_deletes_survive_sigkill() {
 
     // Upload, killed at the 201.
     let (base, child) = serve(data.path()).await;
-    let (content_type, body) = upload_body("binance_um_BTCUSDT_1m_header.csv");
+    let (content_type, body) = support::upload_form("binance_um_BTCUSDT_1m_header.csv");
     let response = http
         .post(format!("{base}/api/datasets"))
         .header("content-type", content_type)

@@ -6,23 +6,11 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{fixture, free_port, wait_for_http};
+use support::{free_port, wait_for_http};
 
 async fn answer(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
-}
-
-fn upload_body(file_name: &str) -> (String, Vec<u8>) {
-    let boundary = "pairdesk-quota-test";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
-         Content-Type: text/csv\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(&std::fs::read(fixture(file_name)).expect("fixture"));
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 fn rule(name: &str) -> Value {
@@ -77,7 +65,7 @@ async fn rules_and_data_sets_past_their_quotas_are_refused_and_deletes_make_room
 
     // Bytes: the 1,000-bar upload does not fit in 30 KB; nothing is stored.
     let upload = |name: &'static str| {
-        let (content_type, body) = upload_body(name);
+        let (content_type, body) = support::upload_form(name);
         http.post(format!("{base}/api/datasets")).header("content-type", content_type).body(body).send()
     };
     let (status, body) = answer(upload("binance_um_BTCUSDT_1m_header.csv").await.unwrap()).await;

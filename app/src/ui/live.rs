@@ -232,16 +232,23 @@ pub fn StatusBar(view_q: RwSignal<ViewQuery>) -> impl IntoView {
             return "server: connecting…".to_string();
         }
         let status = state.status.get();
-        match (&status.state, &status.last_error) {
+        let feed = match (&status.state, &status.last_error) {
             (FeedState::Live, _) => "exchange: live".to_string(),
             (s, Some(err)) => format!("exchange: {} — {err}", s.label()),
             (s, None) => format!("exchange: {}", s.label()),
+        };
+        match &status.storage_error {
+            Some(err) => format!("{feed} · storage: {err}"),
+            None => feed,
         }
     };
     let status_class = move || {
         let Some(state) = state else { return "status" };
         if !state.socket_open.get() {
             return "status status-connecting";
+        }
+        if state.status.get().storage_error.is_some() {
+            return "status status-down";
         }
         match state.status.get().state {
             FeedState::Live => "status status-live",

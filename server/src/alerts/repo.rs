@@ -16,6 +16,8 @@ pub struct AlertRepo {
     rules: sled::Tree,
     events: sled::Tree,
     seq: Arc<AtomicU64>,
+    /// Flushes go through the store, which reports a failing disk.
+    store: Store,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,12 +32,23 @@ pub enum RepoError {
     TooMany { stored: usize, max: usize },
 }
 
+impl RepoError {
+    /// Whether the disk is full.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            RepoError::Sled(e) | RepoError::Store(StoreError::Sled(e)) => crate::store::is_storage_full(e),
+            _ => false,
+        }
+    }
+}
+
 impl AlertRepo {
     pub fn open(store: &Store) -> Result<Self, RepoError> {
         Ok(Self {
             rules: store.open_tree("alert_rules")?,
             events: store.open_tree("alert_events")?,
             seq: Arc::default(),
+            store: store.clone(),
         })
     }
 
@@ -63,7 +76,7 @@ impl AlertRepo {
 
     /// Makes every rule change so far durable (sled flushes the whole database log).
     pub async fn flush_rules(&self) -> Result<(), RepoError> {
-        self.rules.flush_async().await?;
+        self.store.flush().await?;
         Ok(())
     }
 

@@ -16,6 +16,7 @@
 //! store's write lock (the pipeline and the retention sweep both write).
 
 mod fetched;
+pub mod health;
 pub mod keys;
 pub mod retention;
 
@@ -69,6 +70,15 @@ pub struct Store {
     /// Bars fetched from the exchange's klines (history before live data): [`fetched`].
     fetched: sled::Tree,
     writes: Arc<Mutex<()>>,
+    /// Why the last flush failed, if it did (see [`Store::write_error`]).
+    write_error: Arc<Mutex<Option<String>>>,
+}
+
+/// Whether a sled error is the disk (or its quota) being full.
+pub fn is_storage_full(err: &sled::Error) -> bool {
+    matches!(err, sled::Error::Io(e) if e.kind() == std::io::ErrorKind::StorageFull
+        || e.raw_os_error() == Some(28)
+        || e.to_string().contains("No space left"))
 }
 
 /// A bar to persist: symbol, interval, bar.
@@ -81,7 +91,9 @@ impl Store {
         // cost a little more).
         let db = sled::Config::default().path(dir).cache_capacity(CACHE_BYTES).open().map_err(|source| {
             // sled holds an exclusive file lock: a second process gets an I/O error here.
-            let hint = if matches!(&source, sled::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            let hint = if is_storage_full(&source) {
+                " (the disk is full: free space in its filesystem and start again; sled cannot open a database without writing to it, so there is no read-only start)"
+            } else if matches!(&source, sled::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock)
                 || source.to_string().contains("lock")
             {
                 " (is a pairdesk server already using this data directory? sled allows one process per database: stop it, or use its /api/export/… downloads)"
@@ -109,6 +121,7 @@ impl Store {
             fetched: db.open_tree(fetched::TREE)?,
             db,
             writes: Arc::default(),
+            write_error: Arc::default(),
         })
     }
 
@@ -188,16 +201,36 @@ impl Store {
         write_bar_chunks(&self.bars, bars)
     }
 
-    /// Makes everything written so far durable.
+    /// Makes everything written so far durable. Its outcome is what [`Store::write_error`]
+    /// reports.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+        let result = self.db.flush_async().await.map(drop);
+        self.note_flush(&result);
+        Ok(result?)
     }
 
     /// Blocking flush, for synchronous tools.
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        let result = self.db.flush().map(drop);
+        self.note_flush(&result);
+        Ok(result?)
+    }
+
+    fn note_flush(&self, result: &Result<(), sled::Error>) {
+        let message = result.as_ref().err().map(|err| {
+            if is_storage_full(err) {
+                format!("disk full: the database cannot write ({err}); free space, then restart pairdesk (sled refuses every write until reopened)")
+            } else {
+                format!("database writes fail ({err}); restart pairdesk once fixed")
+            }
+        });
+        *self.write_error.lock().unwrap_or_else(|p| p.into_inner()) = message;
+    }
+
+    /// Why the database cannot write, as of the last flush (every second while ingesting,
+    /// and on each `/api/health`); `None` while writes work.
+    pub fn write_error(&self) -> Option<String> {
+        self.write_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Opens (creating if needed) a named tree, for modules that own their own data

@@ -1,7 +1,8 @@
 //! `/api/alerts`: list, create/update and delete alert rules; list recent events.
 //!
 //! Errors are `{"error": {"kind", "message"}}`: `invalid_rule` (422), `not_found` (404),
-//! `quota_exceeded` (409, past `--max-alert-rules`; deletes always work) and `internal`
+//! `quota_exceeded` (409, past `--max-alert-rules`; deletes always work), `storage_full`
+//! (507) and `internal`
 //! (500, details only in the server log).
 
 use app::alerts::{AlertEvent, AlertRule};
@@ -35,6 +36,11 @@ fn invalid(message: impl Into<String>) -> Response {
 fn repo_error(err: RepoError) -> Response {
     match err {
         RepoError::TooMany { .. } => error(StatusCode::CONFLICT, "quota_exceeded", err.to_string()),
+        err if err.is_storage_full() => {
+            tracing::error!(%err, "alerts api: the disk is full");
+            let message = "the server's disk is full: nothing was stored; free space on it and restart pairdesk";
+            error(StatusCode::INSUFFICIENT_STORAGE, "storage_full", message)
+        }
         err => {
             tracing::error!(%err, "alerts api: internal error");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the server log has the details")

@@ -104,6 +104,15 @@ impl ApiError {
         tracing::error!(%message, "api: internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the server log has the details")
     }
+    /// The disk is full: 507, the details logged (they name paths).
+    pub(crate) fn storage_full(message: impl std::fmt::Display) -> Self {
+        tracing::error!(%message, "api: the disk is full");
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "storage_full",
+            "the server's disk is full: nothing was stored; free space on it and restart pairdesk",
+        )
+    }
     fn too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -141,6 +150,7 @@ impl From<DatasetError> for ApiError {
             DatasetError::TooLarge { .. } => {
                 ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "storage_quota_exceeded", e.to_string())
             }
+            e if e.is_storage_full() => ApiError::storage_full(e),
             e => ApiError::internal(e),
         }
     }

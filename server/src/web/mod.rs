@@ -49,11 +49,20 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
     (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
 }
 
-/// `GET /api/health`: the trade feed's state and each side stream's state and counters.
+/// `GET /api/health`: the trade feed's state, each side stream's state and counters, and the
+/// database's (`storage`: `ok`, `full` or `failing`, with the error).
 async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<serde_json::Value> {
     let trades = state.hub.status.borrow().clone();
     let mut body = state.side.health();
     body["trades"] = serde_json::json!({"state": trades.state.label(), "last_error": trades.last_error});
+    // A flush probes the disk: sled reports a failed write on every later one.
+    let _ = state.store.flush().await;
+    let storage = match state.store.write_error() {
+        None => serde_json::json!({"state": "ok", "last_error": null}),
+        Some(err) if err.starts_with("disk full") => serde_json::json!({"state": "full", "last_error": err}),
+        Some(err) => serde_json::json!({"state": "failing", "last_error": err}),
+    };
+    body["storage"] = storage;
     axum::Json(body)
 }
 
