@@ -318,6 +318,20 @@ fn parse_row(layout: &Layout, record: &StringRecord, line: u64, acc: &mut Accumu
             open *= factor;
             high *= factor;
             low *= factor;
+            // Each price is finite and > 0, but an extreme ratio (1e300 / 1e-300) scales
+            // them to infinity or to zero (caught by the csv_ohlc fuzz check, fuzz/corpus/csv_ohlc/yahoo_adjusted_*).
+            if ![open, high, low].iter().all(|v| v.is_finite() && *v > 0.0) {
+                return Err(CsvError::new(
+                    ErrorKind::InvalidValue,
+                    format!(
+                        "'{}' / '{}' scales open, high and low out of range: adjusted prices must be finite and > 0",
+                        field(record, adj_col),
+                        field(record, &layout.close)
+                    ),
+                )
+                .at_line(line)
+                .in_column(adj_col.name.as_str()));
+            }
         }
         close = adj;
     }
@@ -543,6 +557,11 @@ mod tests {
         let err = parse("Date,Open,High,Low,Close,Adj Close,Volume\n2016-01-04,null,1,1,1,1,1\n", "y.csv").unwrap_err();
         assert_eq!((err.kind, err.line), (ErrorKind::ParseError, Some(2)));
         assert_eq!(err.column.as_deref(), Some("Open"));
+        for row in ["2016-01-04,1,1,1,1e-300,1e300,1", "2016-01-04,1e-300,1,1e-300,1,1e-300,1"] {
+            let err = parse(&format!("Date,Open,High,Low,Close,Adj Close,Volume\n{row}\n"), "y.csv").unwrap_err();
+            assert_eq!((err.kind, err.line), (ErrorKind::InvalidValue, Some(2)), "{row}");
+            assert_eq!(err.column.as_deref(), Some("Adj Close"));
+        }
     }
 
     #[test]
