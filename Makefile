@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/target/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PAT
 export TRUNK_SKIP_VERSION_CHECK := true
 ARGS ?= --demo
 
-.PHONY: setup setup-test bundle build run test lint tests
+.PHONY: setup setup-test bundle build run test lint tests fuzz
 
 setup:
 	scripts/setup.sh
@@ -34,4 +34,20 @@ lint:
 tests:
 	cargo test --locked --workspace
 
-test: setup-test bundle lint tests
+# Coverage-guided fuzzing (nightly, cargo-fuzz, libFuzzer; see README "Fuzzing"): every target in
+# fuzz/fuzz_targets for FUZZ_SECONDS, starting from its committed corpus fuzz/corpus/<target>.
+# New inputs go to fuzz/target/corpus (never into the committed corpus); a crash fails the
+# run and leaves its input in fuzz/artifacts/<target>/.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
+# Overflow checks on; no AddressSanitizer (the parsers are safe Rust; ASan would halve exec/s).
+FUZZ_FLAGS := --debug-assertions --sanitizer none
+fuzz:
+	cd fuzz && cargo +nightly fuzz build $(FUZZ_FLAGS)
+	set -eo pipefail; cd fuzz; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/corpus/$$t; \
+	  cargo +nightly fuzz run $(FUZZ_FLAGS) $$t target/corpus/$$t corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=5 -print_final_stats=1 2>&1 | grep -Ev '^(#[0-9]+\s+(NEW|REDUCE|pulse)|"|###### )'; \
+	done
+
+test: setup-test bundle lint tests fuzz

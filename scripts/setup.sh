@@ -62,4 +62,14 @@ if [ "$want_test" = 1 ] && [ "$("$PY" -c 'import pandas, numpy; print(pandas.__v
   python3 -m venv target/tools/py
   "$PY" -m pip install --quiet --disable-pip-version-check "pandas==$PANDAS_VERSION" "numpy==$NUMPY_VERSION"
 fi
+# Fuzzing (`make fuzz`, part of `make test`): cargo-fuzz needs a nightly toolchain.
+CARGO_FUZZ_VERSION=0.13.2
+if [ "$want_test" = 1 ] && ! rustup toolchain list | grep -q '^nightly-'; then
+  say "installing the nightly toolchain (cargo fuzz)"
+  rustup toolchain install nightly --profile minimal
+fi
+if [ "$want_test" = 1 ] && [ "$(cargo fuzz --version 2>/dev/null || true)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+  say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
+fi
 say "tools ready"
