@@ -41,16 +41,8 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// A `multipart/form-data` body with one fixture as its `file` field: (content type, body).
 pub fn upload_form(file_name: &str) -> (String, Vec<u8>) {
-    let boundary = "pairdesk-test-upload";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
-         Content-Type: text/csv\r\n\r\n"
-    )
-    .into_bytes();
     let path = fixture(file_name);
-    body.extend_from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    multipart_file(file_name, &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 pub fn free_port() -> u16 {
