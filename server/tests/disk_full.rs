@@ -1,6 +1,7 @@
 //! A full disk, for real: the data dir on a 3 MiB tmpfs mounted by the test (it runs as root,
 //! as `make test` does here; without the mount it fails saying so). Uploads until the disk is
-//! full get a clear 507 `storage_full`, `/api/health` says `storage: full` while `/healthz`
+//! full get a clear 507 `storage_full`, and so do rule saves and deletes after it (sled takes
+//! no write after a failed one; a refused delete deletes nothing), `/api/health` says `storage: full` while `/healthz`
 //! keeps answering fast, the status pushed to the page carries the storage error, and a restart on the full disk exits with a message saying the disk
 //! is full.
 
@@ -76,6 +77,27 @@ async fn a_full_disk_is_reported_and_refused_clearly() {
     let (status, error) = refused.expect("200 uploads of 45 KB fit on a 3 MiB disk");
     assert_eq!((status, error["error"]["kind"].as_str()), (507, Some("storage_full")), "{error}");
     assert!(error["error"]["message"].as_str().is_some_and(|m| m.contains("disk is full")), "{error}");
+
+    // Rule saves and deletes too: sled takes no write after a failed one (see README).
+    let listed = || async {
+        let body: Value =
+            http.get(format!("{base}/api/datasets")).send().await.expect("list").json().await.expect("json");
+        body["datasets"].as_array().map(Vec::len).expect("datasets")
+    };
+    let stored = listed().await;
+    assert!(stored > 0, "some uploads fit before the disk filled");
+    let rule = serde_json::json!({
+        "name": "full", "metric": "price", "comparison": "above", "threshold": 1.0,
+        "view": {"x": "BTCUSDT", "y": "ETHUSDT", "interval_ms": 1000, "window": 10, "corr_window": 10}
+    });
+    for request in [http.post(format!("{base}/api/alerts")).json(&rule), http.delete(format!("{base}/api/datasets/1"))]
+    {
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.expect("error json");
+        assert_eq!((status, body["error"]["kind"].as_str()), (507, Some("storage_full")), "{body}");
+    }
+    assert_eq!(listed().await, stored, "a refused delete deleted nothing");
 
     let storage = health().await;
     assert_eq!(storage["state"], "full", "{storage}");

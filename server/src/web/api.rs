@@ -110,7 +110,7 @@ impl ApiError {
         Self::new(
             StatusCode::INSUFFICIENT_STORAGE,
             "storage_full",
-            "the server's disk is full: nothing was stored; free space on it and restart pairdesk",
+            "the server's disk is full, so the database takes no change (nothing was stored or deleted); free space on it and restart pairdesk",
         )
     }
     fn too_large() -> Self {
