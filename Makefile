@@ -38,10 +38,11 @@ tests:
 # fuzz/fuzz_targets for FUZZ_SECONDS, starting from its committed corpus fuzz/corpus/<target>.
 # New inputs go to fuzz/target/corpus (never into the committed corpus); a crash fails the
 # run and leaves its input in fuzz/artifacts/<target>/.
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
-# Overflow checks on; no AddressSanitizer (the parsers are safe Rust; ASan would halve exec/s).
-FUZZ_FLAGS := --debug-assertions --sanitizer none
+# Overflow checks on; no AddressSanitizer (the parsers are safe Rust; ASan costs build time and exec/s);
+# 16 codegen units: a cold build in 6 min instead of 8 for ~10 % fewer exec/s.
+FUZZ_FLAGS := --debug-assertions --sanitizer none --codegen-units 16
 fuzz:
 	cd fuzz && cargo +nightly fuzz build $(FUZZ_FLAGS)
 	set -eo pipefail; cd fuzz; for t in $(FUZZ_TARGETS); do \
