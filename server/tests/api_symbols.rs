@@ -35,7 +35,8 @@ where
         let left = deadline.saturating_duration_since(Instant::now());
         let message =
             tokio::time::timeout(left, socket.next()).await.expect("a hello in time").expect("open").expect("frame");
-        let Ok(text) = message.into_text() else { continue };
+        // Pings (the server keeps quiet sockets alive) are not messages of the protocol.
+        let tokio_tungstenite::tungstenite::Message::Text(text) = message else { continue };
         let value: Value = serde_json::from_str(&text).expect("json");
         if value["type"] == "hello" {
             return serde_json::from_value(value["symbols"].clone()).expect("symbols");

@@ -44,7 +44,8 @@ async fn history_done(base: &str, timeout: Duration) -> Vec<Value> {
             .expect("history done in time")
             .expect("socket open")
             .expect("frame");
-        let Ok(text) = message.into_text() else { continue };
+        // Pings (the server keeps quiet sockets alive) are not messages of the protocol.
+        let tokio_tungstenite::tungstenite::Message::Text(text) = message else { continue };
         let value: Value = serde_json::from_str(&text).expect("json");
         if value["type"] != "status" {
             continue;

@@ -156,7 +156,7 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
     let mut quotes_tick = tokio::time::interval(QUOTES_INTERVAL);
     // A ping every 30 s keeps a quiet page's socket inside the connection idle timeout
     // (`web::conn`) and finds dead peers.
-    let mut ping = tokio::time::interval(PING_INTERVAL);
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     let mut view: Option<View> = None;
     let mut feed: Option<broadcast::Receiver<Utf8Bytes>> = None;
     loop {
