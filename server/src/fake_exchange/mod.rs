@@ -100,7 +100,7 @@ struct Shared {
     generated: AtomicU64,
     /// Stream connections opened so far (also seeds each connection's fault RNG).
     connections: AtomicU64,
-    /// Gets a permit when the first stream client connects.
+    /// Gets a permit when the first client subscribes to a trade stream.
     first_client: Notify,
     /// Synthetic 1m history before the simulation's start.
     klines: KlineHistory,
@@ -211,9 +211,16 @@ impl FakeExchange {
         self.shared.config.max_trades.map_or(u64::MAX, |max| max.saturating_sub(self.generated()))
     }
 
+    /// Counts a stream connection; returns its number.
     fn client_connected(&self) -> u64 {
-        self.shared.first_client.notify_one();
         self.shared.connections.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A client asks for trades: generation starts (if it has not). Only trade streams
+    /// count, so the client that connects its trade stream first still sees every trade even
+    /// when its book or mark-price connection opened before it.
+    fn trade_client_ready(&self) {
+        self.shared.first_client.notify_one();
     }
 }
 

@@ -72,6 +72,11 @@ impl Subscriptions {
         w
     }
 
+    /// Whether any `@aggTrade` or `@trade` stream is subscribed.
+    fn wants_trades(&self) -> bool {
+        self.streams.iter().any(|s| s.ends_with("@aggTrade") || s.ends_with("@trade"))
+    }
+
     fn subscribe(&mut self, params: Vec<String>) {
         self.streams.extend(params);
         self.cache.clear();
@@ -105,6 +110,9 @@ async fn serve_client(mut socket: WebSocket, exchange: FakeExchange, mut streams
     let mut cursor = history.end_seq();
     history.mark_delivered(cursor);
     let connection = exchange.client_connected();
+    if streams.wants_trades() {
+        exchange.trade_client_ready();
+    }
     let faults = exchange.config().faults.clone();
     let mut rng = StdRng::seed_from_u64(exchange.config().seed ^ connection.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let opened = Instant::now();
@@ -127,6 +135,9 @@ async fn serve_client(mut socket: WebSocket, exchange: FakeExchange, mut streams
                 let reply = match serde_json::from_str::<MethodCall>(&text) {
                     Ok(call) if call.method == "SUBSCRIBE" => {
                         streams.subscribe(call.params);
+                        if streams.wants_trades() {
+                            exchange.trade_client_ready();
+                        }
                         serde_json::json!({"result": null, "id": call.id})
                     }
                     Ok(call) if call.method == "UNSUBSCRIBE" => {
