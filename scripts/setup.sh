@@ -70,6 +70,9 @@ if [ "$want_test" = 1 ] && ! rustup toolchain list | grep -q '^nightly-'; then
 fi
 if [ "$want_test" = 1 ] && [ "$(cargo fuzz --version 2>/dev/null || true)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
   say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
-  cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
+  # --locked first; as with wasm-bindgen-cli, its lockfile may name a crate version the
+  # registry mirror lacks: then resolve afresh (same cargo-fuzz version either way).
+  cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION" \
+    || cargo install "cargo-fuzz@$CARGO_FUZZ_VERSION"
 fi
 say "tools ready"
