@@ -33,8 +33,6 @@ use keys::{
     encode_chunk, last_id_key, symbol_prefix, tick_key, TICKS_PER_BLOCK,
 };
 
-/// sled's page cache, bytes.
-const CACHE_BYTES: u64 = 128 * 1024 * 1024;
 /// Bumped whenever the on-disk layout changes; a mismatch refuses to open. 4 added the
 /// `fetched_bars` tree (klines history, [`fetched`]).
 pub const SCHEMA_VERSION: u32 = 4;
@@ -86,10 +84,9 @@ pub type BarRecord = (String, i64, Bar);
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        // sled caches pages up to 1 GiB by default, so a long-running server's RSS would creep
-        // up towards that as data arrives; a bounded cache keeps it flat (reads of cold bars
-        // cost a little more).
-        let db = sled::Config::default().path(dir).cache_capacity(CACHE_BYTES).open().map_err(|source| {
+        // sled's default 1 GiB page cache on purpose: smaller caps halve durable ingest (128 MiB,
+        // third session) or stall it (64 MiB, second session); see BENCHMARKS.md.
+        let db = sled::open(dir).map_err(|source| {
             // sled holds an exclusive file lock: a second process gets an I/O error here.
             let hint = if is_storage_full(&source) {
                 " (the disk is full: free space in its filesystem and start again; sled cannot open a database without writing to it, so there is no read-only start)"
