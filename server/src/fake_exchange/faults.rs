@@ -7,7 +7,7 @@ use axum::extract::ws::Message;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use super::ws::{agg_trade_json, frame};
+use super::ws::agg_trade_text;
 use crate::market::Trade;
 
 /// Which faults to inject. The default injects none.
@@ -44,13 +44,7 @@ pub const OVERSIZED_FRAME_BYTES: usize = 64 * 1024;
 /// A bad frame to send just before `next` (kinds chosen uniformly).
 pub fn garbage_frame(rng: &mut StdRng, next: &Trade) -> Message {
     let stream = format!("{}@aggTrade", next.symbol.to_ascii_lowercase());
-    let good = |trade: &Trade, price: Option<&str>| {
-        let mut event = agg_trade_json(trade);
-        if let Some(price) = price {
-            event["p"] = price.into();
-        }
-        frame(trade, true, "aggTrade", event)
-    };
+    let good = |trade: &Trade, price: Option<&str>| agg_trade_text(trade, true, price);
     let text = match rng.random_range(0..7u8) {
         0 => "\u{1}\u{7f}garbage{{[".to_string(),
         1 => {
@@ -78,8 +72,11 @@ mod tests {
     fn the_fakes_frames_parse_with_the_ingests_parsers() {
         let trade =
             Trade { symbol: "ETHUSDT".into(), agg_id: 42, t_ms: 5, price: 3401.97, qty: 0.25, buyer_is_maker: true };
-        let text = frame(&trade, true, "aggTrade", agg_trade_json(&trade));
-        assert_eq!(parse_frame(&text), Ok(Frame::Trade(trade.clone())));
+        for combined in [true, false] {
+            let text = agg_trade_text(&trade, combined, None);
+            assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok(), "valid JSON: {text}");
+            assert_eq!(parse_frame(&text), Ok(Frame::Trade(trade.clone())));
+        }
         let quote = super::super::book::quotes_for(&trade, 1, 1).next().expect("quote");
         let text =
             serde_json::json!({"stream": "ethusdt@bookTicker", "data": super::super::book::book_ticker_json(&quote)});
