@@ -6,9 +6,9 @@
 use leptos::prelude::*;
 
 use super::format::fmt_num;
-use super::live::InfoLink;
 use super::state::LiveState;
 use super::view::ViewQuery;
+use super::widgets::InfoLink;
 use crate::alerts::{AlertEvent, AlertEventKind, AlertMetric, AlertRule, AlertView, Comparison};
 
 /// The rule a view's z-entry slider stands for.

@@ -10,8 +10,8 @@ use leptos::prelude::*;
 
 use super::charts::{Chart, ChartData, ChartLevel, ChartLine, TimeRange, MEAN, SERIES};
 use super::format::{fmt_num, fmt_opt};
-use super::live::InfoLink;
 use super::view::{ViewQuery, WINDOW_RANGE};
+use super::widgets::InfoLink;
 use crate::analytics::align::AlignedPair;
 use crate::analytics::backtest::{
     run_backtest, sweep, BacktestParams, BacktestResult, Fill, Funding, Hedge, LegData, Market, Quote, Side,

@@ -11,31 +11,20 @@ use super::backtest::BacktestPanel;
 use super::charts::{Chart, ChartData, ChartLevel, ChartLine, TimeRange, ENTRY, EXIT, LEG_X, LEG_Y, MEAN, SERIES};
 use super::format::{fmt_num, fmt_opt, fmt_price};
 use super::state::{LegBooks, LiveQuotes, LiveState};
+use super::topbar::StatusBar;
 use super::view::{Page, ViewQuery, WINDOW_RANGE, Z_ENTRY_RANGE, Z_EXIT_RANGE};
+use super::widgets::{InfoLink, Slider, SymbolPicker, Tile};
 use crate::analytics::align::{align_bars, AlignRule, AlignedPair};
 use crate::analytics::execution::{executable_spread, quote_at, round_trip_cost_bps, value_at};
 use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
 use crate::analytics::{adfuller, coint, price_stats, AdfOptions, PriceStats};
-use crate::protocol::{interval_label, Bar, BookQuote, FeedState, LegQuote, INTERVALS_MS};
-
-/// Link target for each metric's explanation.
-pub const METHODOLOGY: &str = "/docs/methodology";
-
-/// The small circled "i" after a metric or panel title: opens its methodology section.
-/// (Drawn with CSS rather than the ⓘ glyph, which many system fonts lack.)
-#[component]
-pub fn InfoLink(anchor: &'static str) -> impl IntoView {
-    view! {
-        <a class="info" href=format!("{METHODOLOGY}#{anchor}") target="_blank" rel="noopener"
-            aria-label="methodology" title="How this is computed (opens the methodology)">"i"</a>
-    }
-}
+use crate::protocol::{interval_label, Bar, BookQuote, LegQuote, INTERVALS_MS};
 
 #[component]
 pub fn LivePage(initial: ViewQuery) -> impl IntoView {
     let view_q = RwSignal::new(initial);
     let range: TimeRange = RwSignal::new(None);
-    let state = connect_live(view_q);
+    let state = super::state::connect_live(view_q);
 
     #[cfg(feature = "hydrate")]
     {
@@ -203,178 +192,6 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
             {body}
             {move || hedge_error().map(|e| view! { <p class="error">"hedge: "{e}</p> })}
         </main>
-    }
-}
-
-/// Creates the page's live state and (in the browser) its `/ws` connection, subscribed to
-/// the view's pair and interval; every page shows the connection status.
-pub fn connect_live(view_q: RwSignal<ViewQuery>) -> LiveState {
-    let state = LiveState::new();
-    provide_context(state);
-    #[cfg(feature = "hydrate")]
-    {
-        let wanted = Signal::derive(move || view_q.with(|v| (v.x.clone(), v.y.clone(), v.interval_ms)));
-        let analytics = Signal::derive(move || view_q.with(ViewQuery::analytics));
-        super::socket::connect(state, wanted, analytics);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = view_q;
-    state
-}
-
-/// Connection status and navigation, always visible. Links keep the current view.
-#[component]
-pub fn StatusBar(view_q: RwSignal<ViewQuery>) -> impl IntoView {
-    let state = use_context::<LiveState>();
-    let status_text = move || {
-        let Some(state) = state else { return "".to_string() };
-        if !state.socket_open.get() {
-            return "server: connecting…".to_string();
-        }
-        let status = state.status.get();
-        let feed = match (&status.state, &status.last_error) {
-            (FeedState::Live, _) => "exchange: live".to_string(),
-            (s, Some(err)) => format!("exchange: {} — {err}", s.label()),
-            (s, None) => format!("exchange: {}", s.label()),
-        };
-        match &status.storage_error {
-            Some(err) => format!("{feed} · storage: {err}"),
-            None => feed,
-        }
-    };
-    let status_class = move || {
-        let Some(state) = state else { return "status" };
-        if !state.socket_open.get() {
-            return "status status-connecting";
-        }
-        if state.status.get().storage_error.is_some() {
-            return "status status-down";
-        }
-        match state.status.get().state {
-            FeedState::Live => "status status-live",
-            FeedState::Down => "status status-down",
-            FeedState::Connecting | FeedState::Backfilling => "status status-connecting",
-        }
-    };
-    // The klines history fetch (`--history`): symbols done, and the progress of the others.
-    let history_text = move || {
-        let status = state?.status.get();
-        let text = super::format::history_summary(&status.history)?;
-        let title = status
-            .history
-            .iter()
-            .map(|p| match &p.error {
-                Some(err) => format!("{}: {err}", p.symbol),
-                None => format!("{}: {}/{} minutes", p.symbol, p.fetched, p.expected),
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        Some((text, title))
-    };
-    // The book (/public) and mark (/market) connections, each with its own state.
-    let side_text = move |mark: bool| {
-        let quotes = state?.quotes.get()?;
-        let (name, s) = if mark { ("mark", quotes.mark) } else { ("book", quotes.book) };
-        Some(format!("{name}: {}", s.label()))
-    };
-    view! {
-        <header class="topbar">
-            <h1>"pairdesk"</h1>
-            <nav>
-                {Page::ALL.into_iter().map(|page| {
-                    let href = move || format!("/?{}", view_q.with(|v| ViewQuery { page, ..v.clone() }.to_query()));
-                    let current = view_q.with_untracked(|v| v.page == page);
-                    view! { <a href=href class:current=current aria-current=current.then_some("page")>{page.label()}</a> }
-                }).collect_view()}
-            </nav>
-            <span data-testid="connection-status" class=status_class aria-live="polite">{status_text}</span>
-            <span data-testid="book-status" class="status side-status">{move || side_text(false)}</span>
-            <span data-testid="mark-status" class="status side-status">{move || side_text(true)}</span>
-            {move || history_text().map(|(text, title)| view! {
-                <span data-testid="history-status" class="status history-status" title=title>{text}</span>
-            })}
-            <super::theme::ThemeToggle/>
-        </header>
-    }
-}
-
-#[component]
-fn SymbolPicker(testid: &'static str, label: &'static str, view_q: RwSignal<ViewQuery>, is_x: bool) -> impl IntoView {
-    let state = expect_context::<LiveState>();
-    let current = move || view_q.with(|v| if is_x { v.x.clone() } else { v.y.clone() });
-    // The current symbol is always an option, even before the server listed its symbols.
-    let options = move || {
-        let mut symbols = state.symbols.get();
-        let cur = current();
-        if !symbols.contains(&cur) {
-            symbols.insert(0, cur);
-        }
-        symbols
-    };
-    view! {
-        <label class="control" title=format!("Symbol of the {label} leg")>
-            <span class="control-label">{label}</span>
-            <select data-testid=testid on:change=move |ev| {
-                let symbol = event_target_value(&ev);
-                view_q.update(|v| if is_x { v.x = symbol } else { v.y = symbol });
-            }>
-                {move || options().into_iter().map(|s| {
-                    let selected = s == current();
-                    view! { <option value=s.clone() selected=selected>{s.clone()}</option> }
-                }).collect_view()}
-            </select>
-        </label>
-    }
-}
-
-/// A labelled range input whose value is shown beside it.
-#[component]
-fn Slider(
-    label: &'static str,
-    testid: &'static str,
-    min: f64,
-    max: f64,
-    step: f64,
-    decimals: usize,
-    value: Signal<f64>,
-    on_change: Callback<f64>,
-    help: &'static str,
-) -> impl IntoView {
-    let value_testid = format!("{testid}-value");
-    view! {
-        <label class="slider" title=help>
-            <span class="control-label">{label}</span>
-            <input
-                type="range"
-                data-testid=testid
-                min=min
-                max=max
-                step=step
-                prop:value=move || value.get().to_string()
-                on:input=move |ev| {
-                    if let Ok(v) = event_target_value(&ev).parse::<f64>() {
-                        on_change.run(v);
-                    }
-                }
-            />
-            <span class="slider-value num" data-testid=value_testid>{move || format!("{:.*}", decimals, value.get())}</span>
-        </label>
-    }
-}
-
-#[component]
-fn Tile(
-    label: Signal<String>,
-    testid: &'static str,
-    value: Signal<String>,
-    help: &'static str,
-    anchor: &'static str,
-) -> impl IntoView {
-    view! {
-        <div class="tile" title=help>
-            <div class="tile-label">{label}" "<InfoLink anchor=anchor/></div>
-            <div class="tile-value num" data-testid=testid>{value}</div>
-        </div>
     }
 }
 

@@ -21,10 +21,12 @@ pub mod socket;
 pub mod state;
 pub mod symbols;
 pub mod theme;
+pub mod topbar;
 pub mod upload;
 #[cfg(feature = "hydrate")]
 pub mod upload_xhr;
 pub mod view;
+pub mod widgets;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};

@@ -5,8 +5,9 @@
 use leptos::prelude::*;
 
 use super::format::fmt_opt;
-use super::live::{InfoLink, StatusBar};
+use super::topbar::StatusBar;
 use super::view::{Page, ViewQuery};
+use super::widgets::InfoLink;
 use crate::protocol::{interval_label, INTERVALS_MS};
 use crate::screener_view::ScreenerReport;
 
@@ -28,7 +29,7 @@ pub fn corr_color(corr: Option<f64>) -> String {
 #[component]
 pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
     let view_q = RwSignal::new(initial);
-    let _ = super::live::connect_live(view_q);
+    let _ = super::state::connect_live(view_q);
     let interval = RwSignal::new(60_000i64);
     let min_volume = RwSignal::new(0.0f64);
     let min_trades = RwSignal::new(0.0f64);

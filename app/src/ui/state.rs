@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::view::ViewQuery;
 use crate::protocol::{apply_bar, Bar, BookQuote, FeedState, FeedStatus, LastPrice, LegQuote, ServerMsg};
 
 /// How many alert events the page lists.
@@ -141,4 +142,20 @@ impl Default for LiveState {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Creates the page's live state and (in the browser) its `/ws` connection, subscribed to
+/// the view's pair and interval; every page shows the connection status.
+pub fn connect_live(view_q: RwSignal<ViewQuery>) -> LiveState {
+    let state = LiveState::new();
+    provide_context(state);
+    #[cfg(feature = "hydrate")]
+    {
+        let wanted = Signal::derive(move || view_q.with(|v| (v.x.clone(), v.y.clone(), v.interval_ms)));
+        let analytics = Signal::derive(move || view_q.with(ViewQuery::analytics));
+        super::socket::connect(state, wanted, analytics);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = view_q;
+    state
 }

@@ -10,8 +10,10 @@ use serde::Deserialize;
 use super::backtest::BacktestPanel;
 use super::charts::{Chart, TimeRange};
 use super::format::fmt_opt;
-use super::live::{corr_chart_data, prices_chart_data, z_chart_data, InfoLink, StatusBar};
+use super::live::{corr_chart_data, prices_chart_data, z_chart_data};
+use super::topbar::StatusBar;
 use super::view::ViewQuery;
+use super::widgets::InfoLink;
 use crate::analytics::align::inner_join;
 use crate::analytics::live_view::{compute_view, ViewParams};
 use crate::analytics::AlignedPair;
@@ -74,7 +76,7 @@ pub fn describe_api_error(error: &serde_json::Value) -> String {
 #[component]
 pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
     let view_q = RwSignal::new(initial);
-    let _ = super::live::connect_live(view_q);
+    let _ = super::state::connect_live(view_q);
     let datasets = RwSignal::new(Vec::<DatasetInfo>::new());
     let progress = RwSignal::new(None::<f64>);
     let result = RwSignal::new(None::<String>);
