@@ -80,7 +80,7 @@ async fn main() {
     let browser = Browser::start().await;
     for (k, &n) in sizes.iter().enumerate() {
         let legs = kline_files(files.path(), &format!("{k}"), n);
-        browser.client.goto(&format!("{}/?page=upload&window=60", server.base_url)).await.expect("open upload");
+        browser.client.goto(&format!("{}/upload?window=60", server.base_url)).await.expect("open upload");
         browser.wait_until_live("hydration", Duration::from_secs(30)).await;
         for (file, symbol) in &legs {
             browser.upload(file).await;

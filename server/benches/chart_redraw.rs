@@ -87,7 +87,7 @@ async fn main() {
         );
     }
 
-    browser.client.goto(&format!("{}/?page=upload&window=500&corr=500", server.base_url)).await.expect("open upload");
+    browser.client.goto(&format!("{}/upload?window=500&corr=500", server.base_url)).await.expect("open upload");
     browser.wait_until_live("hydration", Duration::from_secs(30)).await;
     for (file, symbol) in [(&x_file, "AAAUSDT"), (&y_file, "BBBUSDT")] {
         browser.upload(file).await;

@@ -78,17 +78,45 @@ fn current_query() -> String {
     }
 }
 
-/// The application root, identical on server and browser so hydration lines up.
+/// The application root, identical on server and browser so hydration lines up. Pages are
+/// real paths (`/`, `/backtest`, `/upload`, `/screener`) matched by `leptos_router`; the
+/// view itself (pair, interval, windows, thresholds) stays in the query.
+///
+/// Links between pages are full page loads (`rel="external"`, see [`view::ViewQuery::href`]):
+/// each page opens its own `/ws` subscription for its view, and a fresh load is one request
+/// for an already cached bundle.
 #[component]
 pub fn App() -> impl IntoView {
+    use leptos_router::components::{Route, Router, Routes};
+    use leptos_router::path;
     provide_meta_context();
-    let initial = ViewQuery::from_query(&current_query());
+    let initial = move |page: view::Page| ViewQuery { page, ..ViewQuery::from_query(&current_query()) };
     view! {
         <Title text="pairdesk"/>
-        {match initial.page {
-            view::Page::Upload => view! { <upload::UploadPage initial=initial/> }.into_any(),
-            view::Page::Screener => view! { <screener::ScreenerPage initial=initial/> }.into_any(),
-            _ => view! { <LivePage initial=initial/> }.into_any(),
-        }}
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=move || view! { <LivePage initial=initial(view::Page::Live)/> }/>
+                <Route path=path!("/backtest") view=move || view! { <LivePage initial=initial(view::Page::Backtest)/> }/>
+                <Route path=path!("/upload") view=move || view! { <upload::UploadPage initial=initial(view::Page::Upload)/> }/>
+                <Route path=path!("/screener") view=move || view! { <screener::ScreenerPage initial=initial(view::Page::Screener)/> }/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Any other path: a page that says so and links home (the server answers it with 404).
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <Title text="pairdesk · not found"/>
+        <main class="not-found" data-testid="not-found">
+            <h1>"Page not found"</h1>
+            <p>"There is no page at this address. The pages are "
+                <a href="/" rel="external">"Live"</a>", "
+                <a href="/backtest" rel="external">"Backtest"</a>", "
+                <a href="/upload" rel="external">"Upload"</a>" and "
+                <a href="/screener" rel="external">"Screener"</a>"."</p>
+            <p><a href="/" rel="external" data-testid="not-found-home">"Back to the Live page"</a></p>
+        </main>
     }
 }

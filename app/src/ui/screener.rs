@@ -84,7 +84,7 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
                                 interval_ms: r.interval_ms,
                                 ..v.clone()
                             }
-                            .to_query()
+                            .href()
                         });
                         let title = format!(
                             "y={} x={}: correlation of returns {}, Engle–Granger p {}; click to open in Live",
@@ -96,7 +96,7 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
                         let strong = p.is_some_and(|p| p < 0.05);
                         view! {
                             <td style=format!("background:{}", corr_color(corr)) title=title class:coint=strong>
-                                <a href=format!("/?{href}") data-testid="heatmap-cell">
+                                <a href=href rel="external" data-testid="heatmap-cell">
                                     <span class="corr">{fmt_opt(corr, 2)}</span>
                                     <span class="pval">{format!("p {}", fmt_opt(p, 3))}</span>
                                 </a>

@@ -67,9 +67,9 @@ pub fn StatusBar(view_q: RwSignal<ViewQuery>) -> impl IntoView {
             <h1>"pairdesk"</h1>
             <nav>
                 {Page::ALL.into_iter().map(|page| {
-                    let href = move || format!("/?{}", view_q.with(|v| ViewQuery { page, ..v.clone() }.to_query()));
+                    let href = move || view_q.with(|v| ViewQuery { page, ..v.clone() }.href());
                     let current = view_q.with_untracked(|v| v.page == page);
-                    view! { <a href=href class:current=current aria-current=current.then_some("page")>{page.label()}</a> }
+                    view! { <a href=href rel="external" class:current=current aria-current=current.then_some("page")>{page.label()}</a> }
                 }).collect_view()}
             </nav>
             <span data-testid="connection-status" class=status_class aria-live="polite">{status_text}</span>

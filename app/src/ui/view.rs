@@ -39,10 +39,36 @@ impl Page {
     pub fn parse(s: &str) -> Option<Page> {
         Page::ALL.into_iter().find(|p| p.as_str() == s)
     }
+
+    /// The page's path (its route).
+    pub fn path(self) -> &'static str {
+        match self {
+            Page::Live => "/",
+            Page::Backtest => "/backtest",
+            Page::Upload => "/upload",
+            Page::Screener => "/screener",
+        }
+    }
+}
+
+/// Where an old `?page=NAME&…` link now lives: the page's path with the rest of the query,
+/// or `None` when the query names no page (or one that does not exist, which is ignored).
+pub fn legacy_page_redirect(query: &str) -> Option<String> {
+    let mut page = None;
+    let mut rest = Vec::new();
+    for pair in query.trim_start_matches('?').split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("page", name)) => page = page.or(Some(Page::parse(name))),
+            _ => rest.push(pair),
+        }
+    }
+    let page = page?.unwrap_or_default();
+    Some(if rest.is_empty() { page.path().to_string() } else { format!("{}?{}", page.path(), rest.join("&")) })
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ViewQuery {
+    /// The page showing the view; from the path, never from the query.
     pub page: Page,
     pub x: String,
     pub y: String,
@@ -122,17 +148,21 @@ impl ViewQuery {
                     }
                 }
                 "hedge" => view.hedge = HedgeMethod::parse(value).unwrap_or(view.hedge),
-                "page" => view.page = Page::parse(value).unwrap_or(view.page),
                 _ => {}
             }
         }
         view
     }
 
+    /// The link to this view on its page: a full page load (`rel="external"` on the anchor),
+    /// see [`super::App`].
+    pub fn href(&self) -> String {
+        format!("{}?{}", self.page.path(), self.to_query())
+    }
+
     pub fn to_query(&self) -> String {
         format!(
-            "page={}&x={}&y={}&interval={}&window={}&corr={}&entry={:.1}&exit={:.1}&hedge={}",
-            self.page.as_str(),
+            "x={}&y={}&interval={}&window={}&corr={}&entry={:.1}&exit={:.1}&hedge={}",
             self.x,
             self.y,
             interval_label(self.interval_ms),
@@ -162,7 +192,19 @@ mod tests {
             z_exit: 0.3,
             hedge: HedgeMethod::Kalman,
         };
-        assert_eq!(ViewQuery::from_query(&view.to_query()), view);
+        assert_eq!(ViewQuery { page: Page::Backtest, ..ViewQuery::from_query(&view.to_query()) }, view);
+        assert!(view.href().starts_with("/backtest?x=SOLUSDT&"), "{}", view.href());
+    }
+
+    #[test]
+    fn old_page_links_map_to_paths() {
+        assert_eq!(legacy_page_redirect("page=upload").as_deref(), Some("/upload"));
+        assert_eq!(legacy_page_redirect("?x=A&page=screener&y=B").as_deref(), Some("/screener?x=A&y=B"));
+        assert_eq!(legacy_page_redirect("page=live&x=A").as_deref(), Some("/?x=A"));
+        // An unknown page name still drops `page` and lands on Live.
+        assert_eq!(legacy_page_redirect("page=nope&window=9").as_deref(), Some("/?window=9"));
+        assert_eq!(legacy_page_redirect("x=A&y=B"), None);
+        assert_eq!(legacy_page_redirect(""), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod api;
 pub mod conn;
 pub mod docs;
 pub mod guard;
+pub mod pages;
 pub mod push;
 pub mod screener_api;
 pub mod symbols_api;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub side: crate::side::SideFeeds,
     /// `--max-datasets` and `--max-dataset-bytes`.
     pub dataset_limits: crate::datasets::Limits,
+    /// `--analysis-timeout`: how long one `POST /api/analyze` may compute.
+    pub analysis_timeout: std::time::Duration,
 }
 
 pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOptions {
@@ -70,9 +73,13 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 pub fn router(state: AppState, guard: guard::RequestGuard) -> Router {
     let pkg_dir = Path::new(state.leptos_options.site_root.as_ref()).join(state.leptos_options.site_pkg_dir.as_ref());
     let options = state.leptos_options.clone();
-    let page = leptos_axum::render_app_to_stream(move || app::ui::shell(options.clone()));
+    let render = leptos_axum::render_app_to_stream(move || app::ui::shell(options.clone()));
+    let page = pages::page_handler(render.clone());
     Router::new()
-        .route("/", get(page))
+        .route("/", get(page.clone()))
+        .route("/backtest", get(page.clone()))
+        .route("/upload", get(page.clone()))
+        .route("/screener", get(page))
         .route("/ws", get(push::ws_handler))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/health", get(health))
@@ -86,6 +93,7 @@ pub fn router(state: AppState, guard: guard::RequestGuard) -> Router {
         .merge(alerts_api::routes())
         .merge(screener_api::routes())
         .merge(symbols_api::routes())
+        .fallback(pages::not_found_handler(render))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
         // Last resort only: a handler that panics answers a JSON 500 instead of dropping
