@@ -19,7 +19,7 @@ use app::dataset::{parse_ohlc_csv, Dataset};
 use clap::Args;
 
 pub use options::AnalyzeOptions;
-pub use pair::{analyze_legs, pick_symbol, pick_two, Analysis, PairError};
+pub use pair::{analyze_legs, analyze_legs_with, pick_symbol, pick_two, Analysis, PairError};
 
 /// Flags of `pairdesk analyze`.
 #[derive(Args, Debug, Clone)]

@@ -93,6 +93,39 @@ pub struct ServeArgs {
     /// upload past it is refused with 507.
     #[arg(long, default_value = "512MiB", env = "PAIRDESK_MAX_DATASET_BYTES")]
     pub max_dataset_bytes: ByteSize,
+    /// Longest one `POST /api/analyze` may compute (`30s`, `500ms`, `2m`); past it the
+    /// analysis is stopped and answered 504 `timeout`.
+    #[arg(long, default_value = "30s", env = "PAIRDESK_ANALYSIS_TIMEOUT")]
+    pub analysis_timeout: Timeout,
+}
+
+/// `"512 MiB"` → `("512", "MiB")`: the leading digits and the trimmed rest.
+fn number_and_unit(text: &str) -> (&str, &str) {
+    let text = text.trim();
+    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    (digits, unit.trim())
+}
+
+/// A positive duration: a number with `ms`, `s` or `m` (`s` when no unit), at most 1 hour.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timeout(pub std::time::Duration);
+
+impl std::str::FromStr for Timeout {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (digits, unit) = number_and_unit(s);
+        let millis: u64 = match unit {
+            "ms" => 1,
+            "s" | "" => 1_000,
+            "m" => 60_000,
+            _ => return Err(format!("`{s}`: unknown unit (use ms, s or m, e.g. 30s)")),
+        };
+        match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(millis)) {
+            Some(ms) if ms > 0 && ms <= 3_600_000 => Ok(Timeout(std::time::Duration::from_millis(ms))),
+            _ => Err(format!("`{s}` is not a duration from 1ms to 60m such as 30s")),
+        }
+    }
 }
 
 /// A size in bytes: a number with an optional unit, `KB`/`MB`/`GB` (powers of 1000) or
@@ -104,10 +137,8 @@ impl std::str::FromStr for ByteSize {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let text = s.trim();
-        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-        let (digits, unit) = text.split_at(split);
-        let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        let (digits, unit) = number_and_unit(s);
+        let scale: u64 = match unit.to_ascii_lowercase().as_str() {
             "" | "b" => 1,
             "kb" | "k" => 1_000,
             "mb" | "m" => 1_000_000,
@@ -230,7 +261,7 @@ impl std::str::FromStr for Rate {
 
 #[cfg(test)]
 mod tests {
-    use super::ByteSize;
+    use super::{ByteSize, Timeout};
 
     #[test]
     fn byte_sizes_parse_with_units_and_print_back() {
@@ -246,6 +277,17 @@ mod tests {
         }
         for bad in ["", "MB", "12 parsecs", "-1MB", "99999999999999999999GB"] {
             assert!(bad.parse::<ByteSize>().is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn timeouts_parse_with_units_and_refuse_zero_and_huge() {
+        for (text, ms) in [("30s", 30_000), ("500ms", 500), ("2m", 120_000), ("7", 7_000)] {
+            let timeout: Timeout = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(timeout.0.as_millis(), ms, "{text}");
+        }
+        for bad in ["", "0s", "s", "1h", "61m", "-1s", "99999999999999999999m"] {
+            assert!(bad.parse::<Timeout>().is_err(), "{bad:?} parsed");
         }
     }
 }

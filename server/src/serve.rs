@@ -133,7 +133,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("cannot bind {}", args.bind))?;
     let guard = web::guard::RequestGuard::new(listener.local_addr()?, &args.allow_host);
     let dataset_limits = crate::datasets::Limits { max_count: args.max_datasets, max_bytes: args.max_dataset_bytes };
-    let state = AppState { leptos_options, hub, store: store.clone(), alerts, symbols, side, dataset_limits };
+    let state = AppState {
+        leptos_options,
+        hub,
+        store: store.clone(),
+        alerts,
+        symbols,
+        side,
+        dataset_limits,
+        analysis_timeout: args.analysis_timeout.0,
+    };
     let router = web::router(state, guard);
     tracing::info!("pairdesk listening on http://{}", listener.local_addr()?);
 

@@ -115,19 +115,17 @@ async fn urls_that_used_to_panic_get_answers() {
     assert_healthy(base).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn analysis_work_is_bounded_before_it_starts() {
-    let server = Server::start_api_only(&["--demo"]).await;
-    let base = &server.base_url;
-    let http = reqwest::Client::new();
-    // Two 50,000-minute legs (Binance kline CSVs), big enough for the probes' sizes.
-    let legs = [("BTCUSDT_big.csv", 60_000.0, 0.0), ("ETHUSDT_big.csv", 3_000.0, 1.0)];
-    let mut ids = Vec::new();
-    for (name, start, phase) in legs {
+/// Uploads two `rows`-minute legs (Binance kline CSVs, BTC-like and ETH-like, a shared
+/// oscillation so they co-move) and returns their data set ids.
+async fn upload_legs(http: &reqwest::Client, base: &str, rows: i64) -> [u64; 2] {
+    let mut ids = [0; 2];
+    for (slot, (name, start, phase)) in
+        [("BTCUSDT_big.csv", 60_000.0, 0.0), ("ETHUSDT_big.csv", 3_000.0, 1.0)].into_iter().enumerate()
+    {
         let mut csv = String::from(
             "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore\n",
         );
-        for i in 0..50_000i64 {
+        for i in 0..rows {
             let t = 1_700_000_000_000 + i * 60_000;
             let p =
                 start * (1.0 + 0.01 * ((i as f64) / 500.0 + phase).sin() + 0.001 * ((i * 7919 % 1000) as f64 / 1000.0));
@@ -138,8 +136,108 @@ async fn analysis_work_is_bounded_before_it_starts() {
         let response = request.send().await.expect("upload");
         assert_eq!(response.status(), 201, "{name}");
         let body: Value = response.json().await.expect("json");
-        ids.push(body["datasets"][0]["id"].as_u64().expect("id"));
+        ids[slot] = body["datasets"][0]["id"].as_u64().expect("id");
     }
+    ids
+}
+
+/// Near the work bounds on 50,000 bars: seconds of CPU in a debug build (about 7 s here).
+fn heavy_analysis(ids: [u64; 2]) -> Value {
+    json!({"x": {"dataset": ids[0]}, "y": {"dataset": ids[1]},
+           "params": {"z_window": 2_000, "corr_window": 2_000, "adf_maxlag": 33}})
+}
+
+/// `pairdesk serve --analysis-timeout TIMEOUT` without an exchange (no ingest load), with a
+/// 50,000-bar pair and a 300-bar pair uploaded (their data set ids).
+async fn analysis_server(timeout: &str) -> (support::ChildGuard, String, tempfile::TempDir, [[u64; 2]; 2]) {
+    let port = support::free_port();
+    let data = tempfile::tempdir().expect("tempdir");
+    let child = support::spawn_serve(port, data.path(), &["--analysis-timeout", timeout]);
+    let base = format!("http://127.0.0.1:{port}");
+    support::wait_for_http(&format!("{base}/healthz")).await;
+    let http = reqwest::Client::new();
+    let pairs = [upload_legs(&http, &base, 50_000).await, upload_legs(&http, &base, 300).await];
+    (child, base, data, pairs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_analysis_is_cut_at_its_deadline_and_frees_its_slot() {
+    let (_server, base, _data, [big, small]) = analysis_server("1s").await;
+    let base = base.as_str();
+    let http = reqwest::Client::new();
+    let small_request = json!({"x": {"dataset": small[0]}, "y": {"dataset": small[1]}});
+
+    // Both work slots busy with analyses that would run for seconds: each is stopped at 1 s.
+    let started = Instant::now();
+    let long = |_| {
+        let http = http.clone();
+        let url = format!("{base}/api/analyze");
+        async move { error_kind(http.post(url).json(&heavy_analysis(big)).send().await.expect("analyze")).await }
+    };
+    let (first, second, ()) = tokio::join!(long(0), long(1), async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_healthy(base).await;
+    });
+    let took = started.elapsed();
+    for (status, kind, message) in [first, second] {
+        assert_eq!((status, kind.as_str()), (504, "timeout"), "{message}");
+        assert!(message.contains("--analysis-timeout") && !message.contains("/tmp"), "{message}");
+    }
+    assert!(took < Duration::from_secs(3), "the deadline is 1 s, the answers came after {took:?}");
+
+    // The cancelled work has stopped: a small analysis gets a slot at once and answers.
+    let started = Instant::now();
+    let response = http.post(format!("{base}/api/analyze")).json(&small_request).send().await.expect("analyze");
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.expect("json");
+    assert_eq!(report["n"], 300);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "a free slot should answer a 300-bar analysis at once, took {took:?}");
+    assert_healthy(base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_away_frees_its_analysis_slot() {
+    // A deadline far away: only the disconnects can stop the work.
+    let (_server, base, _data, [big, small]) = analysis_server("10m").await;
+    let base = base.as_str();
+    let http = reqwest::Client::new();
+
+    // Two clients start heavy analyses (both slots) and hang up after 500 ms.
+    for _ in 0..2 {
+        let impatient = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().expect("client");
+        let url = format!("{base}/api/analyze");
+        let request = heavy_analysis(big);
+        tokio::spawn(async move {
+            let outcome = impatient.post(url).json(&request).send().await;
+            assert!(
+                outcome.as_ref().is_err_and(|e| e.is_timeout()),
+                "the client hangs up: {:?}",
+                outcome.map(|r| r.status())
+            );
+        })
+        .await
+        .expect("client task");
+    }
+    assert_healthy(base).await;
+    // Without cancellation both slots stay busy for seconds and this one waits; with it, the
+    // slots free within moments of the hang-ups.
+    let started = Instant::now();
+    let request = json!({"x": {"dataset": small[0]}, "y": {"dataset": small[1]}});
+    let response = http.post(format!("{base}/api/analyze")).json(&request).send().await.expect("analyze");
+    let took = started.elapsed();
+    assert_eq!(response.status(), 200);
+    assert!(took < Duration::from_secs(2), "slots freed by the hang-ups should answer at once, took {took:?}");
+    assert_healthy(base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analysis_work_is_bounded_before_it_starts() {
+    let server = Server::start_api_only(&["--demo"]).await;
+    let base = &server.base_url;
+    let http = reqwest::Client::new();
+    // Two 50,000-minute legs (Binance kline CSVs), big enough for the probes' sizes.
+    let ids = upload_legs(&http, base, 50_000).await;
     for (params, needle) in [
         (json!({"adf_maxlag": 24_000}), "adf_maxlag 24000 on 50000 bars is too much work"),
         (json!({"z_window": 25_000}), "z_window 25000 on 50000 bars is too much work"),

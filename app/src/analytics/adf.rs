@@ -2,8 +2,9 @@
 //! lag selection by AIC / BIC on a common sample followed by a refit on the longest sample, the
 //! MacKinnon p-value and critical values at the final regression's nobs.
 
+use super::cancel::Cancel;
 use super::error::{AnalyticsError, Result};
-use super::linalg::{lstsq, nested_ssr, ols_llf};
+use super::linalg::{lstsq, nested_ssr_with, ols_llf};
 use super::mackinnon::{mackinnoncrit, mackinnonp};
 use serde::{Deserialize, Serialize};
 
@@ -170,6 +171,12 @@ fn deterministic(regression: Regression, nobs: usize) -> Vec<Vec<f64>> {
 /// Errors: constant or non-finite series, series too short for the deterministic terms, explicit
 /// `maxlag` too large, or a final regression without residual degrees of freedom.
 pub fn adfuller(x: &[f64], opts: &AdfOptions) -> Result<AdfResult> {
+    adfuller_with(x, opts, &Cancel::never())
+}
+
+/// [`adfuller`], stopping with [`AnalyticsError::Cancelled`] once `cancel` is raised (checked
+/// between the Householder steps of the lag search, the bulk of the work).
+pub fn adfuller_with(x: &[f64], opts: &AdfOptions, cancel: &Cancel) -> Result<AdfResult> {
     let n = x.len();
     if x.iter().any(|v| !v.is_finite()) {
         return Err(AnalyticsError::InvalidInput("adf: series contains non-finite values".into()));
@@ -194,7 +201,7 @@ pub fn adfuller(x: &[f64], opts: &AdfOptions) -> Result<AdfResult> {
             let mut cols: Vec<&[f64]> = det.iter().map(|c| c.as_slice()).collect();
             cols.push(&level);
             cols.extend(lags.iter().map(|c| c.as_slice()));
-            let ssrs = nested_ssr(&cols, &ys)?;
+            let ssrs = nested_ssr_with(&cols, &ys, cancel)?;
             let mut ics = Vec::with_capacity(maxlag + 1);
             for p in 0..=maxlag {
                 let k = ntrend + 1 + p;
@@ -222,6 +229,7 @@ pub fn adfuller(x: &[f64], opts: &AdfOptions) -> Result<AdfResult> {
         None => (maxlag, None, None, None),
     };
 
+    cancel.check()?;
     let (ys, level, lags) = design(x, &xdiff, usedlag, usedlag);
     let nobs = ys.len();
     let k = 1 + usedlag + ntrend;

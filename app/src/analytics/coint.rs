@@ -1,6 +1,7 @@
 //! Engle–Granger two-step cointegration test (statsmodels `coint(y, x, trend="c", method="aeg")`).
 
-use super::adf::{adfuller, AdfOptions, Autolag, CritValues, Regression};
+use super::adf::{adfuller_with, AdfOptions, Autolag, CritValues, Regression};
+use super::cancel::Cancel;
 use super::error::Result;
 use super::mackinnon::{mackinnoncrit, mackinnonp};
 use super::ols::ols_with_resid;
@@ -51,6 +52,18 @@ pub fn coint_from_residuals(
     autolag: Option<Autolag>,
     maxlag: Option<usize>,
 ) -> Result<CointResult> {
+    coint_from_residuals_with(resid, r2_first_stage, autolag, maxlag, &Cancel::never())
+}
+
+/// [`coint_from_residuals`], stopping with [`AnalyticsError::Cancelled`](super::error::AnalyticsError::Cancelled)
+/// once `cancel` is raised.
+pub fn coint_from_residuals_with(
+    resid: &[f64],
+    r2_first_stage: f64,
+    autolag: Option<Autolag>,
+    maxlag: Option<usize>,
+    cancel: &Cancel,
+) -> Result<CointResult> {
     let n = resid.len();
     let crit_nobs = n.saturating_sub(1);
     let crit: CritValues = mackinnoncrit(2, Regression::C, crit_nobs as f64)?.into();
@@ -67,7 +80,7 @@ pub fn coint_from_residuals(
             resid_adf_maxlag: None,
         });
     }
-    let adf = adfuller(resid, &AdfOptions { regression: Regression::N, autolag, maxlag })?;
+    let adf = adfuller_with(resid, &AdfOptions { regression: Regression::N, autolag, maxlag }, cancel)?;
     Ok(CointResult {
         stat: adf.stat,
         pvalue: mackinnonp(adf.stat, Regression::C, 2)?,

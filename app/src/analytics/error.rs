@@ -29,6 +29,8 @@ pub enum AnalyticsError {
     InvalidParameter(String),
     /// A regressor matrix without full column rank (e.g. constant x).
     Singular(&'static str),
+    /// The caller cancelled the computation ([`Cancel`](super::cancel::Cancel)).
+    Cancelled,
 }
 
 impl fmt::Display for AnalyticsError {
@@ -45,6 +47,7 @@ impl fmt::Display for AnalyticsError {
             AnalyticsError::Singular(what) => {
                 write!(f, "{what}: regressors are collinear or constant (singular design)")
             }
+            AnalyticsError::Cancelled => write!(f, "cancelled"),
         }
     }
 }

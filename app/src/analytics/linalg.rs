@@ -4,6 +4,7 @@
 //! every *nested* model that uses only the first `j` columns of `X` without refitting
 //! (`ssr_j = ssr_k + sum_{i=j}^{k-1} (Q'y)_i^2`), which is what ADF lag selection needs.
 
+use super::cancel::Cancel;
 use super::error::{AnalyticsError, Result};
 use nalgebra::DMatrix;
 
@@ -51,7 +52,7 @@ struct Qr {
 }
 
 impl Qr {
-    fn new(cols: &[&[f64]], y: &[f64]) -> Result<Qr> {
+    fn new(cols: &[&[f64]], y: &[f64], cancel: &Cancel) -> Result<Qr> {
         let n = y.len();
         let k = cols.len();
         if k == 0 {
@@ -78,6 +79,8 @@ impl Qr {
         }
         let mut v = vec![0.0; n];
         for j in 0..k {
+            // One Householder step is O(n k): check between steps.
+            cancel.check()?;
             let col = &a[j * n + j..(j + 1) * n];
             let norm = dot(col, col).sqrt();
             if norm.is_nan() || norm <= max_norm * 1e-13 * (n as f64).sqrt() {
@@ -152,14 +155,19 @@ impl Qr {
 
 /// OLS of `y` on the given regressor columns (each of length `y.len()`).
 pub fn lstsq(cols: &[&[f64]], y: &[f64]) -> Result<LstsqFit> {
-    let qr = Qr::new(cols, y)?;
+    let qr = Qr::new(cols, y, &Cancel::never())?;
     qr.fit(cols.len())
 }
 
 /// Residual sums of squares of the nested models using the first `j` columns, for
 /// `j = 1..=cols.len()` (element `j-1`). One QR factorisation for all of them.
 pub fn nested_ssr(cols: &[&[f64]], y: &[f64]) -> Result<Vec<f64>> {
-    let qr = Qr::new(cols, y)?;
+    nested_ssr_with(cols, y, &Cancel::never())
+}
+
+/// [`nested_ssr`], stopping with [`AnalyticsError::Cancelled`] once `cancel` is raised.
+pub fn nested_ssr_with(cols: &[&[f64]], y: &[f64], cancel: &Cancel) -> Result<Vec<f64>> {
+    let qr = Qr::new(cols, y, cancel)?;
     Ok((1..=cols.len()).map(|j| qr.ssr_nested(j)).collect())
 }
 

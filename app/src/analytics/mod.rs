@@ -4,6 +4,7 @@
 //! `app/tests/golden/README.md` (checked by `app/tests/golden.rs`). One file per concept:
 //!
 //! * [`error`](mod@error): the error type shared by every stage.
+//! * [`cancel`](mod@cancel): the cooperative cancellation token the long loops check.
 //! * [`descriptive`](mod@descriptive): mean, median, sample std and other small helpers.
 //! * [`linalg`](mod@linalg): Householder QR least squares for the multi-regressor fits (ADF).
 //! * [`ols`](mod@ols): `y = alpha + beta x` with the statsmodels summary fields; [`ols_log`].
@@ -29,6 +30,7 @@
 pub mod adf;
 pub mod align;
 pub mod backtest;
+pub mod cancel;
 pub mod coint;
 pub mod descriptive;
 pub mod error;
@@ -52,6 +54,7 @@ pub mod theil_sen;
 pub use adf::{adfuller, AdfOptions, AdfResult, Autolag, CritValues, Regression};
 pub use align::{align_bars, inner_join, AlignRule, AlignedPair};
 pub use backtest::{run_backtest, BacktestParams, BacktestResult, Market, Side, Trade};
+pub use cancel::Cancel;
 pub use coint::{coint, CointResult};
 pub use error::AnalyticsError;
 pub use half_life::{half_life, HalfLife};

@@ -2,16 +2,17 @@
 //! (golden key names). Each stage that fails (e.g. on short data) is reported as
 //! `{"error": "..."}` in its slot; nothing panics.
 
-use super::adf::{adfuller, AdfOptions, AdfResult, Autolag};
+use super::adf::{adfuller_with, AdfOptions, AdfResult, Autolag};
 use super::backtest::{run_backtest, BacktestParams, Market, Metrics, Trade};
-use super::coint::{coint_from_residuals, CointResult};
+use super::cancel::Cancel;
+use super::coint::{coint_from_residuals_with, CointResult};
 use super::error::{check_same_len, AnalyticsError, Result};
 use super::half_life::{half_life, HalfLife};
 use super::huber::{huber_rlm, HuberOptions, HuberResult};
 use super::kalman::{kalman_filter, KalmanOutput, KalmanParams};
 use super::ols::{ols_log, ols_with_resid, OlsResult};
-use super::rolling::{rolling_corr_returns, rolling_zscore};
-use super::theil_sen::{theil_sen, TheilSenResult};
+use super::rolling::{rolling_corr_returns_with, rolling_zscore_with};
+use super::theil_sen::{theil_sen_with, TheilSenResult};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`analyze_pair`].
@@ -218,6 +219,13 @@ type FitAndSpread = std::result::Result<(OlsResult, Vec<f64>), String>;
 /// unusable input (length mismatch, non-finite or non-positive prices); stage failures are
 /// reported inside the report.
 pub fn analyze_pair(t: &[i64], x: &[f64], y: &[f64], p: &PairParams) -> Result<PairReport> {
+    analyze_pair_with(t, x, y, p, &Cancel::never())
+}
+
+/// [`analyze_pair`], cancellable: once `cancel` is raised the long stages (rolling windows, ADF
+/// lag search, Theil–Sen) stop at their next check and the whole call answers
+/// [`AnalyticsError::Cancelled`], never a partial report.
+pub fn analyze_pair_with(t: &[i64], x: &[f64], y: &[f64], p: &PairParams, cancel: &Cancel) -> Result<PairReport> {
     check_same_len("analyze_pair", t.len(), x.len())?;
     check_same_len("analyze_pair", x.len(), y.len())?;
     if x.iter().chain(y).any(|v| !(v.is_finite() && *v > 0.0)) {
@@ -236,8 +244,9 @@ pub fn analyze_pair(t: &[i64], x: &[f64], y: &[f64], p: &PairParams) -> Result<P
     let theil = if n > p.theil_sen_max_n {
         Stage::Err { error: format!("theil_sen: {n} bars exceed the exact-estimator limit of {}", p.theil_sen_max_n) }
     } else {
-        theil_sen(x, y, p.theil_sen_conf).into()
+        theil_sen_with(x, y, p.theil_sen_conf, cancel).into()
     };
+    cancel.check()?;
     let kalman = kalman_filter(x, y, &p.kalman)
         .map(|k| KalmanReport {
             last_beta: k.beta.last().copied(),
@@ -246,7 +255,7 @@ pub fn analyze_pair(t: &[i64], x: &[f64], y: &[f64], p: &PairParams) -> Result<P
             series: series.then_some(k),
         })
         .into();
-    let corr = rolling_corr_returns(x, y, p.corr_window)
+    let corr = rolling_corr_returns_with(x, y, p.corr_window, cancel)
         .map(|v| CorrReport { window: p.corr_window, last: v.last().copied().flatten(), values: series.then_some(v) })
         .into();
 
@@ -260,9 +269,10 @@ pub fn analyze_pair(t: &[i64], x: &[f64], y: &[f64], p: &PairParams) -> Result<P
             None,
         ),
         Ok((o, s)) => {
-            let z = rolling_zscore(s, p.z_window, "spread_with_alpha");
-            let adf: Stage<AdfResult> = adfuller(s, &p.adf).into();
-            let coint: Stage<CointResult> = coint_from_residuals(s, o.r2, Some(Autolag::Aic), None).into();
+            let z = rolling_zscore_with(s, p.z_window, "spread_with_alpha", cancel);
+            let adf: Stage<AdfResult> = adfuller_with(s, &p.adf, cancel).into();
+            let coint: Stage<CointResult> = coint_from_residuals_with(s, o.r2, Some(Autolag::Aic), None, cancel).into();
+            cancel.check()?;
             let hl: Stage<HalfLife> = half_life(s).into();
             let (zs, bt) = match z {
                 Err(e) => (Stage::Err { error: e.to_string() }, upstream("backtest", &e.to_string())),
@@ -301,6 +311,8 @@ pub fn analyze_pair(t: &[i64], x: &[f64], y: &[f64], p: &PairParams) -> Result<P
             (zs, adf, coint, hl, bt, Some(s.clone()))
         }
     };
+    // A stage cut short says "cancelled" in its slot: never hand such a report out.
+    cancel.check()?;
     Ok(PairReport {
         n,
         ols,

@@ -2,6 +2,7 @@
 //! (pandas `rolling(W)` semantics with `min_periods = W`: a window that is not full or that
 //! contains a null yields null). Batch versions compute every window with a two-pass formula.
 
+use super::cancel::{Cancel, CHECK_EVERY};
 use super::descriptive::centred_moments;
 use super::error::{AnalyticsError, Result};
 use serde::Serialize;
@@ -49,14 +50,24 @@ fn ratio(num: f64, den: f64) -> Option<f64> {
 
 /// Rolling z-score of a complete series (see [`rolling_zscore_opt`]).
 pub fn rolling_zscore(s: &[f64], window: usize, of: &str) -> Result<ZScore> {
+    rolling_zscore_with(s, window, of, &Cancel::never())
+}
+
+/// [`rolling_zscore`], stopping with [`AnalyticsError::Cancelled`] once `cancel` is raised.
+pub fn rolling_zscore_with(s: &[f64], window: usize, of: &str, cancel: &Cancel) -> Result<ZScore> {
     let opt: Vec<Option<f64>> = s.iter().map(|v| Some(*v)).collect();
-    rolling_zscore_opt(&opt, window, of)
+    rolling_zscore_opt_with(&opt, window, of, cancel)
 }
 
 /// Rolling mean, std (ddof 1 and 0) and z-score over the trailing window `[t-W+1, t]` including
 /// the current point; null while the window is not full or contains a null. A zero-variance
 /// window gives a null z (and ddof-1 std of a 1-point window is null).
 pub fn rolling_zscore_opt(s: &[Option<f64>], window: usize, of: &str) -> Result<ZScore> {
+    rolling_zscore_opt_with(s, window, of, &Cancel::never())
+}
+
+/// [`rolling_zscore_opt`], stopping with [`AnalyticsError::Cancelled`] once `cancel` is raised.
+pub fn rolling_zscore_opt_with(s: &[Option<f64>], window: usize, of: &str, cancel: &Cancel) -> Result<ZScore> {
     check_window(window)?;
     let n = s.len();
     let mut out = ZScore {
@@ -71,6 +82,9 @@ pub fn rolling_zscore_opt(s: &[Option<f64>], window: usize, of: &str) -> Result<
     // `window` comes from users: never reserve more than the series holds.
     let mut buf = Vec::with_capacity(window.min(n));
     for t in window.saturating_sub(1)..n {
+        if t % CHECK_EVERY == 0 {
+            cancel.check()?;
+        }
         buf.clear();
         for v in &s[t + 1 - window..=t] {
             match v {
@@ -122,6 +136,16 @@ pub fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
 /// Rolling Pearson correlation over the trailing `window` points of two series with nulls
 /// (pandas `a.rolling(W).corr(b)`): null while the window is not full or contains a null.
 pub fn rolling_corr(a: &[Option<f64>], b: &[Option<f64>], window: usize) -> Result<Vec<Option<f64>>> {
+    rolling_corr_with(a, b, window, &Cancel::never())
+}
+
+/// [`rolling_corr`], stopping with [`AnalyticsError::Cancelled`] once `cancel` is raised.
+pub fn rolling_corr_with(
+    a: &[Option<f64>],
+    b: &[Option<f64>],
+    window: usize,
+    cancel: &Cancel,
+) -> Result<Vec<Option<f64>>> {
     check_window(window)?;
     super::error::check_same_len("rolling_corr", a.len(), b.len())?;
     let n = a.len();
@@ -129,6 +153,9 @@ pub fn rolling_corr(a: &[Option<f64>], b: &[Option<f64>], window: usize) -> Resu
     let mut xa = Vec::with_capacity(window.min(n));
     let mut xb = Vec::with_capacity(window.min(n));
     for t in window.saturating_sub(1)..n {
+        if t % CHECK_EVERY == 0 {
+            cancel.check()?;
+        }
         xa.clear();
         xb.clear();
         for (pa, pb) in a[t + 1 - window..=t].iter().zip(&b[t + 1 - window..=t]) {
@@ -150,7 +177,12 @@ pub fn rolling_corr(a: &[Option<f64>], b: &[Option<f64>], window: usize) -> Resu
 /// Rolling correlation of the simple returns of two price series: the first `window` values are
 /// null (index 0 has no return), the first value is at index `window` and uses returns `1..=W`.
 pub fn rolling_corr_returns(x: &[f64], y: &[f64], window: usize) -> Result<Vec<Option<f64>>> {
-    rolling_corr(&simple_returns(x), &simple_returns(y), window)
+    rolling_corr_returns_with(x, y, window, &Cancel::never())
+}
+
+/// [`rolling_corr_returns`], stopping with [`AnalyticsError::Cancelled`] once `cancel` is raised.
+pub fn rolling_corr_returns_with(x: &[f64], y: &[f64], window: usize, cancel: &Cancel) -> Result<Vec<Option<f64>>> {
+    rolling_corr_with(&simple_returns(x), &simple_returns(y), window, cancel)
 }
 
 /// Hedge of one rolling window: `y = alpha + beta x` fitted on `[t-W+1, t]`, plus the window

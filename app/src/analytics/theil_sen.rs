@@ -1,6 +1,7 @@
 //! Theil–Sen slope with Sen's (1968) confidence interval (scipy `theilslopes(y, x, 0.95,
 //! method="separate")`), computed by selection on the pairwise slopes (exact, no sorting).
 
+use super::cancel::Cancel;
 use super::descriptive::median_in_place;
 use super::error::{check_min_len, check_same_len, AnalyticsError, Result};
 use serde::Serialize;
@@ -50,6 +51,12 @@ fn select(v: &mut [f64], k: usize) -> f64 {
 
 /// Theil–Sen estimator with a `conf` (e.g. 0.95) confidence interval for the slope.
 pub fn theil_sen(x: &[f64], y: &[f64], conf: f64) -> Result<TheilSenResult> {
+    theil_sen_with(x, y, conf, &Cancel::never())
+}
+
+/// [`theil_sen`], stopping with [`AnalyticsError::Cancelled`] once `cancel` is raised (checked
+/// while the `n (n-1) / 2` slopes are formed, and before the selections).
+pub fn theil_sen_with(x: &[f64], y: &[f64], conf: f64, cancel: &Cancel) -> Result<TheilSenResult> {
     check_same_len("theil_sen", x.len(), y.len())?;
     check_min_len("theil_sen", x.len(), 2)?;
     if x.iter().chain(y).any(|v| !v.is_finite()) {
@@ -61,6 +68,9 @@ pub fn theil_sen(x: &[f64], y: &[f64], conf: f64) -> Result<TheilSenResult> {
     let n = x.len();
     let mut slopes = Vec::with_capacity(n * (n - 1) / 2);
     for j in 0..n {
+        if j % 64 == 0 {
+            cancel.check()?;
+        }
         let (xj, yj) = (x[j], y[j]);
         for i in 0..j {
             let dx = xj - x[i];
@@ -71,6 +81,7 @@ pub fn theil_sen(x: &[f64], y: &[f64], conf: f64) -> Result<TheilSenResult> {
             }
         }
     }
+    cancel.check()?;
     let nt = slopes.len();
     if nt == 0 {
         return Err(AnalyticsError::Singular("theil_sen (all x equal)"));

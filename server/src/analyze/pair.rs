@@ -2,7 +2,8 @@
 //! the inner join on bar timestamps, and the serialisable [`Analysis`] that both
 //! `pairdesk analyze --json` and `POST /api/analyze` return.
 
-use app::analytics::report::{analyze_pair, PairReport};
+use app::analytics::report::{analyze_pair_with, PairReport};
+use app::analytics::{AnalyticsError, Cancel};
 use app::dataset::{inner_join, Bar, Dataset};
 use serde::Serialize;
 
@@ -31,6 +32,9 @@ pub enum PairError {
     /// The engine refused the input.
     #[error("analysis failed: {0}")]
     Analytics(String),
+    /// The caller cancelled the analysis (deadline passed, client gone).
+    #[error("the analysis was cancelled")]
+    Cancelled,
 }
 
 /// One leg: where it came from, its symbol and its bars.
@@ -135,6 +139,17 @@ pub struct Analysis {
 
 /// Resample (with `opts.timeframe`), inner-join on timestamps and analyse `y` on `x`.
 pub fn analyze_legs(x: Leg<'_>, y: Leg<'_>, opts: &AnalyzeOptions, series: bool) -> Result<Analysis, PairError> {
+    analyze_legs_with(x, y, opts, series, &Cancel::never())
+}
+
+/// [`analyze_legs`], stopping with [`PairError::Cancelled`] soon after `cancel` is raised.
+pub fn analyze_legs_with(
+    x: Leg<'_>,
+    y: Leg<'_>,
+    opts: &AnalyzeOptions,
+    series: bool,
+    cancel: &Cancel,
+) -> Result<Analysis, PairError> {
     opts.validate().map_err(PairError::Options)?;
     let (xb, yb) = match opts.timeframe {
         Some(tf) => (resample_bars(x.bars, tf), resample_bars(y.bars, tf)),
@@ -152,8 +167,10 @@ pub fn analyze_legs(x: Leg<'_>, y: Leg<'_>, opts: &AnalyzeOptions, series: bool)
         });
     }
     opts.validate_for_rows(t.len()).map_err(PairError::Options)?;
-    let report =
-        analyze_pair(&t, &xs, &ys, &opts.pair_params(series)).map_err(|e| PairError::Analytics(e.to_string()))?;
+    let report = analyze_pair_with(&t, &xs, &ys, &opts.pair_params(series), cancel).map_err(|e| match e {
+        AnalyticsError::Cancelled => PairError::Cancelled,
+        e => PairError::Analytics(e.to_string()),
+    })?;
     Ok(Analysis {
         meta: AnalysisMeta {
             x: LegInfo { source: x.source.to_string(), symbol: x.symbol.to_string(), rows: xb.len() },

@@ -13,7 +13,10 @@
 //!   `x_symbol`, `y_symbol`, `params` (JSON text) and `series`.
 //!
 //! Errors are `{"error": {"kind", "message", "line", "column", "file"}}`. CPU work (parsing,
-//! analysis) runs on the blocking pool; no input can panic a handler.
+//! analysis) runs on the blocking pool; no input can panic a handler. An analysis has a
+//! deadline (`--analysis-timeout`, 504 `timeout` past it) and is cancelled when its client goes
+//! away: the long loops of `app::analytics` check a [`Cancel`] token, so its slot frees within
+//! moments either way.
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
@@ -24,10 +27,11 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use app::analytics::Cancel;
 use app::dataset::{parse_ohlc_csv_with, CsvError, Dataset, ParseOptions};
 
 use super::AppState;
-use crate::analyze::{analyze_legs, pick_symbol, AnalyzeOptions, PairError};
+use crate::analyze::{analyze_legs_with, pick_symbol, AnalyzeOptions, PairError};
 use crate::datasets::{DatasetError, DatasetStore};
 use crate::store::Store;
 
@@ -113,6 +117,17 @@ impl ApiError {
             "the server's disk is full, so the database takes no change (nothing was stored or deleted); free space on it and restart pairdesk",
         )
     }
+    /// An analysis past `--analysis-timeout`: 504.
+    fn timeout(deadline: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            format!(
+                "the analysis took longer than the server's {} s limit (--analysis-timeout) and was stopped; ask for less work (shorter windows, fewer lags or bars)",
+                deadline.as_secs_f64()
+            ),
+        )
+    }
     fn too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -163,6 +178,8 @@ impl From<PairError> for ApiError {
             PairError::Overlap { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "insufficient_overlap"),
             PairError::Options(_) => (StatusCode::BAD_REQUEST, "invalid_params"),
             PairError::Analytics(_) => (StatusCode::UNPROCESSABLE_ENTITY, "analysis_failed"),
+            // Only a client that has gone could see it (a deadline answers `timeout` first).
+            PairError::Cancelled => (StatusCode::SERVICE_UNAVAILABLE, "cancelled"),
         };
         ApiError::new(status, kind, e.to_string())
     }
@@ -176,7 +193,6 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// Run CPU-heavy work off the async workers.
 /// CPU work (parsing, analysis) of this many requests at a time, on the blocking pool: the
 /// async workers that answer everything else never run it, and a flood of requests queues
 /// here instead of starting unbounded threads.
@@ -189,8 +205,9 @@ fn work_permits() -> &'static tokio::sync::Semaphore {
     PERMITS.get_or_init(|| tokio::sync::Semaphore::new(CONCURRENT_WORK))
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
-    let permit = tokio::time::timeout(WORK_QUEUE_WAIT, work_permits().acquire())
+/// One of the [`CONCURRENT_WORK`] slots, waiting at most [`WORK_QUEUE_WAIT`] (503 `busy`).
+async fn work_slot() -> ApiResult<tokio::sync::SemaphorePermit<'static>> {
+    tokio::time::timeout(WORK_QUEUE_WAIT, work_permits().acquire())
         .await
         .map_err(|_| {
             ApiError::new(
@@ -199,10 +216,53 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + '
                 format!("the server is busy with {CONCURRENT_WORK} other analyses; try again"),
             )
         })?
-        .map_err(ApiError::internal)?;
-    let result = tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?;
-    drop(permit);
-    result
+        .map_err(ApiError::internal)
+}
+
+/// Runs `f` on the blocking pool in a work slot. The slot is held by the blocking task, so it
+/// is free only once the work has really stopped (not when the client leaves).
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    let permit = work_slot().await?;
+    tokio::task::spawn_blocking(move || {
+        let _slot = permit;
+        f()
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Raises the token when dropped: axum drops a handler's future when its client disconnects.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// [`blocking`] for an analysis: `f` gets a token that is raised when `deadline` passes since
+/// the work started (the answer is then 504 `timeout`) or when the client goes away; the
+/// analytics stop at their next check and the slot frees.
+async fn analysis<T: Send + 'static>(
+    deadline: std::time::Duration,
+    f: impl FnOnce(&Cancel) -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let cancel = Cancel::new();
+    let _cancel_when_dropped = CancelOnDrop(cancel.clone());
+    let permit = work_slot().await?;
+    let token = cancel.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let _slot = permit;
+        f(&token)
+    });
+    match tokio::time::timeout(deadline, task).await {
+        Ok(joined) => joined.map_err(ApiError::internal)?,
+        Err(_) => {
+            cancel.cancel();
+            tracing::warn!(?deadline, "api: an analysis ran past its deadline and was cancelled");
+            Err(ApiError::timeout(deadline))
+        }
+    }
 }
 
 fn open(store: &Store) -> ApiResult<DatasetStore> {
@@ -389,24 +449,24 @@ fn report_response(analysis: &crate::analyze::Analysis) -> ApiResult<Response> {
 async fn analyze(State(state): State<AppState>, req: Request) -> ApiResult<Response> {
     if is_multipart(&req) {
         let form = read_form(multipart_of(req, &state).await?).await?;
-        return blocking(move || analyze_files(form)).await;
+        return analysis(state.analysis_timeout, move |cancel| analyze_files(form, cancel)).await;
     }
     let body = Bytes::from_request(req, &state).await.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
     let request: AnalyzeRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_params", format!("invalid analyze request: {e}"))
     })?;
     let store = state.store.clone();
-    blocking(move || {
+    analysis(state.analysis_timeout, move |cancel| {
         let (xn, xd) = load(&store, request.x.dataset)?;
         let (yn, yd) = load(&store, request.y.dataset)?;
         let x = pick_symbol(&xn, &xd, request.x.symbol.as_deref(), "x.symbol")?;
         let y = pick_symbol(&yn, &yd, request.y.symbol.as_deref(), "y.symbol")?;
-        report_response(&analyze_legs(x, y, &request.params, request.series)?)
+        report_response(&analyze_legs_with(x, y, &request.params, request.series, cancel)?)
     })
     .await
 }
 
-fn analyze_files(form: Form) -> ApiResult<Response> {
+fn analyze_files(form: Form, cancel: &Cancel) -> ApiResult<Response> {
     let by_field = |f: &str| form.files.iter().find(|u| u.field == f);
     let (xu, yu) = match (by_field("x"), by_field("y")) {
         (Some(x), Some(y)) => (x, y),
@@ -425,5 +485,5 @@ fn analyze_files(form: Form) -> ApiResult<Response> {
     let (xn, yn) = (display_name(&xu.file_name), display_name(&yu.file_name));
     let x = pick_symbol(&xn, &xd, form.text("x_symbol"), "x_symbol")?;
     let y = pick_symbol(&yn, &yd, form.text("y_symbol"), "y_symbol")?;
-    report_response(&analyze_legs(x, y, &params, series)?)
+    report_response(&analyze_legs_with(x, y, &params, series, cancel)?)
 }

@@ -128,7 +128,13 @@ pub async fn guard(State(guard): State<RequestGuard>, request: Request, next: Ne
         Ok(()) => next.run(request).await,
         Err(refusal) => {
             tracing::debug!(?refusal, path = request.uri().path(), "request refused by the guard");
-            refusal.into_response()
+            let mut response = refusal.into_response();
+            // The body is never read: hyper closes such a connection after answering, so say
+            // so, or a client reusing it races the close (reqwest then sees IncompleteMessage).
+            if has_body(request.headers()) {
+                response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+            }
+            response
         }
     }
 }
