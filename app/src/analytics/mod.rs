@@ -15,6 +15,14 @@
 //! * [`mackinnon`](mod@mackinnon): MacKinnon p-values and critical values.
 //! * [`adf`](mod@adf): augmented Dickey–Fuller with lag selection.
 //! * [`coint`](mod@coint): Engle–Granger cointegration test.
+//! * [`johansen`](mod@johansen): statsmodels `coint_johansen` (trace / max-eigenvalue, weights).
+//! * [`kpss`](mod@kpss): statsmodels `kpss` (stationarity null; p-value bounds flagged).
+//! * [`variance_ratio`](mod@variance_ratio): arch `VarianceRatio` (robust, debiased, overlapping).
+//! * [`hurst`](mod@hurst): ArbitrageLab's Hurst exponent.
+//! * [`tls`](mod@tls): total least squares (orthogonal) hedge ratio.
+//! * [`multitest`](mod@multitest): Benjamini–Hochberg q-values (`multipletests(method="fdr_bh")`).
+//! * [`adf_legs`](mod@adf_legs): ADF of each leg in levels and first differences.
+//! * [`basket`](mod@basket): 2–12 legs: Johansen weights, basket spread and its statistics.
 //! * [`half_life`](mod@half_life): mean-reversion half-life of a spread.
 //! * [`backtest`](mod@backtest): the causal pairs backtest (fills, costs, funding, walk-forward, sweep).
 //! * [`execution`](mod@execution): the executable spread band and quoted round-trip cost from bid/ask.
@@ -28,8 +36,10 @@
 //! * [`serde_util`](mod@serde_util): serialisation helpers (non-finite floats).
 
 pub mod adf;
+pub mod adf_legs;
 pub mod align;
 pub mod backtest;
+pub mod basket;
 pub mod cancel;
 pub mod coint;
 pub mod descriptive;
@@ -37,11 +47,15 @@ pub mod error;
 pub mod execution;
 pub mod half_life;
 pub mod huber;
+pub mod hurst;
 pub mod incremental;
+pub mod johansen;
 pub mod kalman;
+pub mod kpss;
 pub mod linalg;
 pub mod live_view;
 pub mod mackinnon;
+pub mod multitest;
 pub mod ols;
 pub mod price_stats;
 pub mod report;
@@ -50,6 +64,8 @@ pub mod rolling;
 pub mod screener;
 pub mod serde_util;
 pub mod theil_sen;
+pub mod tls;
+pub mod variance_ratio;
 
 pub use adf::{adfuller, AdfOptions, AdfResult, Autolag, CritValues, Regression};
 pub use align::{align_bars, inner_join, AlignRule, AlignedPair};
