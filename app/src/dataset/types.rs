@@ -20,6 +20,21 @@ pub struct Bar {
     pub count: Option<u64>,
 }
 
+/// The analytics' bar (what charts and views take); a file without trade counts gives 0.
+impl From<Bar> for crate::analytics::resample::Bar {
+    fn from(b: Bar) -> Self {
+        crate::analytics::resample::Bar {
+            t: b.t_ms,
+            open: b.open,
+            high: b.high,
+            low: b.low,
+            close: b.close,
+            volume: b.volume,
+            count: b.count.unwrap_or(0),
+        }
+    }
+}
+
 /// The file layout a data set was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

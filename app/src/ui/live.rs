@@ -14,7 +14,7 @@ use super::state::{LegBooks, LiveQuotes, LiveState};
 use super::topbar::StatusBar;
 use super::view::{Page, ViewQuery, WINDOW_RANGE, Z_ENTRY_RANGE, Z_EXIT_RANGE};
 use super::widgets::{InfoLink, Slider, SymbolPicker, Tile};
-use crate::analytics::align::{align_bars, AlignRule, AlignedPair};
+use crate::analytics::align::{align_bars, inner_join, AlignRule, AlignedPair};
 use crate::analytics::execution::{executable_spread, quote_at, round_trip_cost_bps, value_at};
 use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
 use crate::analytics::{adfuller, coint, price_stats, AdfOptions, PriceStats};
@@ -36,12 +36,22 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
         });
     }
 
-    // Bars → aligned closes (union rule) → the view's series; all recomputed in wasm.
+    // Bars → aligned closes → the view's series; all recomputed in wasm. Live bars align on
+    // the interval's grid (union rule, as the server does); uploaded ones by inner join on
+    // their own times, as `pairdesk analyze` reads the same files.
+    let is_live = Memo::new(move |_| view_q.with(ViewQuery::is_live));
     let aligned = Memo::new(move |_| {
         let interval = view_q.with(|v| v.interval_ms);
-        state
-            .bars_x
-            .with(|xb| state.bars_y.with(|yb| align_bars(xb, yb, interval, AlignRule::Union).unwrap_or_default()))
+        let live = is_live.get();
+        state.bars_x.with(|xb| {
+            state.bars_y.with(|yb| {
+                if live {
+                    align_bars(xb, yb, interval, AlignRule::Union).unwrap_or_default()
+                } else {
+                    inner_join_pair(xb, yb)
+                }
+            })
+        })
     });
     let params = Memo::new(move |_| {
         view_q.with(|v| ViewParams {
@@ -83,8 +93,27 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
         data
     });
 
-    let x_label = move || view_q.with(|v| v.x.clone());
-    let y_label = move || view_q.with(|v| v.y.clone());
+    let leg_label = move |is_x: bool| {
+        let (x, y) = view_q.with(ViewQuery::legs);
+        let leg = if is_x { x } else { y };
+        if leg.is_live() {
+            leg.symbol().to_string()
+        } else {
+            state.datasets.with(|d| leg.label(d))
+        }
+    };
+    let x_label = move || leg_label(true);
+    let y_label = move || leg_label(false);
+    // The last price: the pushed trade for live legs, the last close of an uploaded series.
+    let last_price = move |is_x: bool| {
+        if is_live.get() {
+            let last = if is_x { state.last_x.get() } else { state.last_y.get() };
+            last.map(|p| fmt_price(p.price)).unwrap_or_else(|| "—".into())
+        } else {
+            let bars = if is_x { state.bars_x } else { state.bars_y };
+            bars.with(|b| b.last().map(|b| fmt_price(b.close))).unwrap_or_else(|| "—".into())
+        }
+    };
     // The server pushes the same computation for the subscribed view; its values are shown
     // when they describe what this page holds (same parameters, same latest bar), so every
     // page watching a view shows the server's numbers. Otherwise (a slider just moved, a bar
@@ -118,7 +147,8 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
             </section>
             <StationarityPanel series=series aligned=aligned/>
             <StatsTable x_label=Signal::derive(x_label) y_label=Signal::derive(y_label) series=series/>
-            <AlertPanel view_q=view_q/>
+            // Alert rules watch live views; an uploaded series never gets a new bar.
+            {move || is_live.get().then(|| view! { <AlertPanel view_q=view_q/> })}
         }
         .into_any()
     };
@@ -130,7 +160,13 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
                 <SymbolPicker testid="pair-x" label="x" view_q=view_q is_x=true/>
                 <SymbolPicker testid="pair-y" label="y" view_q=view_q is_x=false/>
                 <super::symbols::SymbolEditor/>
-                <label class="control" title="Bar interval of every chart and statistic">
+                {move || (!is_live.get()).then(|| view! {
+                    <span class="control" data-testid="native-interval" title="Uploaded series are shown at their own bar times (inner join of the two files)">
+                        <span class="control-label">"bars"</span>
+                        {move || state.bars_x.with(|b| native_interval_text(b))}
+                    </span>
+                })}
+                <label class="control" title="Bar interval of every chart and statistic" class:hidden=move || !is_live.get()>
                     <span class="control-label">"interval"</span>
                     <select data-testid="interval" on:change=move |ev| {
                         if let Ok(ms) = event_target_value(&ev).parse::<i64>() {
@@ -168,11 +204,11 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
             </section>
             <section class="tiles" aria-label="Last values">
                 <Tile label=Signal::derive(move || format!("{} (x)", x_label())) testid="last-price-x"
-                    value=Signal::derive(move || state.last_x.get().map(|p| fmt_price(p.price)).unwrap_or_else(|| "—".into()))
-                    help="Last trade price of the x leg" anchor="prices"/>
+                    value=Signal::derive(move || last_price(true))
+                    help="Last trade price of the x leg (last close of an uploaded series)" anchor="prices"/>
                 <Tile label=Signal::derive(move || format!("{} (y)", y_label())) testid="last-price-y"
-                    value=Signal::derive(move || state.last_y.get().map(|p| fmt_price(p.price)).unwrap_or_else(|| "—".into()))
-                    help="Last trade price of the y leg" anchor="prices"/>
+                    value=Signal::derive(move || last_price(false))
+                    help="Last trade price of the y leg (last close of an uploaded series)" anchor="prices"/>
                 <Tile label=Signal::derive(move || format!("hedge ratio β ({})", view_q.with(|v| v.hedge.label()))) testid="hedge-ratio"
                     value=Signal::derive(move || hedge_error().map(|_| "—".to_string()).unwrap_or_else(|| fmt_opt(last_beta(), 5)))
                     help="Units of x per unit of y in the spread y − βx − α" anchor="ols"/>
@@ -189,6 +225,7 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
                     value=Signal::derive(move || fmt_opt(last_corr(), 3))
                     help="Rolling Pearson correlation of the legs' simple returns" anchor="rolling-correlation"/>
             </section>
+            {move || state.leg_error.get().map(|e| view! { <p class="error" data-testid="leg-error">{e}</p> })}
             {body}
             {move || hedge_error().map(|e| view! { <p class="error">"hedge: "{e}</p> })}
         </main>
@@ -366,6 +403,24 @@ fn quoted_cost_text(quotes: Option<LiveQuotes>, beta: Option<f64>) -> String {
         Some(bps) => format!("{bps:.2} bps"),
         None => "—".into(),
     }
+}
+
+/// Two uploaded series on the times both have (what `pairdesk analyze` does with two files).
+fn inner_join_pair(xb: &[Bar], yb: &[Bar]) -> AlignedPair {
+    inner_join(xb, yb)
+        .map(|(t, x, y)| AlignedPair { x_filled: vec![false; t.len()], y_filled: vec![false; t.len()], t, x, y })
+        .unwrap_or_default()
+}
+
+/// The typical spacing of an uploaded series' bars (the median gap), e.g. `1d`, `1m`.
+fn native_interval_text(bars: &[Bar]) -> String {
+    let mut gaps: Vec<i64> = bars.windows(2).map(|w| w[1].t - w[0].t).filter(|g| *g > 0).collect();
+    if gaps.is_empty() {
+        return "—".into();
+    }
+    gaps.sort_unstable();
+    let gap = gaps[gaps.len() / 2];
+    format!("{} bars of {}", bars.len(), interval_label(gap))
 }
 
 fn points(t: &[i64], v: &[Option<f64>]) -> Vec<(f64, f64)> {

@@ -16,6 +16,7 @@ pub mod format;
 pub mod http;
 pub mod live;
 pub mod screener;
+pub mod series;
 #[cfg(feature = "hydrate")]
 pub mod socket;
 pub mod state;

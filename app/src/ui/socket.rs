@@ -20,15 +20,16 @@ thread_local! {
 }
 
 /// Opens the socket (and keeps reopening it) for the lifetime of the page, and keeps the
-/// server subscribed to `wanted` = (x symbol, y symbol, interval ms) with `analytics`.
-pub fn connect(state: LiveState, wanted: Signal<(String, String, i64)>, analytics: Signal<ViewAnalytics>) {
+/// server subscribed to `wanted` = (x symbol, y symbol, interval ms) with `analytics`; with
+/// `None` (a view of uploaded series) the socket still brings status, symbols and alerts.
+pub fn connect(state: LiveState, wanted: Signal<Option<(String, String, i64)>>, analytics: Signal<ViewAnalytics>) {
     let Some(window) = web_sys::window() else { return };
     let location = window.location();
     let (Ok(protocol), Ok(host)) = (location.protocol(), location.host()) else { return };
     let scheme = if protocol == "https:" { "wss" } else { "ws" };
     open(format!("{scheme}://{host}/ws"), state);
     Effect::new(move |_| {
-        let (x, y, interval_ms) = wanted.get();
+        let Some((x, y, interval_ms)) = wanted.get() else { return };
         let analytics = Some(analytics.get());
         if state.socket_open.get() {
             send(&ClientMsg::Subscribe { x, y, interval_ms, analytics });

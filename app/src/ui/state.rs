@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::series::DatasetInfo;
 use super::view::ViewQuery;
 use crate::protocol::{apply_bar, Bar, BookQuote, FeedState, FeedStatus, LastPrice, LegQuote, ServerMsg};
 
@@ -30,6 +31,11 @@ pub struct LiveState {
     pub book: RwSignal<LegBooks>,
     /// The latest quotes of both legs and the book/mark connections' states.
     pub quotes: RwSignal<Option<LiveQuotes>>,
+    /// Uploaded data sets (for the pair pickers), listed once when the page opens.
+    pub datasets: RwSignal<Vec<DatasetInfo>>,
+    /// Why the view's bars cannot be shown (an uploaded leg that failed to load, a live leg
+    /// paired with an uploaded one).
+    pub leg_error: RwSignal<Option<String>>,
 }
 
 /// The last `Quotes` message: both legs' latest quotes and the side connections' states.
@@ -76,6 +82,8 @@ impl LiveState {
             analytics: RwSignal::new(None),
             book: RwSignal::new(LegBooks::default()),
             quotes: RwSignal::new(None),
+            datasets: RwSignal::new(Vec::new()),
+            leg_error: RwSignal::new(None),
         }
     }
 
@@ -144,18 +152,76 @@ impl Default for LiveState {
     }
 }
 
-/// Creates the page's live state and (in the browser) its `/ws` connection, subscribed to
-/// the view's pair and interval; every page shows the connection status.
+/// Creates the page's live state and, in the browser, feeds it: the `/ws` connection (status,
+/// symbols, alerts; and the view's bars when both legs are live), the data set list, and the
+/// bars of uploaded legs. Only the view's identity (legs, interval) and its analytic
+/// parameters are memoised into the subscription, so a z slider never re-subscribes.
 pub fn connect_live(view_q: RwSignal<ViewQuery>) -> LiveState {
     let state = LiveState::new();
     provide_context(state);
     #[cfg(feature = "hydrate")]
     {
-        let wanted = Signal::derive(move || view_q.with(|v| (v.x.clone(), v.y.clone(), v.interval_ms)));
-        let analytics = Signal::derive(move || view_q.with(ViewQuery::analytics));
-        super::socket::connect(state, wanted, analytics);
+        let wanted = Memo::new(move |_| view_q.with(|v| v.is_live().then(|| (v.x.clone(), v.y.clone(), v.interval_ms))));
+        let analytics = Memo::new(move |_| view_q.with(ViewQuery::analytics));
+        super::socket::connect(state, wanted.into(), analytics.into());
+        load_datasets(state);
+        let legs = Memo::new(move |_| view_q.with(|v| (!v.is_live()).then(|| v.legs())));
+        Effect::new(move |_| {
+            if let Some((x, y)) = legs.get() {
+                load_upload_legs(state, x, y);
+            }
+        });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = view_q;
     state
+}
+
+/// Lists the uploaded data sets into `state.datasets`.
+#[cfg(feature = "hydrate")]
+pub fn load_datasets(state: LiveState) {
+    leptos::task::spawn_local(async move {
+        let list = super::http::request::<super::series::DatasetList>("GET", "/api/datasets", None::<&()>).await;
+        if let Ok(Some(list)) = list {
+            state.datasets.set(list.datasets);
+        }
+    });
+}
+
+/// Loads the bars of a view with uploaded legs; both must be uploaded (a live leg's bars and
+/// an upload's rarely share a time, and the live one would move under a fixed one).
+#[cfg(feature = "hydrate")]
+fn load_upload_legs(state: LiveState, x: super::series::SeriesRef, y: super::series::SeriesRef) {
+    state.bars_x.set(Vec::new());
+    state.bars_y.set(Vec::new());
+    state.bars_view.set(None);
+    let (Some(x_url), Some(y_url)) = (x.bars_url(), y.bars_url()) else {
+        state.leg_error.set(Some(
+            "a live symbol and an uploaded series cannot be paired: pick two live symbols or two uploaded series".into(),
+        ));
+        return;
+    };
+    state.leg_error.set(None);
+    #[derive(serde::Deserialize)]
+    struct Bars {
+        bars: Vec<crate::dataset::Bar>,
+    }
+    let to_bars = |b: Bars| -> Vec<Bar> { b.bars.into_iter().map(Bar::from).collect() };
+    leptos::task::spawn_local(async move {
+        let fetch = |url: String| async move {
+            match super::http::request::<Bars>("GET", &url, None::<&()>).await {
+                Ok(Some(bars)) => Ok(bars),
+                Ok(None) => Err("empty answer".to_string()),
+                Err(err) => Err(err),
+            }
+        };
+        match (fetch(x_url).await, fetch(y_url).await) {
+            (Ok(xb), Ok(yb)) => {
+                state.bars_x.set(to_bars(xb));
+                state.bars_y.set(to_bars(yb));
+                state.bars_view.set(Some((x.key(), y.key(), 0)));
+            }
+            (Err(err), _) | (_, Err(err)) => state.leg_error.set(Some(format!("cannot load the uploaded series: {err}"))),
+        }
+    });
 }

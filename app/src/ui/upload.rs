@@ -5,52 +5,19 @@
 //! plus the Live page's charts, computed in the browser from the data set's bars.
 
 use leptos::prelude::*;
-use serde::Deserialize;
 
 use super::backtest::BacktestPanel;
 use super::charts::{Chart, TimeRange};
 use super::format::fmt_opt;
 use super::live::{corr_chart_data, prices_chart_data, z_chart_data};
 use super::topbar::StatusBar;
-use super::view::ViewQuery;
+use super::series::{default_pair, SeriesRef};
+use super::view::{Page, ViewQuery};
 use super::widgets::InfoLink;
 use crate::analytics::align::inner_join;
 use crate::analytics::live_view::{compute_view, ViewParams};
 use crate::analytics::AlignedPair;
 use crate::protocol::Bar;
-
-/// One stored data set, as `GET /api/datasets` lists it.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct DatasetInfo {
-    pub id: u64,
-    pub name: String,
-    pub symbols: Vec<SymbolInfo>,
-    pub rows: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct SymbolInfo {
-    pub symbol: String,
-    pub rows: usize,
-    pub first_t: i64,
-    pub last_t: i64,
-}
-
-#[derive(Deserialize)]
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-struct DatasetList {
-    datasets: Vec<DatasetInfo>,
-}
-
-/// A `(data set id, symbol)` choice, encoded as `"id:symbol"` in the pickers.
-fn series_key(id: u64, symbol: &str) -> String {
-    format!("{id}:{symbol}")
-}
-
-fn parse_series_key(key: &str) -> Option<(u64, String)> {
-    let (id, symbol) = key.split_once(':')?;
-    Some((id.parse().ok()?, symbol.to_string()))
-}
 
 /// Human text of an API error object `{kind, message, line, column, file}`.
 pub fn describe_api_error(error: &serde_json::Value) -> String {
@@ -76,8 +43,9 @@ pub fn describe_api_error(error: &serde_json::Value) -> String {
 #[component]
 pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
     let view_q = RwSignal::new(initial);
-    let _ = super::state::connect_live(view_q);
-    let datasets = RwSignal::new(Vec::<DatasetInfo>::new());
+    let state = super::state::connect_live(view_q);
+    // The page's one data set list, the one the pair pickers read too.
+    let datasets = state.datasets;
     let progress = RwSignal::new(None::<f64>);
     let result = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
@@ -89,15 +57,13 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
     let form_ref = NodeRef::<leptos::html::Form>::new();
     let range: TimeRange = RwSignal::new(None);
 
+    // `connect_live` lists them once; an upload or a delete lists them again.
     let reload = move || {
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            if let Ok(Some(list)) = super::http::request::<DatasetList>("GET", "/api/datasets", None::<&()>).await {
-                datasets.set(list.datasets);
-            }
-        });
+        super::state::load_datasets(state);
     };
-    reload();
+    #[cfg(not(feature = "hydrate"))]
+    let _ = reload;
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -161,8 +127,8 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
     };
 
     let analyze = move |_| {
-        let (Some((xid, xs)), Some((yid, ys))) =
-            (parse_series_key(&pick_x.get_untracked()), parse_series_key(&pick_y.get_untracked()))
+        let (Some(SeriesRef::Upload { dataset: xid, symbol: xs }), Some(SeriesRef::Upload { dataset: yid, symbol: ys })) =
+            (SeriesRef::parse(&pick_x.get_untracked()), SeriesRef::parse(&pick_y.get_untracked()))
         else {
             report.set(Some(Err("choose an x and a y series".into())));
             return;
@@ -178,24 +144,11 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
             let answer = super::http::request::<serde_json::Value>("POST", "/api/analyze", Some(&body)).await;
             report.set(Some(answer.map(Option::unwrap_or_default)));
             let url = |id: u64, s: &str| format!("/api/datasets/{id}/bars?symbol={s}");
-            #[derive(Deserialize)]
+            #[derive(serde::Deserialize)]
             struct Bars {
                 bars: Vec<crate::dataset::Bar>,
             }
-            let to_bars = |b: Bars| -> Vec<Bar> {
-                b.bars
-                    .into_iter()
-                    .map(|b| Bar {
-                        t: b.t_ms,
-                        open: b.open,
-                        high: b.high,
-                        low: b.low,
-                        close: b.close,
-                        volume: b.volume,
-                        count: b.count.unwrap_or(0),
-                    })
-                    .collect()
-            };
+            let to_bars = |b: Bars| -> Vec<Bar> { b.bars.into_iter().map(Bar::from).collect() };
             let x = super::http::request::<Bars>("GET", &url(xid, &xs), None::<&()>).await;
             let y = super::http::request::<Bars>("GET", &url(yid, &ys), None::<&()>).await;
             if let (Ok(Some(x)), Ok(Some(y))) = (x, y) {
@@ -238,9 +191,10 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
             .get()
             .into_iter()
             .flat_map(|d| {
-                d.symbols
-                    .into_iter()
-                    .map(move |s| (series_key(d.id, &s.symbol), format!("{} · {} ({} rows)", d.name, s.symbol, s.rows)))
+                d.symbols.into_iter().map(move |s| {
+                    let key = SeriesRef::Upload { dataset: d.id, symbol: s.symbol.clone() }.key();
+                    (key, format!("{} · {} ({} rows)", d.name, s.symbol, s.rows))
+                })
             })
             .collect::<Vec<_>>()
     };
@@ -267,10 +221,19 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
                     <For each=move || datasets.get() key=|d| d.id let:d>
                         {
                             let id = d.id;
+                            // Opens this data set in the Live workspace (sliders, hedge methods,
+                            // ADF, backtest, export), keeping the current windows and thresholds.
+                            let live_href = move || {
+                                let pair = datasets.with(|sets| default_pair(sets, id));
+                                pair.map(|(x, y)| view_q.with(|v| ViewQuery { page: Page::Live, x: x.key(), y: y.key(), ..v.clone() }.href()))
+                            };
                             view! {
                                 <li>
                                     <span>{d.name.clone()}</span>
                                     <span class="num muted">{d.symbols.iter().map(|s| format!("{} ×{}", s.symbol, s.rows)).collect::<Vec<_>>().join(", ")}</span>
+                                    {move || live_href().map(|href| view! {
+                                        <a href=href rel="external" class="small" data-testid="dataset-open-live" title="Open in the Live workspace">"open in Live"</a>
+                                    })}
                                     <button class="small" title="Delete this data set" on:click=move |_| remove(id)>"×"</button>
                                 </li>
                             }

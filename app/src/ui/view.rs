@@ -2,6 +2,7 @@
 //! URL query form, so a view is shareable and the server renders the same view the browser
 //! hydrates.
 
+use super::series::SeriesRef;
 use crate::analytics::live_view::HedgeMethod;
 use crate::protocol::{interval_label, parse_interval, INTERVALS_MS};
 
@@ -70,6 +71,7 @@ pub fn legacy_page_redirect(query: &str) -> Option<String> {
 pub struct ViewQuery {
     /// The page showing the view; from the path, never from the query.
     pub page: Page,
+    /// The legs as [`SeriesRef`] keys: `BTCUSDT` (live) or `3:SOLUSDT` (uploaded).
     pub x: String,
     pub y: String,
     pub interval_ms: i64,
@@ -102,11 +104,19 @@ impl Default for ViewQuery {
     }
 }
 
-fn is_symbol(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 20 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '^' || c == '.' || c == '-')
-}
-
 impl ViewQuery {
+    /// Both legs (a key that no longer parses, which `from_query` never produces, is live).
+    pub fn legs(&self) -> (SeriesRef, SeriesRef) {
+        let leg = |key: &str| SeriesRef::parse(key).unwrap_or_else(|| SeriesRef::Live(key.to_string()));
+        (leg(&self.x), leg(&self.y))
+    }
+
+    /// Whether both legs are live symbols (the view the server pushes).
+    pub fn is_live(&self) -> bool {
+        let (x, y) = self.legs();
+        x.is_live() && y.is_live()
+    }
+
     /// The analytic part of the view, as the server is asked to compute it.
     pub fn analytics(&self) -> crate::protocol::ViewAnalytics {
         crate::protocol::ViewAnalytics { window: self.window, corr_window: self.corr_window, hedge: self.hedge }
@@ -119,8 +129,8 @@ impl ViewQuery {
         for pair in query.trim_start_matches('?').split('&') {
             let Some((key, value)) = pair.split_once('=') else { continue };
             match key {
-                "x" if is_symbol(value) => view.x = value.to_ascii_uppercase(),
-                "y" if is_symbol(value) => view.y = value.to_ascii_uppercase(),
+                "x" => view.x = SeriesRef::parse(value).map_or(view.x, |s| s.key()),
+                "y" => view.y = SeriesRef::parse(value).map_or(view.y, |s| s.key()),
                 "interval" => {
                     // Only the intervals a live view offers; anything else keeps the default.
                     if let Some(ms) = parse_interval(value).ok().filter(|ms| INTERVALS_MS.contains(ms)) {
@@ -194,6 +204,9 @@ mod tests {
         };
         assert_eq!(ViewQuery { page: Page::Backtest, ..ViewQuery::from_query(&view.to_query()) }, view);
         assert!(view.href().starts_with("/backtest?x=SOLUSDT&"), "{}", view.href());
+        let upload = ViewQuery { x: "3:SOLUSDT".into(), y: "4:^GSPC".into(), ..ViewQuery::default() };
+        assert_eq!(ViewQuery::from_query(&upload.to_query()), upload);
+        assert!(!upload.is_live() && ViewQuery::default().is_live());
     }
 
     #[test]

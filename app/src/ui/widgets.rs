@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::series::SeriesRef;
 use super::state::LiveState;
 use super::view::ViewQuery;
 
@@ -19,35 +20,53 @@ pub fn InfoLink(anchor: &'static str) -> impl IntoView {
     }
 }
 
+/// A leg picker: every live symbol and every uploaded data set's series, grouped; the
+/// current choice is always an option (before the server listed anything, too).
 #[component]
-pub fn SymbolPicker(
-    testid: &'static str,
-    label: &'static str,
-    view_q: RwSignal<ViewQuery>,
-    is_x: bool,
-) -> impl IntoView {
+pub fn SymbolPicker(testid: &'static str, label: &'static str, view_q: RwSignal<ViewQuery>, is_x: bool) -> impl IntoView {
     let state = expect_context::<LiveState>();
     let current = move || view_q.with(|v| if is_x { v.x.clone() } else { v.y.clone() });
-    // The current symbol is always an option, even before the server listed its symbols.
-    let options = move || {
+    let live_options = move || {
         let mut symbols = state.symbols.get();
         let cur = current();
-        if !symbols.contains(&cur) {
+        if SeriesRef::parse(&cur).is_some_and(|s| s.is_live()) && !symbols.contains(&cur) {
             symbols.insert(0, cur);
         }
-        symbols
+        symbols.into_iter().map(|s| (s.clone(), format!("{s} (live)"))).collect::<Vec<_>>()
+    };
+    let upload_options = move || {
+        state.datasets.with(|sets| {
+            let mut options: Vec<(String, String)> =
+                sets.iter().flat_map(|d| d.series()).map(|s| (s.key(), s.label(sets))).collect();
+            let cur = current();
+            if let Some(leg) = SeriesRef::parse(&cur).filter(|s| !s.is_live()) {
+                if !options.iter().any(|(k, _)| *k == cur) {
+                    options.insert(0, (cur, leg.label(sets)));
+                }
+            }
+            options
+        })
+    };
+    let option = move |(key, text): (String, String)| {
+        let selected = key == current();
+        view! { <option value=key selected=selected>{text}</option> }
     };
     view! {
-        <label class="control" title=format!("Symbol of the {label} leg")>
+        <label class="control" title=format!("Series of the {label} leg: a live symbol or an uploaded data set's")>
             <span class="control-label">{label}</span>
             <select data-testid=testid on:change=move |ev| {
-                let symbol = event_target_value(&ev);
-                view_q.update(|v| if is_x { v.x = symbol } else { v.y = symbol });
+                let key = event_target_value(&ev);
+                if SeriesRef::parse(&key).is_some() {
+                    view_q.update(|v| if is_x { v.x = key } else { v.y = key });
+                }
             }>
-                {move || options().into_iter().map(|s| {
-                    let selected = s == current();
-                    view! { <option value=s.clone() selected=selected>{s.clone()}</option> }
-                }).collect_view()}
+                <optgroup label="live">{move || live_options().into_iter().map(option).collect_view()}</optgroup>
+                {move || {
+                    let uploads = upload_options();
+                    (!uploads.is_empty()).then(|| view! {
+                        <optgroup label="uploaded">{uploads.into_iter().map(option).collect_view()}</optgroup>
+                    })
+                }}
             </select>
         </label>
     }
