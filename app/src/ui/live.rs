@@ -23,7 +23,6 @@ use crate::protocol::{interval_label, Bar, BookQuote, LegQuote, INTERVALS_MS};
 #[component]
 pub fn LivePage(initial: ViewQuery) -> impl IntoView {
     let view_q = RwSignal::new(initial);
-    let range: TimeRange = RwSignal::new(None);
     let state = super::state::connect_live(view_q);
 
     #[cfg(feature = "hydrate")]
@@ -62,6 +61,8 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
         })
     });
     let series = Memo::new(move |_| aligned.with(|a| compute_view(&a.t, &a.x, &a.y, &params.get())));
+    // One time axis for every stacked chart: the aligned bars' span.
+    let range = TimeRange::over_times(Signal::derive(move || aligned.with(|a| Some((*a.t.first()?, *a.t.last()?)))));
 
     let z_entry = Signal::derive(move || view_q.with(|v| v.z_entry));
     let z_exit = Signal::derive(move || view_q.with(|v| v.z_exit));
@@ -171,7 +172,7 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
                     <select data-testid="interval" on:change=move |ev| {
                         if let Ok(ms) = event_target_value(&ev).parse::<i64>() {
                             view_q.update(|v| v.interval_ms = ms);
-                            range.set(None);
+                            range.reset();
                         }
                     }>
                         {INTERVALS_MS.into_iter().map(|ms| view! {

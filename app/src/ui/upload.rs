@@ -10,8 +10,8 @@ use super::backtest::BacktestPanel;
 use super::charts::{Chart, TimeRange};
 use super::format::fmt_opt;
 use super::live::{corr_chart_data, prices_chart_data, z_chart_data};
-use super::topbar::StatusBar;
 use super::series::{default_pair, SeriesRef};
+use super::topbar::StatusBar;
 use super::view::{Page, ViewQuery};
 use super::widgets::InfoLink;
 use crate::analytics::align::inner_join;
@@ -55,7 +55,6 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
     let report = RwSignal::new(None::<Result<serde_json::Value, String>>);
     let bars = RwSignal::new((Vec::<Bar>::new(), Vec::<Bar>::new()));
     let form_ref = NodeRef::<leptos::html::Form>::new();
-    let range: TimeRange = RwSignal::new(None);
 
     // `connect_live` lists them once; an upload or a delete lists them again.
     let reload = move || {
@@ -127,8 +126,10 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
     };
 
     let analyze = move |_| {
-        let (Some(SeriesRef::Upload { dataset: xid, symbol: xs }), Some(SeriesRef::Upload { dataset: yid, symbol: ys })) =
-            (SeriesRef::parse(&pick_x.get_untracked()), SeriesRef::parse(&pick_y.get_untracked()))
+        let (
+            Some(SeriesRef::Upload { dataset: xid, symbol: xs }),
+            Some(SeriesRef::Upload { dataset: yid, symbol: ys }),
+        ) = (SeriesRef::parse(&pick_x.get_untracked()), SeriesRef::parse(&pick_y.get_untracked()))
         else {
             report.set(Some(Err("choose an x and a y series".into())));
             return;
@@ -172,6 +173,7 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
                 .unwrap_or_default()
         })
     });
+    let range = TimeRange::over_times(Signal::derive(move || aligned.with(|a| Some((*a.t.first()?, *a.t.last()?)))));
     let series = Memo::new(move |_| {
         let params = view_q.with(|v| ViewParams {
             hedge: v.hedge,

@@ -62,19 +62,23 @@ pub fn draw(canvas: &HtmlCanvasElement, data: &ChartData, visible: Option<(f64, 
     root.fill(&palette.background).map_err(|e| e.to_string())?;
     let font = (12.0 * ratio) as u32;
 
+    let visible = visible.filter(|(a, b)| b > a);
     let Some(extent) = data.t_extent() else {
         if let Some(text) = &data.waiting {
             let style = ("sans-serif", font + 2).into_font().color(&palette.text);
             root.draw_text(text, &style, (20, 20)).map_err(|e| e.to_string())?;
         }
-        // Still draw the levels on an empty axis so thresholds are visible from the start.
+        // Still draw the levels, on the shared axis when there is one, so thresholds are
+        // visible from the start and the empty chart lines up with the others.
         if data.levels.is_empty() {
             root.present().map_err(|e| e.to_string())?;
             return Ok(Drawn { first_level_px: None, t_range: None });
         }
-        return draw_axes_and_levels(&root, data, (0.0, 1.0), ratio, &palette);
+        let mut drawn = draw_axes_and_levels(&root, data, visible.unwrap_or((0.0, 1.0)), ratio, &palette)?;
+        drawn.t_range = visible;
+        return Ok(drawn);
     };
-    let (t_lo, t_hi) = visible.filter(|(a, b)| b > a).unwrap_or(extent);
+    let (t_lo, t_hi) = visible.unwrap_or(extent);
     draw_axes_and_levels(&root, data, (t_lo, t_hi), ratio, &palette)
 }
 

@@ -4,9 +4,11 @@
 //! by the page from the analytics; the component renders an empty canvas on the server and,
 //! after hydration, redraws it whenever the data, the shared time range (zoom/pan) or the
 //! canvas size changes. Interaction: wheel zooms around the cursor, drag pans, double-click
-//! resets; all stacked charts share one [`TimeRange`] so their time axes stay aligned.
+//! resets; all stacked charts share one [`TimeRange`] — the page's full time span and the
+//! zoom into it — so their time axes are the same at first paint and through every zoom
+//! and pan, whatever span each chart's own series covers (a z-score starts a window later).
 //! The pixel row of the first level is published as `data-entry-px` and the drawn time span
-//! as `data-x-range`, so tests (and curious users) can see lines move and zoom act; the
+//! as `data-x-range` and as `data-x-min` / `data-x-max` (ms), so tests (and curious users) can see lines move and zoom act; the
 //! draw count, the last draw's time and the points drawn as `data-draws`, `data-draw-ms`
 //! and `data-points`, for the redraw benchmark; the labels of the lines with points as
 //! `data-lines` (`|`-separated).
@@ -101,8 +103,33 @@ pub fn clock_label(t_ms: f64) -> String {
 pub const Y_LABEL_AREA: f64 = 64.0;
 pub const MARGIN: f64 = 8.0;
 
-/// The visible time range shared by stacked charts; `None` = everything (auto).
-pub type TimeRange = RwSignal<Option<(f64, f64)>>;
+/// The time axis shared by stacked charts: the page's full span (all its bars) and the zoom
+/// into it (`None` = the full span).
+#[derive(Clone, Copy)]
+pub struct TimeRange {
+    pub zoom: RwSignal<Option<(f64, f64)>>,
+    pub full: Signal<Option<(f64, f64)>>,
+}
+
+impl TimeRange {
+    pub fn new(full: Signal<Option<(f64, f64)>>) -> Self {
+        TimeRange { zoom: RwSignal::new(None), full }
+    }
+
+    /// The axis of `t` (bar times in ms): from the first to the last, none for fewer than two.
+    pub fn over_times(t: Signal<Option<(i64, i64)>>) -> Self {
+        Self::new(Signal::derive(move || t.get().filter(|(a, b)| b > a).map(|(a, b)| (a as f64, b as f64))))
+    }
+
+    /// What every chart on the axis shows now.
+    pub fn visible(&self) -> Option<(f64, f64)> {
+        self.zoom.get().or_else(|| self.full.get())
+    }
+
+    pub fn reset(&self) {
+        self.zoom.set(None);
+    }
+}
 
 #[component]
 pub fn Chart(
@@ -140,7 +167,7 @@ pub fn Chart(
         });
         Effect::new(move |_| {
             size_epoch.track();
-            let visible = range.get();
+            let visible = range.visible();
             let Some(canvas) = canvas_ref.get() else { return };
             let performance = web_sys::window().and_then(|w| w.performance());
             let started = performance.as_ref().map_or(0.0, |p| p.now());
@@ -166,18 +193,19 @@ pub fn Chart(
     let time_at = move |offset_x: i32| -> Option<(f64, (f64, f64))> {
         // The requested range, not the last drawn one: several wheel events can arrive
         // before the next redraw.
-        let (lo, hi) = range.get_untracked().or_else(|| drawn_range.get_untracked())?;
+        let (lo, hi) = range.zoom.get_untracked().or_else(|| drawn_range.get_untracked())?;
         let width = f64::from(canvas_ref.get_untracked()?.client_width());
         let plot = (width - Y_LABEL_AREA - MARGIN).max(1.0);
         let f = ((f64::from(offset_x) - Y_LABEL_AREA) / plot).clamp(0.0, 1.0);
         Some((lo + f * (hi - lo), (lo, hi)))
     };
-    let full_extent = move || data.with_untracked(ChartData::t_extent);
+    // Zoom and pan stay inside the shared full span (this chart's own one if the page has none).
+    let full_extent = move || range.full.get_untracked().or_else(|| data.with_untracked(ChartData::t_extent));
     let set_clamped = move |lo: f64, hi: f64| {
         let Some((a, b)) = full_extent() else { return };
         let span = (hi - lo).min(b - a).max(1.0);
         let lo = lo.clamp(a, b - span);
-        range.set(if span >= b - a { None } else { Some((lo, lo + span)) });
+        range.zoom.set(if span >= b - a { None } else { Some((lo, lo + span)) });
     };
     let on_wheel = move |ev: leptos::ev::WheelEvent| {
         let Some((t, (lo, hi))) = time_at(ev.offset_x()) else { return };
@@ -207,7 +235,7 @@ pub fn Chart(
         drag_from.set(None);
         hover.set(None);
     };
-    let on_dblclick = move |_| range.set(None);
+    let on_dblclick = move |_| range.reset();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         let Some((lo, hi)) = drawn_range.get_untracked() else { return };
         let (mid, span) = ((lo + hi) / 2.0, hi - lo);
@@ -216,7 +244,7 @@ pub fn Chart(
             "-" => set_clamped(mid - span * 0.625, mid + span * 0.625),
             "ArrowLeft" => set_clamped(lo - span * 0.2, hi - span * 0.2),
             "ArrowRight" => set_clamped(lo + span * 0.2, hi + span * 0.2),
-            "0" | "Escape" => range.set(None),
+            "0" | "Escape" => range.reset(),
             _ => return,
         }
         ev.prevent_default();
@@ -256,6 +284,8 @@ pub fn Chart(
                 data-testid=testid
                 data-entry-px=move || entry_px.get().map(|px| px.to_string())
                 data-x-range=move || drawn_range.get().map(|(a, b)| format!("{a:.0},{b:.0}"))
+                data-x-min=move || drawn_range.get().map(|(a, _)| format!("{a:.0}"))
+                data-x-max=move || drawn_range.get().map(|(_, b)| format!("{b:.0}"))
                 data-draws=move || draw_stats.get().0.to_string()
                 data-draw-ms=move || format!("{:.2}", draw_stats.get().1)
                 data-points=move || draw_stats.get().2.to_string()
