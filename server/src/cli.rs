@@ -33,6 +33,9 @@ pub enum Command {
     /// Analyse one pair from OHLC CSV files (Binance klines, generic OHLCV, Yahoo): hedge ratios,
     /// ADF, cointegration, half-life, z-score, backtest. Exit code 2 on unusable input.
     Analyze(crate::analyze::AnalyzeArgs),
+    /// Rank every pair of the symbols in OHLC CSV files: Engle–Granger p, Benjamini–Hochberg
+    /// q over all pairs, half-life, Hurst, KPSS p, correlation, beta, liquidity.
+    Screen(crate::analyze::screen::ScreenArgs),
     /// Backtest one pair from OHLC CSV files: causal hedge, next-bar fills, fees, slippage,
     /// bid/ask, funding, walk-forward, sweep. Exit code 2 on unusable input.
     Backtest(crate::analyze::backtest::BacktestArgs),
@@ -57,8 +60,9 @@ pub struct ServeArgs {
     #[arg(long, default_value = "./data", env = "PAIRDESK_DATA_DIR")]
     pub data_dir: PathBuf,
     /// Symbols to ingest, comma-separated; the first two form the pair shown (x, then y).
-    #[arg(long, value_delimiter = ',', default_value = "btcusdt,ethusdt")]
-    pub symbols: Vec<String>,
+    /// Default `btcusdt,ethusdt`; with `--demo`, every symbol of the demo exchange (eight).
+    #[arg(long, value_delimiter = ',')]
+    pub symbols: Option<Vec<String>>,
     /// Binance futures WebSocket base URL; `/stream?streams=…` is appended.
     #[arg(long, default_value = BINANCE_WS_URL, env = "PAIRDESK_BINANCE_WS_URL")]
     pub binance_ws_url: String,
@@ -97,6 +101,11 @@ pub struct ServeArgs {
     /// analysis is stopped and answered 504 `timeout`.
     #[arg(long, default_value = "30s", env = "PAIRDESK_ANALYSIS_TIMEOUT")]
     pub analysis_timeout: Timeout,
+    /// Below this much free space in the data directory's filesystem the store takes no
+    /// writes (ingest pauses, uploads and rule saves answer 507; deletes work) until space is
+    /// back (`64MiB`, `1GiB`).
+    #[arg(long, default_value = "64MiB", env = "PAIRDESK_MIN_FREE_SPACE")]
+    pub min_free_space: ByteSize,
 }
 
 /// `"512 MiB"` → `("512", "MiB")`: the leading digits and the trimmed rest.

@@ -22,15 +22,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = any_spawner::Executor::init_tokio();
     // rustls (ring) for every wss:// and https:// client, before any is built.
     crate::tls::install_crypto_provider();
-    let symbols: Vec<String> =
-        args.symbols.iter().map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect();
+    let demo_specs = fake_exchange::market::SymbolSpec::demo_universe();
+    let wanted = match &args.symbols {
+        Some(symbols) => symbols.clone(),
+        None if args.demo => demo_specs.iter().map(|s| s.symbol.clone()).collect(),
+        None => vec!["btcusdt".into(), "ethusdt".into()],
+    };
+    let symbols: Vec<String> = wanted.iter().map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect();
     if symbols.len() < 2 {
-        anyhow::bail!("--symbols needs at least two symbols (the pair to show), got {:?}", args.symbols);
+        anyhow::bail!("--symbols needs at least two symbols (the pair to show), got {wanted:?}");
     }
     let history_depth = ingest::history::parse_depth(&args.history).map_err(|e| anyhow::anyhow!("--history: {e}"))?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
-    let store = Store::open(&args.data_dir)?;
+    let store = Store::open_serving(&args.data_dir, args.min_free_space.0)?;
+    // An upload or delete a crash cut short leaves a file or summary that no data set owns.
+    let dataset_recovery = store.clone();
+    match tokio::task::spawn_blocking(move || crate::datasets::DatasetStore::open(&dataset_recovery)?.recover()).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(n, "data sets: removed what an interrupted upload or delete left"),
+        Ok(Err(err)) => tracing::warn!(%err, "data sets: cannot check for interrupted uploads or deletes"),
+        Err(err) => tracing::warn!(%err, "data sets: the recovery task failed"),
+    }
     if !args.site_root.join("pkg").join("frontend_bg.wasm").exists() {
         tracing::warn!(site_root = %args.site_root.display(), "browser bundle not found: the page will render but not hydrate (run `make build`)");
     }
@@ -45,6 +58,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         // ids starting over would all be dropped as duplicates while the feed looks live.
         let start_ids = store.last_ids()?.into_iter().map(|(symbol, id)| (symbol, id.saturating_add(1))).collect();
         let config = fake_exchange::FakeConfig {
+            symbols: demo_specs,
             kline_history_ms: history_depth.unwrap_or(0),
             start_ids,
             ..fake_exchange::FakeConfig::demo()

@@ -1,5 +1,5 @@
 //! History on first start in the browser (headless Chromium, `pairdesk serve --demo
-//! --history 1d`): the status bar reports the history of both symbols, and a 1m view has
+//! --history 1d`): the status bar reports the history of all eight demo symbols, and a 1m view has
 //! its z-score at once — from the fetched history — instead of after an hour of live bars.
 //! Needs the browser bundle (`make bundle`) and chromedriver.
 
@@ -17,9 +17,9 @@ async fn the_status_bar_reports_history_and_a_1m_view_has_its_analytics_at_once(
     browser.client.goto(&url).await.expect("open the page");
     browser.wait_until_live("the page hydrated and the feed live", Duration::from_secs(45)).await;
     let history = browser
-        .wait_for("both symbols' history done", Duration::from_secs(30), || async {
+        .wait_for("the eight demo symbols' history done", Duration::from_secs(30), || async {
             let text = browser.text("history-status").await;
-            text.contains("history 2/2").then_some(text)
+            text.contains("history 8/8").then_some(text)
         })
         .await;
     assert!(!history.contains("failed"), "{history}");

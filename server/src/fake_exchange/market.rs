@@ -66,6 +66,43 @@ impl SymbolSpec {
     }
 }
 
+impl SymbolSpec {
+    /// The `serve --demo` universe, eight symbols worth screening: a cointegrated cluster
+    /// (ETH, BNB and LTC each follow BTC with a mean-reverting spread, so every pair of the
+    /// four is cointegrated) and four unrelated random walks (SOL, XRP, DOGE, ADA). The first
+    /// three are [`SymbolSpec::defaults`], so the demo's BTC/ETH pair is the tests' one.
+    pub fn demo_universe() -> Vec<SymbolSpec> {
+        let walk = |symbol: &str, start_price: f64, step_vol: f64, qty_scale: f64, tick: f64| SymbolSpec {
+            symbol: symbol.into(),
+            start_price,
+            step_vol,
+            follows: None,
+            qty_scale,
+            tick,
+        };
+        let follower = |symbol: &str, start_price: f64, beta: f64, reversion: f64, noise: f64, qty_scale: f64| {
+            SymbolSpec {
+                symbol: symbol.into(),
+                start_price,
+                step_vol: 0.0,
+                // The spread starts at 0: alpha puts the first price at `start_price`.
+                follows: Some(Follow { leader: 0, beta, alpha: start_price - beta * 62_000.0, reversion, noise }),
+                qty_scale,
+                tick: 0.01,
+            }
+        };
+        let mut specs = SymbolSpec::defaults();
+        specs.extend([
+            follower("BNBUSDT", 600.0, 0.0095, 0.03, 0.15, 1.0),
+            follower("LTCUSDT", 85.0, 0.00125, 0.025, 0.03, 3.0),
+            walk("XRPUSDT", 0.52, 3e-4, 500.0, 0.0001),
+            walk("DOGEUSDT", 0.14, 5e-4, 3_000.0, 0.00001),
+            walk("ADAUSDT", 0.45, 3.5e-4, 800.0, 0.0001),
+        ]);
+        specs
+    }
+}
+
 /// Where every symbol's aggregate ids start unless told otherwise.
 pub const FIRST_ID: u64 = 1_000_000;
 
@@ -178,6 +215,23 @@ mod tests {
         let ids = |symbol: &str| trades.iter().filter(|t| t.symbol == symbol).map(|t| t.agg_id).collect::<Vec<_>>();
         assert_eq!(ids("ETHUSDT"), vec![7_000_123, 7_000_124]);
         assert_eq!(ids("BTCUSDT"), vec![FIRST_ID, FIRST_ID + 1]);
+    }
+
+    #[test]
+    fn the_demo_universe_has_a_cointegrated_cluster_and_free_walks() {
+        let specs = SymbolSpec::demo_universe();
+        assert_eq!(specs.len(), 8);
+        assert_eq!(specs[..3].iter().map(|s| &s.symbol).collect::<Vec<_>>(), ["BTCUSDT", "ETHUSDT", "SOLUSDT"]);
+        let followers: Vec<&str> = specs.iter().filter(|s| s.follows.is_some()).map(|s| s.symbol.as_str()).collect();
+        assert_eq!(followers, ["ETHUSDT", "BNBUSDT", "LTCUSDT"]);
+        assert!(specs.iter().all(|s| s.follows.as_ref().is_none_or(|f| f.leader == 0)), "all follow BTC");
+        // Followers start at their price: BTC's start price times beta plus alpha.
+        let mut sim = MarketSim::new(&specs, 3, 0);
+        let first: Vec<Trade> = (0..8).map(|i| sim.next_trade(i)).collect();
+        for (trade, spec) in first.iter().zip(&specs) {
+            assert_eq!(trade.symbol, spec.symbol);
+            assert!((trade.price / spec.start_price - 1.0).abs() < 0.01, "{} starts at {}", spec.symbol, trade.price);
+        }
     }
 
     #[test]
