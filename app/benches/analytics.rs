@@ -2,7 +2,10 @@
 //! the issue-3 targets (group `targets`): incremental update per bar, ADF with autolag on 1,440
 //! and 10,000 points, exact Theil–Sen on 5,000, Kalman over 1,000,000, and the screener of
 //! 50 symbols × 1,440 closes (1,225 pairs, OLS + ADF AIC) on 2 threads; and the issue-10
-//! backtest targets: 100,000 bars with the rolling hedge, the 11 × 10 sweep on 10,000 bars.
+//! backtest targets: 100,000 bars with the rolling hedge, the 11 × 10 sweep on 10,000 bars;
+//! and the issue-13 targets (group `battery`): Johansen on 4 × 10,000, KPSS auto on 10,000,
+//! screener v2 (`rank_pairs`) over 200 symbols × 1,440 bars (19,900 pairs) on 2 threads, with
+//! the Python stack (`tools/bench/screener_v2.py`) timed on the same data in the same run.
 //!
 //! Run with `cargo bench -p app --bench analytics` (BENCHMARKS.md "## Analytics" has the
 //! figures and the Python comparison; `cargo bench -p app --bench analytics -- targets` for
@@ -12,12 +15,14 @@ use app::analytics::adf::{adfuller, AdfOptions, Autolag, Regression};
 use app::analytics::backtest::{run_backtest, sweep, BacktestParams, Market, SweepSpec};
 use app::analytics::huber::{huber_rlm, HuberOptions};
 use app::analytics::incremental::RollingPairEngine;
+use app::analytics::johansen::coint_johansen;
 use app::analytics::kalman::{kalman_filter, KalmanParams};
+use app::analytics::kpss::{kpss, KpssLags, KpssRegression};
 use app::analytics::ols::ols;
 use app::analytics::report::{analyze_pair, PairParams};
 use app::analytics::resample::{resample_ticks, Tick};
 use app::analytics::rolling::{rolling_corr_returns, rolling_zscore};
-use app::analytics::screener::{screen_pairs, ScreenOptions, ScreenTest};
+use app::analytics::screener::{rank_pairs, screen_pairs, ScreenOptions, ScreenTest};
 use app::analytics::theil_sen::theil_sen;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
@@ -169,5 +174,66 @@ fn targets(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(analytics, benches, targets);
+/// The issue-13 targets, then the Python reference on the same screener data: the interpreter
+/// is `$PAIRDESK_BENCH_PY` (a venv with tools/golden/requirements.txt), else
+/// `/tmp/battery_venv/bin/python`; `$PAIRDESK_BENCH_PY_PAIRS` pairs are timed (default 400) and
+/// the figure for all 19,900 extrapolated by the script.
+fn battery(c: &mut Criterion) {
+    let mut g = c.benchmark_group("battery");
+    g.sample_size(10);
+    let legs = universe(4, 10_000);
+    let refs: Vec<&[f64]> = legs.iter().map(Vec::as_slice).collect();
+    g.bench_function("johansen 4x10000 (det_order 0, k_ar_diff 1)", |b| {
+        b.iter(|| coint_johansen(black_box(&refs), 0, 1).expect("johansen"))
+    });
+    let (_, x, y) = pair(10_000);
+    let fit = ols(&x, &y).expect("ols");
+    let s = app::analytics::rolling::spread(&x, &y, fit.alpha, fit.beta);
+    g.bench_function("kpss auto n=10000", |b| {
+        b.iter(|| kpss(black_box(&s), KpssRegression::C, KpssLags::Auto).expect("kpss"))
+    });
+    let data = universe(200, 1_440);
+    let series: Vec<&[f64]> = data.iter().map(Vec::as_slice).collect();
+    let liq: Vec<f64> = (0..200).map(|k| 1_000.0 + k as f64).collect();
+    g.bench_function("screener v2 200x1440 (19900 pairs: OLS, EG AIC, half-life, Hurst, KPSS, BH), 2 threads", |b| {
+        b.iter(|| rank_pairs(black_box(&series), Some(&liq), 2).expect("rank"))
+    });
+    g.finish();
+    python_screener(&data);
+}
+
+fn python_screener(data: &[Vec<f64>]) {
+    let py = std::env::var("PAIRDESK_BENCH_PY").unwrap_or_else(|_| "/tmp/battery_venv/bin/python".into());
+    if !std::path::Path::new(&py).exists() {
+        println!(
+            "python screener: {py} not found (set PAIRDESK_BENCH_PY to a venv with tools/golden/requirements.txt)"
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join("pairdesk_bench");
+    let path = dir.join("screener_200x1440.csv");
+    let rows: Vec<String> =
+        (0..data[0].len()).map(|t| data.iter().map(|s| format!("{:?}", s[t])).collect::<Vec<_>>().join(",")).collect();
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, rows.join("\n") + "\n")) {
+        println!("python screener: cannot write {}: {e}", path.display());
+        return;
+    }
+    let pairs = std::env::var("PAIRDESK_BENCH_PY_PAIRS").unwrap_or_else(|_| "400".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tools/bench/screener_v2.py");
+    match std::process::Command::new(&py)
+        .arg(script)
+        .arg(&path)
+        .args(["--pairs", &pairs, "--blas-threads", "1"])
+        .output()
+    {
+        Ok(o) => println!(
+            "python screener ({py}): {}{}",
+            String::from_utf8_lossy(&o.stdout).trim(),
+            String::from_utf8_lossy(&o.stderr).lines().last().map(|l| format!(" [stderr: {l}]")).unwrap_or_default()
+        ),
+        Err(e) => println!("python screener: cannot run {py}: {e}"),
+    }
+}
+
+criterion_group!(analytics, benches, targets, battery);
 criterion_main!(analytics);

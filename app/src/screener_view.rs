@@ -21,6 +21,21 @@ pub struct ScreenedPair {
     pub corr: Option<f64>,
     /// Engle–Granger p-value.
     pub pvalue: Option<f64>,
+    /// Benjamini–Hochberg q-value of `pvalue` over all pairs (rank table; absent in old answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qvalue: Option<f64>,
+    /// Half-life of the OLS spread, bars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_life: Option<f64>,
+    /// Hurst exponent of the spread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hurst: Option<f64>,
+    /// KPSS p-value of the spread (a table bound at 0.01 / 0.10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpss_pvalue: Option<f64>,
+    /// The smaller of the two symbols' volume per bar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquidity: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

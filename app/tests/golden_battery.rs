@@ -11,10 +11,12 @@
 use app::analytics::adf::{adfuller, AdfOptions};
 use app::analytics::adf_legs::adf_levels_and_diff;
 use app::analytics::basket::{analyze_basket, BasketParams};
+use app::analytics::battery::spread_tests;
 use app::analytics::hurst::hurst;
 use app::analytics::johansen::coint_johansen;
 use app::analytics::kpss::{kpss, KpssLags, KpssRegression, PBound};
 use app::analytics::multitest::bh_qvalues;
+use app::analytics::ols::ols_with_resid;
 use app::analytics::tls::tls;
 use app::analytics::variance_ratio::variance_ratio;
 use serde_json::Value;
@@ -335,16 +337,42 @@ fn baskets_end_to_end() {
         close("battery.basket.stats", &format!("{w} adf stat"), adf.stat, f(&b["adf"]["stat"], "stat"));
         close("adf.pvalue", &format!("{w} adf pvalue"), adf.pvalue, f(&b["adf"]["pvalue"], "pvalue"));
         assert_eq!(adf.usedlag, u(&b["adf"]["usedlag"]), "{w}: adf usedlag");
-        let k = r.kpss.ok().expect("kpss");
+        let k = r.tests.kpss.ok().expect("kpss");
         assert_eq!(k.lags, u(&b["kpss"]["lags"]), "{w}: kpss lags");
         close("battery.basket.stats", &format!("{w} kpss stat"), k.stat, f(&b["kpss"]["stat"], "stat"));
-        let h = *r.hurst.ok().expect("hurst");
+        let h = *r.tests.hurst.ok().expect("hurst");
         assert_eq!(u(&b["hurst"]["max_lags"]), 100.min(spread.len() / 2), "{w}: hurst max_lags rule");
         close("battery.basket.stats", &format!("{w} hurst"), h, f(&b["hurst"]["hurst"], "hurst"));
         // The stages reuse the single implementations: same numbers as calling them directly.
         assert_eq!(adfuller(spread, &AdfOptions::default()).unwrap().stat, adf.stat);
         assert_eq!(r.adf_legs.len(), legs.names.len());
     }
+    report();
+}
+
+#[test]
+fn pair_report_battery_on_the_ols_spread() {
+    let mut n = 0;
+    for c in battery_cases().iter().filter(|c| c["expected"].get("ols_spread").is_some()) {
+        let legs = Legs::of(c);
+        let e = &c["expected"]["ols_spread"];
+        let w = format!("{} ols_spread", name(c));
+        let (fit, resid) = ols_with_resid(&legs.data[0], &legs.data[1]).unwrap();
+        close("ols.params", &format!("{w} beta"), fit.beta, f(&e["beta"], "beta"));
+        let t = spread_tests(&resid);
+        check_kpss(&format!("{w} kpss"), t.kpss.ok().expect("kpss"), &e["kpss"]);
+        let vr = t.variance_ratio.ok().expect("vr");
+        for (g, x) in vr.iter().zip(e["variance_ratio"].as_array().unwrap()) {
+            assert_eq!(g.lags, u(&x["lags"]));
+            close("battery.vr", &format!("{w} vr q={}", g.lags), g.vr, f(&x["vr"], "vr"));
+            close("battery.vr", &format!("{w} stat q={}", g.lags), g.stat, f(&x["stat"], "stat"));
+            close("battery.vr.pvalue", &format!("{w} p q={}", g.lags), g.pvalue, f(&x["pvalue"], "p"));
+        }
+        assert_eq!(vr.len(), 4);
+        close("battery.hurst", &format!("{w} hurst"), *t.hurst.ok().expect("hurst"), f(&e["hurst"]["hurst"], "h"));
+        n += 1;
+    }
+    assert!(n >= 4, "only {n} pair cases with ols_spread");
     report();
 }
 

@@ -15,6 +15,7 @@ fn main() -> std::process::ExitCode {
     let command = match cli.command {
         cli::Command::Analyze(args) => return analyze::run(&args),
         cli::Command::Backtest(args) => return analyze::backtest::run(&args),
+        cli::Command::Screen(args) => return analyze::screen::run(&args),
         command => command,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -30,7 +31,7 @@ fn main() -> std::process::ExitCode {
             cli::Command::FakeExchange(args) => fake_exchange::run_standalone(args).await,
             cli::Command::Export(args) => export::run(&args).await,
             cli::Command::Replay(args) => replay::run(&args).await,
-            cli::Command::Analyze(_) | cli::Command::Backtest(_) => Ok(()), // handled above
+            cli::Command::Analyze(_) | cli::Command::Backtest(_) | cli::Command::Screen(_) => Ok(()), // handled above
         }
     });
     match result {

@@ -21,13 +21,8 @@ fn workspace() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-fn pairdesk(cmd: &str, args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pairdesk"))
-        .arg(cmd)
-        .args(args)
-        .env("RUST_LOG", "off")
-        .output()
-        .expect("spawn pairdesk")
+fn pairdesk<S: AsRef<std::ffi::OsStr>>(cmd: &str, args: &[S]) -> Output {
+    support::pairdesk_cmd(cmd, args)
 }
 
 fn json_of(out: &Output, what: &str) -> Value {

@@ -23,6 +23,9 @@ Each case stores its inputs (aligned series, one per leg) and everything compute
 * tls       total least squares y = alpha + beta x via numpy SVD of the demeaned [x, y]:
             the first right singular vector v, beta = v[1] / v[0], alpha = mean(y) - beta mean(x).
 * adf_legs  adfuller(leg) and adfuller(diff(leg)) with statsmodels' defaults (c, AIC).
+* ols_spread (two legs only) kpss(c, auto), VarianceRatio (q = 2, 4, 8, 16) and Hurst
+            (max_lags = min(100, n // 2)) of the OLS residual y - alpha - beta x, as the pair
+            report (`pairdesk analyze --json`) computes them.
 * basket    coint_johansen(endog, 0, 1); weights = evec[:, 0]; spread = endog @ weights; its
             rolling z-score (pandas rolling(W), ddof 1), half-life (OLS of diff on lag with
             constant), adfuller (c, AIC), kpss (c, auto) and Hurst (max_lags = min(100, n // 2)).
@@ -190,6 +193,17 @@ def battery(name, description, legs, t=None, zwin=60):
     for i in range(k):
         for j in range(i + 1, k):
             exp["tls"].append({"x": names[i], "y": names[j], **tls_block(endog[:, i], endog[:, j])})
+    if k == 2:
+        # The pair report's battery runs on the OLS residual y - alpha - beta x (legs in order x, y).
+        r = sm.OLS(endog[:, 1], sm.add_constant(endog[:, 0])).fit()
+        s = np.asarray(r.resid)
+        exp["ols_spread"] = {
+            "alpha": r.params[0],
+            "beta": r.params[1],
+            "kpss": kpss_block(s, "c", "auto"),
+            "variance_ratio": [vr_block(s, q) for q in (2, 4, 8, 16)],
+            "hurst": hurst_block(s, min(100, n // 2)),
+        }
     for nm, x in series.items():
         exp["adf_legs"].append({"series": nm, "levels": adf_block(x), "diff": adf_block(np.diff(x))})
     exp["basket"] = b

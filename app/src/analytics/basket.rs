@@ -6,15 +6,13 @@
 //! Johansen step (hence the spread) cannot be computed.
 
 use super::adf::{adfuller, AdfOptions, AdfResult};
-use super::adf_legs::{adf_levels_and_diff, LegAdf};
+use super::adf_legs::LegAdf;
+use super::battery::{legs_adf, spread_tests, SpreadTests};
 use super::error::{AnalyticsError, Result};
 use super::half_life::{half_life, HalfLife};
-use super::hurst::hurst_auto;
 use super::johansen::{coint_johansen, JohansenResult, MAX_SERIES};
-use super::kpss::{kpss, KpssLags, KpssRegression, KpssResult};
 use super::report::Stage;
 use super::rolling::{rolling_zscore, ZScore};
-use super::variance_ratio::{variance_ratios, VarianceRatio, DEFAULT_LAGS};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`analyze_basket`].
@@ -63,12 +61,10 @@ pub struct BasketReport {
     pub half_life: Stage<HalfLife>,
     /// ADF of the spread.
     pub adf: Stage<AdfResult>,
-    /// KPSS ("c", auto lags) of the spread.
-    pub kpss: Stage<KpssResult>,
-    /// Hurst exponent of the spread (`max_lags = min(100, n / 2)`).
-    pub hurst: Stage<f64>,
-    /// Variance ratios of the spread at q = 2, 4, 8, 16.
-    pub variance_ratio: Stage<Vec<VarianceRatio>>,
+    /// KPSS ("c", auto lags), variance ratios (q = 2, 4, 8, 16) and Hurst
+    /// (`max_lags = min(100, n / 2)`) of the spread.
+    #[serde(flatten)]
+    pub tests: SpreadTests,
     /// ADF of each leg in levels and differences.
     pub adf_legs: Vec<Stage<LegAdf>>,
 }
@@ -109,10 +105,8 @@ pub fn analyze_basket(series: &[&[f64]], p: &BasketParams) -> Result<BasketRepor
         trace_rank_95: johansen.trace_rank_95(),
         half_life: half_life(&spread).into(),
         adf: adfuller(&spread, &p.adf).into(),
-        kpss: kpss(&spread, KpssRegression::C, KpssLags::Auto).into(),
-        hurst: hurst_auto(&spread).into(),
-        variance_ratio: variance_ratios(&spread, &DEFAULT_LAGS).into(),
-        adf_legs: series.iter().map(|s| adf_levels_and_diff(s, &p.adf).into()).collect(),
+        tests: spread_tests(&spread),
+        adf_legs: legs_adf(series, &p.adf),
         spread: p.include_series.then_some(spread),
         zscore,
         z_last,

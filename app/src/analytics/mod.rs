@@ -22,6 +22,7 @@
 //! * [`tls`](mod@tls): total least squares (orthogonal) hedge ratio.
 //! * [`multitest`](mod@multitest): Benjamini–Hochberg q-values (`multipletests(method="fdr_bh")`).
 //! * [`adf_legs`](mod@adf_legs): ADF of each leg in levels and first differences.
+//! * [`battery`](mod@battery): a pair's battery (Johansen, KPSS, VR, Hurst, ADF per leg, TLS).
 //! * [`basket`](mod@basket): 2–12 legs: Johansen weights, basket spread and its statistics.
 //! * [`half_life`](mod@half_life): mean-reversion half-life of a spread.
 //! * [`backtest`](mod@backtest): the causal pairs backtest (fills, costs, funding, walk-forward, sweep).
@@ -40,6 +41,7 @@ pub mod adf_legs;
 pub mod align;
 pub mod backtest;
 pub mod basket;
+pub mod battery;
 pub mod cancel;
 pub mod coint;
 pub mod descriptive;

@@ -18,7 +18,7 @@ mod reader;
 mod types;
 mod wire;
 
-pub use align::inner_join;
+pub use align::{inner_join, inner_join_many};
 pub use error::{CsvError, ErrorKind};
 pub use funding_book::{book_per_bar, funding_with_marks, parse_book_csv, parse_funding_csv, BookRow, FundingRow};
 pub use reader::{parse_ohlc_csv, parse_ohlc_csv_with, symbol_from_file_name, ParseOptions};

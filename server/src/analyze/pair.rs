@@ -2,9 +2,12 @@
 //! the inner join on bar timestamps, and the serialisable [`Analysis`] that both
 //! `pairdesk analyze --json` and `POST /api/analyze` return.
 
+use app::analytics::basket::{analyze_basket, BasketParams, BasketReport};
+use app::analytics::battery::{pair_battery, PairBattery};
 use app::analytics::report::{analyze_pair_with, PairReport};
+use app::analytics::rolling::spread;
 use app::analytics::{AnalyticsError, Cancel};
-use app::dataset::{inner_join, Bar, Dataset};
+use app::dataset::{inner_join, inner_join_many, Bar, Dataset};
 use serde::Serialize;
 
 use super::options::AnalyzeOptions;
@@ -129,12 +132,15 @@ pub struct AnalysisMeta {
 
 /// The report of `pairdesk analyze --json` / `POST /api/analyze`: `meta` plus the golden
 /// top-level keys (`ols`, `ols_log`, `huber`, `theil_sen`, `kalman`, `spread_with_alpha`,
-/// `zscore`, `rolling_corr`, `adf`, `coint`, `half_life`, `backtest`).
+/// `zscore`, `rolling_corr`, `adf`, `coint`, `half_life`, `backtest`) and the battery's
+/// (`johansen`, `kpss`, `variance_ratio`, `hurst`, `adf_legs` = `[x, y]`, `tls`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Analysis {
     pub meta: AnalysisMeta,
     #[serde(flatten)]
     pub report: PairReport,
+    #[serde(flatten)]
+    pub battery: PairBattery,
 }
 
 /// Resample (with `opts.timeframe`), inner-join on timestamps and analyse `y` on `x`.
@@ -171,7 +177,11 @@ pub fn analyze_legs_with(
         AnalyticsError::Cancelled => PairError::Cancelled,
         e => PairError::Analytics(e.to_string()),
     })?;
+    let params = opts.pair_params(series);
+    let resid = report.ols.ok().map(|o| spread(&xs, &ys, o.alpha, o.beta)).unwrap_or_default();
+    let battery = pair_battery(&xs, &ys, &resid, &params.adf);
     Ok(Analysis {
+        battery,
         meta: AnalysisMeta {
             x: LegInfo { source: x.source.to_string(), symbol: x.symbol.to_string(), rows: xb.len() },
             y: LegInfo { source: y.source.to_string(), symbol: y.symbol.to_string(), rows: yb.len() },
@@ -180,5 +190,72 @@ pub fn analyze_legs_with(
             options: opts.clone(),
         },
         report,
+    })
+}
+
+/// What a basket was built from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BasketMeta {
+    /// The legs, in the order of the weights.
+    pub legs: Vec<LegInfo>,
+    /// First and last common timestamp (ms).
+    pub first_t: i64,
+    pub last_t: i64,
+    /// Aligned bars.
+    pub rows: usize,
+    /// The options used (`z_window`, `adf_*`, `timeframe` apply).
+    pub options: AnalyzeOptions,
+}
+
+/// `pairdesk analyze A.csv B.csv C.csv … --json` (3–12 legs): `meta` plus the basket's keys
+/// (`johansen`, `weights`, `spread`, `zscore`, `half_life`, `adf`, `kpss`, `variance_ratio`,
+/// `hurst`, `adf_legs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BasketAnalysis {
+    pub meta: BasketMeta,
+    #[serde(flatten)]
+    pub basket: BasketReport,
+}
+
+/// Resample, inner-join all legs on their common timestamps and analyse the Johansen basket.
+pub fn analyze_basket_legs(legs: &[Leg<'_>], opts: &AnalyzeOptions, series: bool) -> Result<BasketAnalysis, PairError> {
+    opts.validate().map_err(PairError::Options)?;
+    let bars: Vec<Vec<Bar>> = legs
+        .iter()
+        .map(|l| match opts.timeframe {
+            Some(tf) => resample_bars(l.bars, tf),
+            None => l.bars.to_vec(),
+        })
+        .collect();
+    let refs: Vec<&[Bar]> = bars.iter().map(Vec::as_slice).collect();
+    let (t, closes, _) = inner_join_many(&refs);
+    if t.len() < MIN_OVERLAP {
+        let rows: Vec<String> = legs.iter().zip(&bars).map(|(l, b)| format!("{} {}", l.symbol, b.len())).collect();
+        return Err(PairError::Analytics(format!(
+            "too little overlap: the {} legs ({} bars) share {} timestamps{}; at least {MIN_OVERLAP} are needed",
+            legs.len(),
+            rows.join(", "),
+            t.len(),
+            opts.timeframe.map(|tf| format!(" at {tf}")).unwrap_or_default(),
+        )));
+    }
+    opts.validate_for_rows(t.len()).map_err(PairError::Options)?;
+    let pp = opts.pair_params(series);
+    let params = BasketParams { z_window: pp.z_window, adf: pp.adf, include_series: series, ..BasketParams::default() };
+    let cols: Vec<&[f64]> = closes.iter().map(Vec::as_slice).collect();
+    let basket = analyze_basket(&cols, &params).map_err(|e| PairError::Analytics(e.to_string()))?;
+    Ok(BasketAnalysis {
+        meta: BasketMeta {
+            legs: legs
+                .iter()
+                .zip(&bars)
+                .map(|(l, b)| LegInfo { source: l.source.to_string(), symbol: l.symbol.to_string(), rows: b.len() })
+                .collect(),
+            first_t: t.first().copied().unwrap_or_default(),
+            last_t: t.last().copied().unwrap_or_default(),
+            rows: t.len(),
+            options: opts.clone(),
+        },
+        basket,
     })
 }

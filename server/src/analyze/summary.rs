@@ -3,9 +3,13 @@
 
 use std::fmt::Write as _;
 
+use app::analytics::adf_legs::LegAdf;
+use app::analytics::battery::SpreadTests;
+use app::analytics::johansen::JohansenResult;
+use app::analytics::kpss::PBound;
 use app::analytics::report::Stage;
 
-use super::pair::Analysis;
+use super::pair::{Analysis, BasketAnalysis};
 
 /// `YYYY-MM-DD HH:MM:SS UTC` of epoch milliseconds (proleptic Gregorian, Howard Hinnant's
 /// days-to-civil algorithm).
@@ -108,6 +112,10 @@ pub fn render(a: &Analysis) -> String {
         Stage::Ok(k) => row(w, "Kalman (last)", opt(k.last_beta), opt(k.last_alpha), dash(), dash()),
         e => row(w, "Kalman (last)", na(e), String::new(), String::new(), String::new()),
     }
+    match &a.battery.tls {
+        Stage::Ok(f) => row(w, "TLS (orthogonal)", num(f.beta), num(f.alpha), dash(), dash()),
+        e => row(w, "TLS (orthogonal)", na(e), String::new(), String::new(), String::new()),
+    }
     if let Stage::Ok(t) = &r.theil_sen {
         let _ = writeln!(w, "  Theil–Sen 95% interval of beta: [{}, {}]", num(t.low_slope), num(t.high_slope));
     }
@@ -172,6 +180,9 @@ pub fn render(a: &Analysis) -> String {
             let _ = writeln!(w, "  {:<16} {}", "half-life", na(e));
         }
     }
+    spread_tests(w, &a.battery.tests);
+    johansen(w, &a.battery.johansen);
+    legs(w, &[m.x.symbol.as_str(), m.y.symbol.as_str()], &a.battery.adf_legs);
 
     let _ = writeln!(w, "\nSignal (last bar)");
     let _ = writeln!(w, "  {:<16} {}", "spread", opt(r.spread_last));
@@ -212,6 +223,147 @@ pub fn render(a: &Analysis) -> String {
             let _ = writeln!(w, "  {}", na(e));
         }
     }
+    s
+}
+
+/// KPSS, variance ratios and Hurst of a spread (rows under the ADF / Engle–Granger table).
+fn spread_tests(w: &mut String, t: &SpreadTests) {
+    match &t.kpss {
+        Stage::Ok(k) => {
+            let p = match k.p_bound {
+                PBound::Exact => pvalue(k.pvalue),
+                PBound::AtLeast => format!(">= {}", k.pvalue),
+                PBound::AtMost => format!("<= {}", k.pvalue),
+            };
+            let verdict = if k.pvalue <= 0.05 { "not stationary (KPSS rejects)" } else { "stationarity not rejected" };
+            let _ = writeln!(
+                w,
+                "  {:<16} {:>10.4} {p:>10} {:>5} {:>9.4} {:>9.4} {:>9.4}  {verdict}",
+                "KPSS (c)", k.stat, k.lags, k.crit.p1, k.crit.p5, k.crit.p10
+            );
+        }
+        e => {
+            let _ = writeln!(w, "  {:<16} {}", "KPSS", na(e));
+        }
+    }
+    match &t.hurst {
+        Stage::Ok(h) => {
+            let v = if *h < 0.5 { "mean-reverting" } else { "random walk or trending" };
+            let _ = writeln!(w, "  {:<16} {h:.4}  {v}", "Hurst");
+        }
+        e => {
+            let _ = writeln!(w, "  {:<16} {}", "Hurst", na(e));
+        }
+    }
+    match &t.variance_ratio {
+        Stage::Ok(v) => {
+            let cells: Vec<String> =
+                v.iter().map(|r| format!("q={}: {:.3} (p {})", r.lags, r.vr, pvalue(r.pvalue))).collect();
+            let _ = writeln!(w, "  {:<16} {}", "variance ratio", cells.join("  "));
+        }
+        e => {
+            let _ = writeln!(w, "  {:<16} {}", "variance ratio", na(e));
+        }
+    }
+}
+
+/// Johansen trace / max-eigenvalue table.
+fn johansen(w: &mut String, j: &Stage<JohansenResult>) {
+    match j {
+        Stage::Ok(j) => {
+            let _ = writeln!(
+                w,
+                "\nJohansen (det_order {}, k_ar_diff {}; rank by trace at 95%: {})",
+                j.det_order,
+                j.k_ar_diff,
+                j.trace_rank_95()
+            );
+            let _ = writeln!(
+                w,
+                "  {:<8} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                "rank <=", "eig", "trace", "crit 95%", "max-eig", "crit 95%"
+            );
+            for r in 0..j.eig.len() {
+                let _ = writeln!(
+                    w,
+                    "  {r:<8} {:>10.5} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
+                    j.eig[r], j.lr1[r], j.cvt[r][1], j.lr2[r], j.cvm[r][1]
+                );
+            }
+        }
+        e => {
+            let _ = writeln!(w, "\nJohansen: {}", na(e));
+        }
+    }
+}
+
+/// ADF of each leg in levels and differences.
+fn legs(w: &mut String, names: &[&str], legs: &[Stage<LegAdf>]) {
+    let _ = writeln!(w, "\nUnit roots of the legs (ADF p-values)");
+    for (name, l) in names.iter().zip(legs) {
+        match l {
+            Stage::Ok(l) => {
+                let v = if l.i1_at_5pct { "I(1)" } else { "not clearly I(1)" };
+                let _ = writeln!(
+                    w,
+                    "  {name:<16} levels {:>10}  differences {:>10}  {v}",
+                    pvalue(l.levels.pvalue),
+                    pvalue(l.diff.pvalue)
+                );
+            }
+            e => {
+                let _ = writeln!(w, "  {name:<16} {}", na(e));
+            }
+        }
+    }
+}
+
+/// Render the summary of a basket.
+pub fn render_basket(a: &BasketAnalysis) -> String {
+    let b = &a.basket;
+    let m = &a.meta;
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(w, "pairdesk analyze — basket of {} legs (Johansen weights)", m.legs.len());
+    for (l, wt) in m.legs.iter().zip(&b.weights) {
+        let _ = writeln!(w, "  {:<12} {:>8} bars  weight {:>14}  {}", l.symbol, l.rows, num(*wt), l.source);
+    }
+    let _ = writeln!(w, "  {:<12} {:>8} bars  {} → {}", "aligned", m.rows, time(m.first_t), time(m.last_t));
+    johansen(w, &Stage::Ok(b.johansen.clone()));
+    let _ = writeln!(w, "\nStationarity of the basket spread (sum of weight·close)");
+    match &b.adf {
+        Stage::Ok(t) => {
+            let _ = writeln!(
+                w,
+                "  {:<16} {:>10.4} {:>10} {:>5}  {}",
+                "ADF (c)",
+                t.stat,
+                pvalue(t.pvalue),
+                t.usedlag,
+                verdict(t.pvalue, "stationary", "not stationary (unit root not rejected)")
+            );
+        }
+        e => {
+            let _ = writeln!(w, "  {:<16} {}", "ADF", na(e));
+        }
+    }
+    spread_tests(w, &b.tests);
+    match &b.half_life {
+        Stage::Ok(h) => {
+            let hl = h.half_life.map(|v| format!("{v:.2} bars")).unwrap_or_else(|| "none (no mean reversion)".into());
+            let _ = writeln!(w, "  {:<16} {hl}", "half-life");
+        }
+        e => {
+            let _ = writeln!(w, "  {:<16} {}", "half-life", na(e));
+        }
+    }
+    let z = match &b.zscore {
+        Stage::Ok(z) => format!("z ({} bars) {}", z.window, opt(b.z_last)),
+        e => na(e),
+    };
+    let _ = writeln!(w, "  {:<16} {z}", "signal");
+    let names: Vec<&str> = m.legs.iter().map(|l| l.symbol.as_str()).collect();
+    legs(w, &names, &b.adf_legs);
     s
 }
 

@@ -1,10 +1,12 @@
 //! `GET /api/screener?interval=60000&bars=1440`: every ingested symbol against every other
 //! over their recent common bars — OLS hedge, correlation of returns, Engle–Granger p-value
-//! (`app::analytics::screener`, on both cores) — plus each symbol's liquidity.
+//! (`app::analytics::screener`, on both cores) — plus each symbol's liquidity; each pair also
+//! carries the rank-table fields of screener v2 (`rank_pairs`: BH q-value, half-life, Hurst,
+//! KPSS p-value, pair liquidity).
 
 use std::collections::BTreeSet;
 
-use app::analytics::screener::{screen_pairs, ScreenOptions, ScreenTest};
+use app::analytics::screener::rank_pairs;
 use app::protocol::{Bar, INTERVALS_MS};
 use app::screener_view::{ScreenedPair, ScreenedSymbol, ScreenerReport};
 use axum::extract::{Query, State};
@@ -55,7 +57,7 @@ async fn screener(State(store): State<Store>, State(hub): State<PushHub>, Query(
 
 /// Aligns all symbols on the bar times they all have, then screens every pair.
 pub fn screen(symbols: &[String], bars: &[Vec<Bar>], interval_ms: i64) -> ScreenerReport {
-    let liquidity = symbols
+    let liquidity: Vec<ScreenedSymbol> = symbols
         .iter()
         .zip(bars)
         .map(|(symbol, b)| {
@@ -76,6 +78,7 @@ pub fn screen(symbols: &[String], bars: &[Vec<Bar>], interval_ms: i64) -> Screen
         });
     }
     let common = common.unwrap_or_default();
+    let volume: Vec<f64> = liquidity.iter().map(|l| l.volume_per_bar).collect();
     let mut report = ScreenerReport { interval_ms, bars: common.len(), symbols: liquidity, ..Default::default() };
     if common.len() < MIN_BARS || symbols.len() < 2 {
         report.note = Some(format!("needs at least {MIN_BARS} common bars of every symbol, has {}", common.len()));
@@ -84,11 +87,22 @@ pub fn screen(symbols: &[String], bars: &[Vec<Bar>], interval_ms: i64) -> Screen
     let closes: Vec<Vec<f64>> =
         bars.iter().map(|b| b.iter().filter(|b| common.contains(&b.t)).map(|b| b.close).collect()).collect();
     let series: Vec<&[f64]> = closes.iter().map(Vec::as_slice).collect();
-    match screen_pairs(&series, &ScreenOptions { test: ScreenTest::EngleGranger, threads: 2 }) {
+    match rank_pairs(&series, Some(&volume), 2) {
         Ok(pairs) => {
             report.pairs = pairs
                 .into_iter()
-                .map(|p| ScreenedPair { x: p.x, y: p.y, beta: p.beta, corr: p.corr, pvalue: p.pvalue })
+                .map(|r| ScreenedPair {
+                    x: r.screen.x,
+                    y: r.screen.y,
+                    beta: r.screen.beta,
+                    corr: r.screen.corr,
+                    pvalue: r.screen.pvalue,
+                    qvalue: r.qvalue,
+                    half_life: r.half_life,
+                    hurst: r.hurst,
+                    kpss_pvalue: r.kpss_pvalue,
+                    liquidity: r.liquidity,
+                })
                 .collect()
         }
         Err(err) => report.note = Some(err.to_string()),
@@ -122,6 +136,10 @@ mod tests {
         let ab = report.pair(0, 1).expect("A/B");
         assert!(ab.pvalue.is_some_and(|p| p < 0.05), "A and B are cointegrated: {ab:?}");
         assert!((report.symbols[0].trades_per_bar - 3.0).abs() < 1e-12);
+        // The rank fields ride along: q >= p, liquidity = the smaller leg's volume per bar.
+        assert!(ab.qvalue.zip(ab.pvalue).is_some_and(|(q, p)| q >= p));
+        assert_eq!(ab.liquidity, Some(2.0));
+        assert!(ab.hurst.is_some() && ab.kpss_pvalue.is_some());
     }
 
     #[test]

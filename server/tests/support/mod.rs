@@ -320,3 +320,13 @@ pub async fn serve_against(fake: &str, extra: &[&str]) -> Server {
     args.extend_from_slice(extra);
     Server::start_api_only(&args).await
 }
+
+/// Run `pairdesk <cmd> <args…>` to completion (logging off) and return its output.
+pub fn pairdesk_cmd<S: AsRef<std::ffi::OsStr>>(cmd: &str, args: &[S]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pairdesk"))
+        .arg(cmd)
+        .args(args)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("spawn pairdesk")
+}

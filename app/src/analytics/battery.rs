@@ -1,0 +1,64 @@
+//! The issue-13 test battery of one pair, as `pairdesk analyze --json` and `POST /api/analyze`
+//! report it beside the Engle–Granger report: Johansen on the two legs (det_order 0,
+//! k_ar_diff 1), KPSS / variance ratio / Hurst on the spread ([`SpreadTests`], shared with
+//! baskets), ADF of each leg in levels and differences, and the TLS hedge. Every number comes
+//! from its own module; this file only assembles them.
+
+use super::adf::AdfOptions;
+use super::adf_legs::{adf_levels_and_diff, LegAdf};
+use super::hurst::hurst_auto;
+use super::johansen::{coint_johansen, JohansenResult};
+use super::kpss::{kpss, KpssLags, KpssRegression, KpssResult};
+use super::report::Stage;
+use super::tls::{tls, TlsResult};
+use super::variance_ratio::{variance_ratios, VarianceRatio, DEFAULT_LAGS};
+use serde::Serialize;
+
+/// Stationarity / mean-reversion tests of a spread beyond ADF.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpreadTests {
+    /// KPSS, regression "c", automatic lags (`kpss(spread, "c", "auto")`).
+    pub kpss: Stage<KpssResult>,
+    /// Variance ratios at q = 2, 4, 8, 16.
+    pub variance_ratio: Stage<Vec<VarianceRatio>>,
+    /// Hurst exponent, `max_lags = min(100, n / 2)`.
+    pub hurst: Stage<f64>,
+}
+
+/// KPSS, variance ratios and Hurst of `spread`.
+pub fn spread_tests(spread: &[f64]) -> SpreadTests {
+    SpreadTests {
+        kpss: kpss(spread, KpssRegression::C, KpssLags::Auto).into(),
+        variance_ratio: variance_ratios(spread, &DEFAULT_LAGS).into(),
+        hurst: hurst_auto(spread).into(),
+    }
+}
+
+/// ADF of each leg in levels and differences, in leg order.
+pub fn legs_adf(legs: &[&[f64]], opts: &AdfOptions) -> Vec<Stage<LegAdf>> {
+    legs.iter().map(|s| adf_levels_and_diff(s, opts).into()).collect()
+}
+
+/// The battery of a pair `y` on `x` with its spread (the OLS residual `y - alpha - beta x`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairBattery {
+    /// Johansen on `[x, y]`, det_order 0, k_ar_diff 1.
+    pub johansen: Stage<JohansenResult>,
+    /// KPSS, variance ratio, Hurst of the spread.
+    #[serde(flatten)]
+    pub tests: SpreadTests,
+    /// `[x, y]`: ADF in levels and first differences.
+    pub adf_legs: Vec<Stage<LegAdf>>,
+    /// Total least squares hedge of `y` on `x`.
+    pub tls: Stage<TlsResult>,
+}
+
+/// Compute the battery (nothing fails as a whole: each slot carries its own error).
+pub fn pair_battery(x: &[f64], y: &[f64], spread: &[f64], adf: &AdfOptions) -> PairBattery {
+    PairBattery {
+        johansen: coint_johansen(&[x, y], 0, 1).into(),
+        tests: spread_tests(spread),
+        adf_legs: legs_adf(&[x, y], adf),
+        tls: tls(x, y).into(),
+    }
+}
