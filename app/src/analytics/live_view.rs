@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::incremental::RollingPairEngine;
 use super::kalman::{kalman_filter, KalmanParams};
 use super::rolling::{rolling_corr_returns, rolling_zscore};
+use super::tls::tls;
 use super::{huber_rlm, ols, ols_log, theil_sen, HuberOptions};
 
 /// How the hedge ratio is estimated.
@@ -28,17 +29,20 @@ pub enum HedgeMethod {
     Huber,
     /// Theil–Sen median of pairwise slopes over all loaded bars.
     TheilSen,
+    /// Total least squares (orthogonal regression) over all loaded bars: symmetric in the legs.
+    Tls,
     /// Kalman-filtered dynamic hedge ratio.
     Kalman,
 }
 
 impl HedgeMethod {
-    pub const ALL: [HedgeMethod; 6] = [
+    pub const ALL: [HedgeMethod; 7] = [
         HedgeMethod::RollingOls,
         HedgeMethod::Ols,
         HedgeMethod::OlsLog,
         HedgeMethod::Huber,
         HedgeMethod::TheilSen,
+        HedgeMethod::Tls,
         HedgeMethod::Kalman,
     ];
 
@@ -50,6 +54,7 @@ impl HedgeMethod {
             HedgeMethod::OlsLog => "ols_log",
             HedgeMethod::Huber => "huber",
             HedgeMethod::TheilSen => "theil_sen",
+            HedgeMethod::Tls => "tls",
             HedgeMethod::Kalman => "kalman",
         }
     }
@@ -61,6 +66,7 @@ impl HedgeMethod {
             HedgeMethod::OlsLog => "OLS on logs",
             HedgeMethod::Huber => "Huber",
             HedgeMethod::TheilSen => "Theil–Sen",
+            HedgeMethod::Tls => "TLS (orthogonal)",
             HedgeMethod::Kalman => "Kalman",
         }
     }
@@ -192,6 +198,7 @@ fn static_fit(method: HedgeMethod, x: &[f64], y: &[f64]) -> super::error::Result
     match method {
         HedgeMethod::Huber => huber_rlm(x, y, &HuberOptions::default()).map(|h| (h.alpha, h.beta)),
         HedgeMethod::TheilSen => theil_sen(y, x, 0.95).map(|ts| (ts.intercept, ts.slope)),
+        HedgeMethod::Tls => tls(x, y).map(|t| (t.alpha, t.beta)),
         _ => ols(x, y).map(|o| (o.alpha, o.beta)),
     }
 }
@@ -243,6 +250,17 @@ mod tests {
         let z = rolling_zscore(&spread, 30, "s").expect("z");
         assert_eq!(view.z, z.z_ddof1);
         assert_eq!(view.beta[150], Some(fit.beta));
+    }
+
+    #[test]
+    fn tls_view_uses_the_orthogonal_fit() {
+        let (t, x, y) = pair(200);
+        let view =
+            compute_view(&t, &x, &y, &ViewParams { hedge: HedgeMethod::Tls, window: 30, ..ViewParams::default() });
+        let fit = tls(&x, &y).expect("tls");
+        assert_eq!(view.beta[150], Some(fit.beta));
+        assert_eq!(view.alpha[150], Some(fit.alpha));
+        assert_eq!(HedgeMethod::parse("tls"), Some(HedgeMethod::Tls));
     }
 
     #[test]

@@ -306,6 +306,20 @@ mod tests {
     }
 
     #[test]
+    fn a_tls_rule_evaluates_the_orthogonal_hedge_view() {
+        let mut r = rule(AlertMetric::Zscore, Comparison::AbsAbove, 1.5);
+        r.view.hedge = HedgeMethod::parse("tls").expect("tls is a hedge method");
+        let mut state = RuleState::new(r);
+        for i in 0..200i64 {
+            let x = 100.0 + i as f64 * 0.01;
+            state.on_closed_bar(&closed("BTCUSDT", i * 1000, x));
+            state.on_closed_bar(&closed("ETHUSDT", i * 1000, 0.5 * x + (i as f64 * 0.25).sin()));
+        }
+        assert_eq!(state.series().hedge_error, None);
+        assert!(ViewSeries::last(&state.series().z).is_some_and(f64::is_finite));
+    }
+
+    #[test]
     fn a_theil_sen_rule_keeps_a_bounded_window() {
         let mut r = rule(AlertMetric::Price, Comparison::Above, 100.5);
         r.view.window = 5_000;
