@@ -9,6 +9,7 @@
 //! 0.01 (true p ≤ 0.01) with a warning; here that is [`PBound::AtLeast`] / [`PBound::AtMost`].
 
 use super::error::{AnalyticsError, Result};
+use super::linalg::dot;
 use super::ols::ols_with_resid;
 use serde::{Deserialize, Serialize};
 
@@ -110,7 +111,7 @@ pub(crate) fn np_interp(x: f64, xp: &[f64], fp: &[f64]) -> f64 {
 
 /// `sum_{t>=i} e_t e_{t-i}`.
 fn autocov(e: &[f64], i: usize) -> f64 {
-    e[i..].iter().zip(&e[..e.len() - i]).map(|(a, b)| a * b).sum()
+    dot(&e[i..], &e[..e.len() - i])
 }
 
 /// statsmodels `_kpss_autolag` (Hobijn et al. 1998, Bartlett kernel).

@@ -28,7 +28,7 @@ pub struct LstsqFit {
 /// `sum a_i b_i` with four independent accumulators (a plain `.sum()` is one serial chain of
 /// dependent additions: latency-bound and never vectorised).
 #[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     let mut acc = [0.0f64; 4];

@@ -10,6 +10,7 @@
 //! stat) indicates mean reversion.
 
 use super::error::{AnalyticsError, Result};
+use super::linalg::dot;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
@@ -62,7 +63,7 @@ pub fn variance_ratio(y: &[f64], q: usize) -> Result<VarianceRatio> {
     let scale = sum_z2 * sum_z2;
     let mut theta = 0.0;
     for k in 1..q {
-        let d: f64 = z2[k..].iter().zip(&z2[..nq - k]).map(|(a, b)| a * b).sum();
+        let d = dot(&z2[k..], &z2[..nq - k]);
         let delta = nqf * d / scale;
         theta += 4.0 * (1.0 - k as f64 / qf).powi(2) * delta;
     }
