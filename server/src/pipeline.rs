@@ -3,6 +3,10 @@
 //! ([`crate::bars`]), persisted in batches with their bars, flushed at least every
 //! [`FLUSH_INTERVAL`], then published. Runs as one task; `serve` and `replay` both use it.
 //!
+//! While the store takes no writes (a full disk, [`crate::store::space`]) the pipeline holds
+//! its batch and reads no more trades: the ingest backs up behind the channel, and a batch
+//! whose write failed for lack of space is retried once writes resume, never dropped.
+//!
 //! # What the push layer consumes
 //!
 //! - `watch::Receiver<PairPrices>`: latest price of each leg of the displayed pair.
@@ -23,7 +27,10 @@ pub use crate::bars::BarUpdate;
 use crate::bars::LiveBars;
 use crate::market::Trade;
 use crate::shutdown::Shutdown;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+
+/// New trades and the bar updates they made.
+type Processed = (Vec<Trade>, Vec<BarUpdate>);
 
 /// sled is flushed at least this often, so a crash loses at most this much (and the
 /// backfill recovers it from the exchange).
@@ -65,19 +72,38 @@ pub async fn run(mut trades: mpsc::Receiver<Trade>, store: Store, outputs: Outpu
                 if received == 0 {
                     break;
                 }
-                let incoming = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
-                let batch_store = store.clone();
-                let joined = tokio::task::spawn_blocking(move || {
-                    let result = state.process(&batch_store, incoming);
-                    (state, result)
-                })
-                .await;
+                let mut incoming = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+                let mut paused = false;
+                let joined = loop {
+                    if paused && !pause(&mut shutdown).await || !wait_writable(&store, &mut shutdown).await {
+                        break None;
+                    }
+                    let batch_store = store.clone();
+                    let joined = tokio::task::spawn_blocking(move || {
+                        let result = state.process(&batch_store, incoming);
+                        (state, result)
+                    })
+                    .await;
+                    match joined {
+                        Ok((returned, Err((err, unstored)))) if err.is_storage_full() => {
+                            // Held, not dropped: retried once the disk takes writes again.
+                            if !paused {
+                                tracing::warn!(%err, trades = unstored.len(), "ingest paused: the store takes no writes");
+                            }
+                            paused = true;
+                            state = returned;
+                            incoming = unstored;
+                        }
+                        other => break Some(other),
+                    }
+                };
+                let Some(joined) = joined else { break };
                 match joined {
                     Ok((returned, result)) => {
                         state = returned;
                         match result {
                             Ok((fresh, updates)) => publish(&fresh, updates, &outputs),
-                            Err(err) => tracing::error!(%err, "cannot store trades"),
+                            Err((err, _)) => tracing::error!(%err, "cannot store trades"),
                         }
                     }
                     Err(err) => {
@@ -98,6 +124,24 @@ pub async fn run(mut trades: mpsc::Receiver<Trade>, store: Store, outputs: Outpu
     flusher.abort();
     if let Err(err) = store.flush().await {
         tracing::error!(%err, "final flush failed");
+    }
+}
+
+/// Waits until the store takes writes (checked every 250 ms); false on shutdown.
+async fn wait_writable(store: &Store, shutdown: &mut Shutdown) -> bool {
+    while store.check_writable().is_err() {
+        if !pause(shutdown).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// 250 ms, or false on shutdown.
+async fn pause(shutdown: &mut Shutdown) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(Duration::from_millis(250)) => true,
+        () = shutdown.wait() => false,
     }
 }
 
@@ -139,12 +183,8 @@ async fn prepare(store: Store) -> Result<State, crate::store::StoreError> {
 
 impl State {
     /// Drops already-stored trades, resamples and writes the rest. Returns the new trades
-    /// and the bar updates to publish.
-    fn process(
-        &mut self,
-        store: &Store,
-        incoming: Vec<Trade>,
-    ) -> Result<(Vec<Trade>, Vec<BarUpdate>), crate::store::StoreError> {
+    /// and the bar updates to publish; on failure the error and the trades not stored.
+    fn process(&mut self, store: &Store, incoming: Vec<Trade>) -> Result<Processed, (StoreError, Vec<Trade>)> {
         let mut fresh = Vec::with_capacity(incoming.len());
         for trade in incoming {
             match self.last_ids.get_mut(&trade.symbol) {
@@ -162,19 +202,22 @@ impl State {
         if fresh.is_empty() {
             return Ok((fresh, Vec::new()));
         }
-        let bars = self.bars.apply(store, &fresh)?;
-        if let Err(err) = store.write(&fresh, &bars.records) {
-            // Forget these ids so that a redelivery (backfill after reconnect) is accepted.
-            let reloaded = store.last_ids().unwrap_or_default();
-            for trade in &fresh {
-                match reloaded.get(&trade.symbol) {
-                    Some(id) => self.last_ids.insert(trade.symbol.clone(), *id),
-                    None => self.last_ids.remove(&trade.symbol),
-                };
+        let written = self.bars.apply(store, &fresh).and_then(|bars| store.write(&fresh, &bars.records).map(|_| bars));
+        let bars = match written {
+            Ok(bars) => bars,
+            Err(err) => {
+                // Forget these ids so that a redelivery (backfill after reconnect) is accepted.
+                let reloaded = store.last_ids().unwrap_or_default();
+                for trade in &fresh {
+                    match reloaded.get(&trade.symbol) {
+                        Some(id) => self.last_ids.insert(trade.symbol.clone(), *id),
+                        None => self.last_ids.remove(&trade.symbol),
+                    };
+                }
+                self.bars = LiveBars::default();
+                return Err((err, fresh));
             }
-            self.bars = LiveBars::default();
-            return Err(err);
-        }
+        };
         Ok((fresh, bars.updates))
     }
 }

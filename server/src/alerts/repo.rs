@@ -36,7 +36,8 @@ impl RepoError {
     /// Whether the disk is full.
     pub fn is_storage_full(&self) -> bool {
         match self {
-            RepoError::Sled(e) | RepoError::Store(StoreError::Sled(e)) => crate::store::is_storage_full(e),
+            RepoError::Sled(e) => crate::store::is_storage_full(e),
+            RepoError::Store(e) => e.is_storage_full(),
             _ => false,
         }
     }
@@ -64,6 +65,7 @@ impl AlertRepo {
     }
 
     pub fn upsert(&self, rule: &AlertRule) -> Result<(), RepoError> {
+        self.store.check_writable()?;
         let json = serde_json::to_vec(rule).map_err(|e| RepoError::Corrupt(e.to_string()))?;
         self.rules.insert(rule.id.as_bytes(), json)?;
         Ok(())

@@ -35,6 +35,7 @@ impl Store {
     /// of that bucket, and records that the minutes `[span.0, span.1)` have been fetched
     /// (joined to the recorded span when they touch it, replacing it otherwise).
     pub fn put_fetched_bars(&self, symbol: &str, bars: &[Bar], span: (i64, i64)) -> Result<(), StoreError> {
+        self.check_writable()?;
         let _guard = self.lock();
         let minutes: Vec<BarRecord> = bars.iter().map(|bar| (symbol.to_string(), MINUTE_MS, *bar)).collect();
         write_bar_chunks(&self.fetched, &minutes)?;

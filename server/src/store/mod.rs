@@ -19,10 +19,11 @@ mod fetched;
 pub mod health;
 pub mod keys;
 pub mod retention;
+pub mod space;
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use app::analytics::resample::{bar_start, resample_ticks, Bar, BarBuilder, Tick};
@@ -57,6 +58,20 @@ pub enum StoreError {
     Corrupt(String),
     #[error("invalid query: {0}")]
     Query(String),
+    /// Writes are paused: too little free space, or a write already failed on a full disk.
+    #[error("{0}")]
+    Full(String),
+}
+
+impl StoreError {
+    /// Whether this is the disk (or its quota) being full, or writes paused for it.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            StoreError::Full(_) => true,
+            StoreError::Sled(e) | StoreError::Open { source: e, .. } => is_storage_full(e),
+            _ => false,
+        }
+    }
 }
 
 /// Handle to the open database. Cheap to clone (sled trees are reference-counted).
@@ -70,6 +85,10 @@ pub struct Store {
     writes: Arc<Mutex<()>>,
     /// Why the last flush failed, if it did (see [`Store::write_error`]).
     write_error: Arc<Mutex<Option<String>>>,
+    /// The data directory (data set payloads and the reserve file live beside sled's files).
+    dir: Arc<PathBuf>,
+    /// Free space and whether writes are paused for the lack of it ([`space`]).
+    space: Arc<space::Space>,
 }
 
 /// Whether a sled error is the disk (or its quota) being full.
@@ -83,13 +102,33 @@ pub fn is_storage_full(err: &sled::Error) -> bool {
 pub type BarRecord = (String, i64, Bar);
 
 impl Store {
+    /// Opens the database in `dir` for `pairdesk serve`: writes pause below `min_free` free
+    /// bytes ([`space`]). On a disk too full for sled to open, the reserve file is removed and
+    /// the database opened read-only (writes paused until space returns).
+    pub fn open_serving(dir: &Path, min_free: u64) -> Result<Self, StoreError> {
+        let opened = match Self::open_with(dir, min_free) {
+            Err(StoreError::Open { source, .. }) if is_storage_full(&source) && space::release_reserve(dir) => {
+                let store = Self::open_with(dir, min_free)?;
+                store.space.mark_read_only_start();
+                tracing::error!(dir = %dir.display(), "the disk is full: removed the reserve file to open the database, which is read-only until space is free (ingest paused, uploads and rule saves refused; reads and deletes work)");
+                store
+            }
+            other => other?,
+        };
+        Ok(opened)
+    }
+
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, space::DEFAULT_MIN_FREE)
+    }
+
+    fn open_with(dir: &Path, min_free: u64) -> Result<Self, StoreError> {
         // sled's default 1 GiB page cache on purpose: smaller caps halve durable ingest (128 MiB,
         // third session) or stall it (64 MiB, second session); see BENCHMARKS.md.
         let db = sled::open(dir).map_err(|source| {
             // sled holds an exclusive file lock: a second process gets an I/O error here.
             let hint = if is_storage_full(&source) {
-                " (the disk is full: free space in its filesystem and start again; sled cannot open a database without writing to it, so there is no read-only start)"
+                " (the disk is full and there is no reserve file to give up: free space in its filesystem and start again; sled cannot open a database without writing to it)"
             } else if matches!(&source, sled::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock)
                 || source.to_string().contains("lock")
             {
@@ -119,7 +158,71 @@ impl Store {
             db,
             writes: Arc::default(),
             write_error: Arc::default(),
+            dir: Arc::new(dir.to_path_buf()),
+            space: Arc::new(space::Space::new(min_free)),
         })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `Err(Full)` while writes are paused: free space below `--min-free-space`, or a write
+    /// already failed for a full disk (sled takes none after it until reopened).
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        match self.write_error() {
+            Some(err) if err.starts_with("disk full") => Err(StoreError::Full(err)),
+            _ if self.space.is_low() => Err(StoreError::Full(self.space.low_message())),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`Store::check_writable`], and `Err(Full)` if writing `bytes` now would leave less than
+    /// `--min-free-space` (measured at once, not at the last probe: for uploads).
+    pub fn check_room(&self, bytes: u64) -> Result<(), StoreError> {
+        self.check_writable()?;
+        match space::free_bytes(&self.dir) {
+            Ok(free) if free < self.space.min_free.saturating_add(bytes) => Err(StoreError::Full(format!(
+                "disk full: {bytes} bytes to write and {free} bytes free, which would leave less than --min-free-space ({} bytes)",
+                self.space.min_free
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Why writes are paused or failing, for `/api/health` and the status bar.
+    pub fn storage_error(&self) -> Option<String> {
+        self.write_error().or_else(|| self.space.is_low().then(|| self.space.low_message()))
+    }
+
+    /// Free space and its threshold, for `/api/health`.
+    pub fn space(&self) -> &space::Space {
+        &self.space
+    }
+
+    /// Measures free space, writes the reserve file when there is room for it, and pauses or
+    /// resumes writes. Returns true when the database must be reopened (a write failed on the
+    /// full disk and space is back), which takes a restart ([`space::restart_in_place`]).
+    pub fn probe_space(&self) -> bool {
+        let Ok(free) = space::free_bytes(&self.dir) else { return false };
+        let present = match space::ensure_reserve(&self.dir, free, self.space.min_free) {
+            Ok(present) => present,
+            Err(err) => {
+                tracing::warn!(%err, "cannot write the reserve file");
+                false
+            }
+        };
+        let free = space::free_bytes(&self.dir).unwrap_or(free);
+        let was_low = self.space.is_low();
+        self.space.record(free, present);
+        match (was_low, self.space.is_low()) {
+            (false, true) => tracing::error!(message = %self.space.low_message(), "writes paused"),
+            (true, false) => tracing::info!(free, "free space is back above --min-free-space: writes resume"),
+            _ => {}
+        }
+        let poisoned = self.write_error().is_some_and(|err| err.starts_with("disk full"));
+        poisoned && present && free >= self.space.min_free
     }
 
     fn lock(&self) -> MutexGuard<'_, ()> {
@@ -130,6 +233,7 @@ impl Store {
     /// Writes the bars, then the trades (any symbols, each symbol's in id order) whose id
     /// is above the symbol's last stored id. Returns how many trades were new.
     pub fn write(&self, trades: &[Trade], bars: &[BarRecord]) -> Result<usize, StoreError> {
+        self.check_writable()?;
         let _guard = self.lock();
         self.put_bars_locked(bars)?;
         let mut by_symbol: Vec<(&str, Vec<&Trade>)> = Vec::new();
@@ -216,7 +320,7 @@ impl Store {
     fn note_flush(&self, result: &Result<(), sled::Error>) {
         let message = result.as_ref().err().map(|err| {
             if is_storage_full(err) {
-                format!("disk full: the database cannot write ({err}); free space, then restart pairdesk (sled refuses every write until reopened)")
+                format!("disk full: the database cannot write ({err}); writes are paused, and pairdesk restarts itself to reopen the database once space is free (sled takes no write after a failed one)")
             } else {
                 format!("database writes fail ({err}); restart pairdesk once fixed")
             }

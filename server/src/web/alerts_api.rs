@@ -38,7 +38,7 @@ fn repo_error(err: RepoError) -> Response {
         RepoError::TooMany { .. } => error(StatusCode::CONFLICT, "quota_exceeded", err.to_string()),
         err if err.is_storage_full() => {
             tracing::error!(%err, "alerts api: the disk is full");
-            let message = "the server's disk is full, so the database takes no change (nothing was stored or deleted); free space on it and restart pairdesk";
+            let message = "the server's disk is full, so the database takes no change (nothing was stored or deleted); free space on it and writing resumes by itself (data set deletes work meanwhile)";
             error(StatusCode::INSUFFICIENT_STORAGE, "storage_full", message)
         }
         err => {

@@ -114,7 +114,7 @@ impl ApiError {
         Self::new(
             StatusCode::INSUFFICIENT_STORAGE,
             "storage_full",
-            "the server's disk is full, so the database takes no change (nothing was stored or deleted); free space on it and restart pairdesk",
+            "the server's disk is full, so the database takes no change (nothing was stored or deleted); free space on it and writing resumes by itself (data set deletes work meanwhile)",
         )
     }
     /// An analysis past `--analysis-timeout`: 504.

@@ -60,12 +60,20 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
     body["trades"] = serde_json::json!({"state": trades.state.label(), "last_error": trades.last_error});
     // A flush probes the disk: sled reports a failed write on every later one.
     let _ = state.store.flush().await;
-    let storage = match state.store.write_error() {
-        None => serde_json::json!({"state": "ok", "last_error": null}),
-        Some(err) if err.starts_with("disk full") => serde_json::json!({"state": "full", "last_error": err}),
-        Some(err) => serde_json::json!({"state": "failing", "last_error": err}),
+    let space = state.store.space();
+    let state_label = match state.store.storage_error() {
+        None => "ok",
+        Some(err) if err.starts_with("disk full") => "full",
+        Some(_) => "failing",
     };
-    body["storage"] = storage;
+    body["storage"] = serde_json::json!({
+        "state": state_label,
+        "last_error": state.store.storage_error(),
+        "writes": if state.store.check_writable().is_ok() { "ok" } else { "paused" },
+        "read_only_start": space.started_read_only(),
+        "free_bytes": space.free(),
+        "min_free_bytes": space.min_free,
+    });
     axum::Json(body)
 }
 
