@@ -199,10 +199,10 @@ fn battery(c: &mut Criterion) {
         b.iter(|| rank_pairs(black_box(&series), Some(&liq), 2).expect("rank"))
     });
     g.finish();
-    python_screener(&data);
+    python_battery(&data, &legs, &s);
 }
 
-fn python_screener(data: &[Vec<f64>]) {
+fn python_battery(data: &[Vec<f64>], legs: &[Vec<f64>], kpss_input: &[f64]) {
     let py = std::env::var("PAIRDESK_BENCH_PY").unwrap_or_else(|_| "/tmp/battery_venv/bin/python".into());
     if !std::path::Path::new(&py).exists() {
         println!(
@@ -211,27 +211,44 @@ fn python_screener(data: &[Vec<f64>]) {
         return;
     }
     let dir = std::env::temp_dir().join("pairdesk_bench");
-    let path = dir.join("screener_200x1440.csv");
-    let rows: Vec<String> =
-        (0..data[0].len()).map(|t| data.iter().map(|s| format!("{:?}", s[t])).collect::<Vec<_>>().join(",")).collect();
-    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, rows.join("\n") + "\n")) {
-        println!("python screener: cannot write {}: {e}", path.display());
+    let write = |name: &str, cols: &[&[f64]]| -> Option<std::path::PathBuf> {
+        let path = dir.join(name);
+        let rows: Vec<String> = (0..cols[0].len())
+            .map(|t| cols.iter().map(|s| format!("{:?}", s[t])).collect::<Vec<_>>().join(","))
+            .collect();
+        match std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, rows.join("\n") + "\n")) {
+            Ok(()) => Some(path),
+            Err(e) => {
+                println!("python battery: cannot write {}: {e}", path.display());
+                None
+            }
+        }
+    };
+    let (Some(path), Some(jpath), Some(kpath)) = (
+        write("screener_200x1440.csv", &data.iter().map(Vec::as_slice).collect::<Vec<_>>()),
+        write("johansen_4x10000.csv", &legs.iter().map(Vec::as_slice).collect::<Vec<_>>()),
+        write("kpss_10000.csv", &[kpss_input]),
+    ) else {
         return;
-    }
+    };
     let pairs = std::env::var("PAIRDESK_BENCH_PY_PAIRS").unwrap_or_else(|_| "400".into());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tools/bench/screener_v2.py");
     match std::process::Command::new(&py)
         .arg(script)
         .arg(&path)
         .args(["--pairs", &pairs, "--blas-threads", "1"])
+        .arg("--johansen")
+        .arg(&jpath)
+        .arg("--kpss")
+        .arg(&kpath)
         .output()
     {
         Ok(o) => println!(
-            "python screener ({py}): {}{}",
+            "python battery ({py}): {}{}",
             String::from_utf8_lossy(&o.stdout).trim(),
             String::from_utf8_lossy(&o.stderr).lines().last().map(|l| format!(" [stderr: {l}]")).unwrap_or_default()
         ),
-        Err(e) => println!("python screener: cannot run {py}: {e}"),
+        Err(e) => println!("python battery: cannot run {py}: {e}"),
     }
 }
 

@@ -7,7 +7,10 @@ close series in a CSV (one column per symbol, no header), statsmodels
 `kpss(s, "c", "auto")`, return correlation; then `multipletests(p, method="fdr_bh")` over all
 pairs. Pinned versions: tools/golden/requirements.txt.
 
-    screener_v2.py DATA.csv [--pairs N] [--blas-threads 1]
+    screener_v2.py DATA.csv [--pairs N] [--blas-threads 1] [--johansen LEGS.csv] [--kpss SERIES.csv]
+
+--johansen / --kpss also time `coint_johansen(legs, 0, 1)` and `kpss(s, "c", "auto")` (median
+of 7 runs) on the bench's Johansen and KPSS inputs.
 
 With --pairs N only the first N pairs (row-major order) are computed and timed, and the time
 for all pairs is extrapolated linearly (printed as such). Prints one JSON line.
@@ -26,6 +29,8 @@ def main():
     ap.add_argument("data")
     ap.add_argument("--pairs", type=int, default=0)
     ap.add_argument("--blas-threads", type=int, default=1)
+    ap.add_argument("--johansen")
+    ap.add_argument("--kpss")
     a = ap.parse_args()
     for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[v] = str(a.blas_threads)
@@ -65,10 +70,30 @@ def main():
         del h, hu, kp, c
     q = multipletests(np.asarray(pv), method="fdr_bh")[1]
     dt = time.perf_counter() - t0
-    print(json.dumps({
+    out = {
         "symbols": k, "bars": data.shape[0], "pairs_timed": len(pairs), "pairs_total": total,
         "seconds": dt, "seconds_all_pairs_extrapolated": dt * total / len(pairs), "q_min": float(q.min()),
-    }))
+    }
+
+    def median_time(f, reps=7):
+        ts = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            f()
+            ts.append(time.perf_counter() - t)
+        return sorted(ts)[reps // 2]
+
+    if a.johansen:
+        from statsmodels.tsa.vector_ar.vecm import coint_johansen
+
+        legs = np.loadtxt(a.johansen, delimiter=",")
+        out["johansen_seconds"] = median_time(lambda: coint_johansen(legs, 0, 1))
+        out["johansen_shape"] = list(legs.shape)
+    if a.kpss:
+        sp = np.loadtxt(a.kpss, delimiter=",")
+        out["kpss_seconds"] = median_time(lambda: kpss(sp, regression="c", nlags="auto", result_object=True))
+        out["kpss_n"] = len(sp)
+    print(json.dumps(out))
     return 0
 
 
