@@ -65,7 +65,7 @@ async fn server_rendered_html_carries_the_page_before_wasm_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
-    let server = Server::start(&["--demo"]).await;
+    let server = Server::start(&["--demo", "--symbols", "btcusdt,ethusdt"]).await;
     let browser = Browser::start().await;
     // A short window so the hedge ratio and z-score are ready within seconds of 1s bars.
     browser.client.goto(&format!("{}/?window=10&corr=10", server.base_url)).await.expect("open page");
@@ -188,6 +188,26 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
         "ADF {stat} p {p}"
     );
 
+    // One time axis: all four stacked charts show the same span before any zoom (the
+    // z-score and correlation series start a window later than the prices), and after it.
+    let axes_agree = || async {
+        let axes = browser
+            .client
+            .execute(
+                r#"return ['chart-prices', 'chart-spread', 'chart-zscore', 'chart-corr'].map(id => {
+                     const c = document.querySelector(`[data-testid='${id}']`);
+                     return [c.getAttribute('data-x-min'), c.getAttribute('data-x-max')];
+                   });"#,
+                vec![],
+            )
+            .await
+            .ok()?;
+        let axes: Vec<(Option<String>, Option<String>)> = serde_json::from_value(axes).ok()?;
+        let first = axes.first()?.clone();
+        (first.0.is_some() && axes.iter().all(|a| *a == first)).then_some(first)
+    };
+    browser.wait_for("the stacked charts to share one full time axis", Duration::from_secs(5), axes_agree).await;
+
     // Zoom: the wheel narrows the shared time range; double-click resets it.
     let full = browser.attr("chart-prices", "data-x-range").await.expect("drawn range");
     browser
@@ -210,13 +230,10 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
         b.parse::<f64>().expect("b") - a.parse::<f64>().expect("a")
     };
     assert!(span(&zoomed) < span(&full) * 0.8, "zoom did not narrow: {full} → {zoomed}");
-    browser
-        .wait_for("the stacked charts to share the zoomed time axis", Duration::from_secs(5), || async {
-            let z_range = browser.attr("chart-zscore", "data-x-range").await?;
-            let prices_range = browser.attr("chart-prices", "data-x-range").await?;
-            (z_range == prices_range).then_some(())
-        })
-        .await;
+    let (min, max) =
+        browser.wait_for("the stacked charts to share the zoomed time axis", Duration::from_secs(5), axes_agree).await;
+    let zoomed_span = max.expect("max").parse::<f64>().expect("ms") - min.expect("min").parse::<f64>().expect("ms");
+    assert!(zoomed_span < span(&full) * 0.8, "the shared axis is the zoomed one: {zoomed_span} ms");
 
     // An alert rule created through the API fires server-side and shows up in the page.
     let rule = serde_json::json!({
@@ -313,7 +330,7 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
         .wait_for("SOLUSDT in the y picker", Duration::from_secs(10), || async {
             let options = browser.client.find_all(Locator::Css("[data-testid='pair-y'] option")).await.ok()?;
             for option in options {
-                if option.text().await.ok()? == "SOLUSDT" {
+                if option.text().await.ok()? == "SOLUSDT (live)" {
                     return Some(());
                 }
             }
@@ -457,6 +474,9 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     .expect("golden json");
     let expected = golden["expected"]["ols"]["beta"].as_f64().expect("golden beta");
     assert!((beta - expected).abs() < 5e-7, "page shows β {beta}, statsmodels says {expected}");
+    check_uploaded_pair_in_live(&browser, &server.base_url, expected).await;
+    browser.client.goto(&format!("{}/upload", server.base_url)).await.expect("back to upload");
+    browser.wait_until_live("hydration of the upload page", Duration::from_secs(20)).await;
 
     // The other accepted fixtures are listed with each series' row count.
     for (file, expected) in expectations.iter().filter(|(_, e)| e["action"] == "accept") {
@@ -494,7 +514,7 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
             (0.0..=1.0).contains(&p).then_some(cells)
         })
         .await;
-    assert_eq!(cells.len(), 2, "two symbols → two off-diagonal cells");
+    assert_eq!(cells.len(), 8 * 7, "the demo's eight symbols → 56 off-diagonal cells");
     let href = cells[0].attr("href").await.expect("href").expect("cell links somewhere");
     assert!(href.starts_with("/?") && href.contains("x=") && href.contains("y="), "{href}");
     browser.screenshot("screener").await;
@@ -552,6 +572,61 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
         .await;
 
     browser.close().await;
+}
+
+/// The Upload page's "open in Live" link of the ETH data set opens the BTC/ETH files in the
+/// Live workspace: pickers list live symbols and uploaded series in groups, the URL holds the
+/// choice, the charts draw the files' bars and static OLS there shows statsmodels' β.
+async fn check_uploaded_pair_in_live(browser: &Browser, base: &str, golden_beta: f64) {
+    let mut target = None;
+    for link in browser.client.find_all(Locator::Css("[data-testid='dataset-open-live']")).await.expect("links") {
+        let href = link.attr("href").await.expect("href").expect("a link target");
+        if href.contains(":ETHUSDT&") {
+            target = Some(href);
+        }
+    }
+    // The ETH file (one series) pairs as y against the other data set's series as x.
+    let href = target.expect("the ETH data set links into Live");
+    let legs: Vec<&str> = href.trim_start_matches("/?").split('&').take(2).collect();
+    assert!(legs[0].starts_with("x=") && legs[0].ends_with(":BTCUSDT"), "{href}");
+    assert!(legs[1].starts_with("y=") && legs[1].ends_with(":ETHUSDT"), "{href}");
+    browser.client.goto(&format!("{base}{href}")).await.expect("open the uploaded pair in Live");
+    browser.wait_until_live("hydration of the Live page on uploaded series", Duration::from_secs(20)).await;
+    let groups = browser.client.find_all(Locator::Css("[data-testid='pair-x'] optgroup")).await.expect("groups");
+    assert_eq!(groups.len(), 2, "live and uploaded groups");
+    let selected = browser
+        .wait_for("the uploaded x series selected by label", Duration::from_secs(10), || async {
+            let sel = browser.client.find(Locator::Css("[data-testid='pair-x'] option:checked")).await.ok()?;
+            let text = sel.text().await.ok()?;
+            text.contains("·").then_some(text)
+        })
+        .await;
+    assert!(selected.starts_with("BTCUSDT · binance_um_BTCUSDT_1m_header"), "{selected}");
+    browser
+        .wait_for("the files' own bar spacing", Duration::from_secs(10), || async {
+            browser.text("native-interval").await.contains("1000 bars of 1m").then_some(())
+        })
+        .await;
+    let hedge = browser.client.find(Locator::Css("[data-testid='hedge-method'] option[value='ols']")).await;
+    hedge.expect("OLS option").click().await.expect("select OLS");
+    let beta: f64 = browser
+        .wait_for("β of the uploaded pair", Duration::from_secs(15), || async {
+            browser.text("hedge-ratio").await.parse().ok()
+        })
+        .await;
+    assert!((beta - golden_beta).abs() < 1e-5, "Live shows β {beta} on the files, statsmodels says {golden_beta}");
+    let lines = browser
+        .wait_for("the spread chart drawn from the files", Duration::from_secs(10), || async {
+            browser.attr("chart-spread", "data-lines").await.filter(|l| l.starts_with("spread|"))
+        })
+        .await;
+    assert!(!lines.contains("sell (bid)"), "no quotes exist for files: {lines}");
+    // Sliders work on the files as on live data, and the URL keeps the uploaded legs.
+    let z_before = browser.text("zscore-last").await;
+    assert!(z_before.parse::<f64>().is_ok(), "a z-score on 1000 joined bars: {z_before}");
+    let url = browser.client.current_url().await.expect("url");
+    assert!(url.as_str().contains(legs[0]) && url.as_str().contains("hedge=ols"), "{url}");
+    browser.screenshot("live-uploaded").await;
 }
 
 /// Switches the Live view to static OLS, captures the "Export CSV" download, rebuilds both
