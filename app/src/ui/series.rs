@@ -124,7 +124,10 @@ mod tests {
             id,
             name: name.into(),
             rows: 10,
-            symbols: symbols.iter().map(|s| SymbolInfo { symbol: (*s).into(), rows: 10, first_t: 0, last_t: 9 }).collect(),
+            symbols: symbols
+                .iter()
+                .map(|s| SymbolInfo { symbol: (*s).into(), rows: 10, first_t: 0, last_t: 9 })
+                .collect(),
         }
     }
 
@@ -134,7 +137,9 @@ mod tests {
             assert_eq!(SeriesRef::parse(key).map(|s| s.key()).as_deref(), Some(key));
         }
         assert_eq!(SeriesRef::parse("btcusdt"), Some(SeriesRef::Live("BTCUSDT".into())));
-        for bad in ["", ":", "3:", ":X", "x:BTC", "-3:BTC", "+3:BTC", "3:<b>", "<script>", "1:2:3", "99999999999999999999:X"] {
+        for bad in
+            ["", ":", "3:", ":X", "x:BTC", "-3:BTC", "+3:BTC", "3:<b>", "<script>", "1:2:3", "99999999999999999999:X"]
+        {
             assert_eq!(SeriesRef::parse(bad), None, "{bad}");
         }
     }
@@ -149,7 +154,8 @@ mod tests {
 
     #[test]
     fn a_data_set_opens_as_its_own_pair_or_against_the_newest_other() {
-        let sets = [info(1, "btc.csv", &["BTCUSDT"]), info(2, "two.csv", &["A", "B"]), info(3, "eth.csv", &["ETHUSDT"])];
+        let sets =
+            [info(1, "btc.csv", &["BTCUSDT"]), info(2, "two.csv", &["A", "B"]), info(3, "eth.csv", &["ETHUSDT"])];
         let key = |p: Option<(SeriesRef, SeriesRef)>| p.map(|(x, y)| (x.key(), y.key()));
         assert_eq!(key(default_pair(&sets, 2)), Some(("2:A".into(), "2:B".into())));
         assert_eq!(key(default_pair(&sets, 1)), Some(("3:ETHUSDT".into(), "1:BTCUSDT".into())));

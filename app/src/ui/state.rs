@@ -161,7 +161,8 @@ pub fn connect_live(view_q: RwSignal<ViewQuery>) -> LiveState {
     provide_context(state);
     #[cfg(feature = "hydrate")]
     {
-        let wanted = Memo::new(move |_| view_q.with(|v| v.is_live().then(|| (v.x.clone(), v.y.clone(), v.interval_ms))));
+        let wanted =
+            Memo::new(move |_| view_q.with(|v| v.is_live().then(|| (v.x.clone(), v.y.clone(), v.interval_ms))));
         let analytics = Memo::new(move |_| view_q.with(ViewQuery::analytics));
         super::socket::connect(state, wanted.into(), analytics.into());
         load_datasets(state);
@@ -197,7 +198,8 @@ fn load_upload_legs(state: LiveState, x: super::series::SeriesRef, y: super::ser
     state.bars_view.set(None);
     let (Some(x_url), Some(y_url)) = (x.bars_url(), y.bars_url()) else {
         state.leg_error.set(Some(
-            "a live symbol and an uploaded series cannot be paired: pick two live symbols or two uploaded series".into(),
+            "a live symbol and an uploaded series cannot be paired: pick two live symbols or two uploaded series"
+                .into(),
         ));
         return;
     };
@@ -221,7 +223,9 @@ fn load_upload_legs(state: LiveState, x: super::series::SeriesRef, y: super::ser
                 state.bars_y.set(to_bars(yb));
                 state.bars_view.set(Some((x.key(), y.key(), 0)));
             }
-            (Err(err), _) | (_, Err(err)) => state.leg_error.set(Some(format!("cannot load the uploaded series: {err}"))),
+            (Err(err), _) | (_, Err(err)) => {
+                state.leg_error.set(Some(format!("cannot load the uploaded series: {err}")))
+            }
         }
     });
 }

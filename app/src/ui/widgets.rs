@@ -23,7 +23,12 @@ pub fn InfoLink(anchor: &'static str) -> impl IntoView {
 /// A leg picker: every live symbol and every uploaded data set's series, grouped; the
 /// current choice is always an option (before the server listed anything, too).
 #[component]
-pub fn SymbolPicker(testid: &'static str, label: &'static str, view_q: RwSignal<ViewQuery>, is_x: bool) -> impl IntoView {
+pub fn SymbolPicker(
+    testid: &'static str,
+    label: &'static str,
+    view_q: RwSignal<ViewQuery>,
+    is_x: bool,
+) -> impl IntoView {
     let state = expect_context::<LiveState>();
     let current = move || view_q.with(|v| if is_x { v.x.clone() } else { v.y.clone() });
     let live_options = move || {
