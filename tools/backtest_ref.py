@@ -6,7 +6,7 @@ code), so that `server/tests/backtest_cli.rs` can compare the two on the same fi
 metric, every trade, the equity curve, the walk-forward folds and sweep cells.
 
 Usage mirrors the CLI:
-    backtest_ref.py X.csv Y.csv [--interval 1m] [--hedge rolling_ols|kalman|static]
+    backtest_ref.py X.csv Y.csv [--interval 1m] [--hedge rolling_ols|kalman|static|rolling_tls]
         [--hedge-window N] [--train N] [--z-window 60] [--entry 2] [--exit 0] [--stop-z S]
         [--max-hold H] [--fill next|same] [--fee-bps 4] [--slippage-bps 0] [--notional 10000]
         [--kalman-delta 1e-4] [--kalman-ve 1e-3] [--walk-forward TRAIN,TEST]
@@ -116,6 +116,25 @@ def signals(x, y, a):
         alpha = y.rolling(wh, min_periods=wh).mean() - beta * x.rolling(wh, min_periods=wh).mean()
         beta = beta.where(np.isfinite(beta))
         spread = y - beta * x - alpha
+        return beta, rolling_z(spread, w), 0
+    if a.hedge == "rolling_tls":
+        # Orthogonal regression on each trailing window: the first principal axis of the
+        # window's covariance matrix, beta = (d + sqrt(d^2 + 4 sxy^2)) / (2 sxy), d = syy - sxx
+        # (numpy's symmetric eigensolver per window, not the closed form the engine uses).
+        wh = a.hedge_window or w
+        xs, ys = x.to_numpy(), y.to_numpy()
+        beta = np.full(len(xs), np.nan)
+        alpha = np.full(len(xs), np.nan)
+        for t in range(wh - 1, len(xs)):
+            xw, yw = xs[t + 1 - wh : t + 1], ys[t + 1 - wh : t + 1]
+            c = np.cov(np.vstack([xw - xw.mean(), yw - yw.mean()]))
+            vals, vecs = np.linalg.eigh(c)
+            v = vecs[:, np.argmax(vals)]
+            if v[0] != 0:
+                beta[t] = v[1] / v[0]
+                alpha[t] = yw.mean() - beta[t] * xw.mean()
+        beta = pd.Series(beta, index=x.index)
+        spread = y - beta * x - pd.Series(alpha, index=x.index)
         return beta, rolling_z(spread, w), 0
     if a.hedge == "kalman":
         vw = a.kalman_delta / (1 - a.kalman_delta)
@@ -332,7 +351,7 @@ def main():
     p.add_argument("x")
     p.add_argument("y")
     p.add_argument("--interval")
-    p.add_argument("--hedge", default="rolling_ols", choices=["rolling_ols", "kalman", "static"])
+    p.add_argument("--hedge", default="rolling_ols", choices=["rolling_ols", "kalman", "static", "rolling_tls"])
     p.add_argument("--hedge-window", type=int)
     p.add_argument("--train", type=int)
     p.add_argument("--z-window", type=int, default=60)

@@ -235,6 +235,8 @@ fn real_binance_pair_matches_the_reference() {
     assert!(r["metrics"]["n_trades"].as_u64().unwrap_or(0) > 10);
     cross_check(&files, &["--hedge", "static", "--train", "300", "--entry", "1.5", "--fill", "same"]);
     cross_check(&files, &["--hedge-window", "90", "--z-window", "30", "--stop-z", "3", "--interval", "1m"]);
+    let r = cross_check(&files, &["--hedge", "rolling_tls", "--hedge-window", "120", "--z-window", "40"]);
+    assert!(r["metrics"]["n_trades"].as_u64().unwrap_or(0) > 5, "rolling TLS trades: {}", r["metrics"]);
     cross_check(&files, &["--sweep", "entry=1.0:3.5:0.25,window=30,60,120"]);
 }
 

@@ -38,6 +38,8 @@ pub enum Hedge {
     Kalman,
     /// OLS on the first `train` bars only; trading starts at bar `train`.
     Static,
+    /// Total least squares (orthogonal regression) of y on x over bars (t − W_h, t].
+    RollingTls,
 }
 
 impl Hedge {
@@ -47,12 +49,16 @@ impl Hedge {
             Hedge::RollingOls => "rolling_ols",
             Hedge::Kalman => "kalman",
             Hedge::Static => "static",
+            Hedge::RollingTls => "rolling_tls",
         }
     }
 
+    /// Every hedge, in the order the pickers list them.
+    pub const ALL: [Hedge; 4] = [Hedge::RollingOls, Hedge::Kalman, Hedge::Static, Hedge::RollingTls];
+
     /// The inverse of [`Hedge::as_str`].
     pub fn parse(s: &str) -> Option<Hedge> {
-        [Hedge::RollingOls, Hedge::Kalman, Hedge::Static].into_iter().find(|h| h.as_str() == s)
+        Hedge::ALL.into_iter().find(|h| h.as_str() == s)
     }
 }
 
@@ -158,6 +164,9 @@ impl BacktestParams {
         }
         if self.hedge == Hedge::RollingOls && self.hedge_window() < 2 {
             return bad(format!("hedge window must be at least 2 (got {})", self.hedge_window()));
+        }
+        if self.hedge == Hedge::RollingTls && self.hedge_window() < 3 {
+            return bad(format!("TLS hedge window must be at least 3 (got {})", self.hedge_window()));
         }
         if !(self.entry.is_finite() && self.entry >= 0.0) {
             return bad(format!("entry must be a finite number >= 0 (got {})", self.entry));

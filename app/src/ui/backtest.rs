@@ -362,12 +362,12 @@ pub fn BacktestPanel(
                     <select data-testid="backtest-hedge" on:change=move |ev| {
                         if let Some(h) = Hedge::parse(&event_target_value(&ev)) { controls.update(|c| c.hedge = h) }
                     }>
-                        {[Hedge::RollingOls, Hedge::Kalman, Hedge::Static].into_iter().map(|h| view! {
+                        {Hedge::ALL.into_iter().map(|h| view! {
                             <option value=h.as_str() selected=move || controls.with(|c| c.hedge == h)>{h.as_str()}</option>
                         }).collect_view()}
                     </select>
                 </label>
-                <NumberControl label="hedge window" testid="backtest-hedge-window" help="Rolling OLS window (empty = the z window)"
+                <NumberControl label="hedge window" testid="backtest-hedge-window" help="Rolling OLS / TLS window (empty = the z window)"
                     value=shown(|c| c.hedge_window.map(|w| w.to_string()).unwrap_or_default())
                     on_set=set(|c, s| c.hedge_window = parse_opt(s))/>
                 <NumberControl label="kalman δ" testid="backtest-kalman-delta" help="Kalman hedge: transition noise, 0 < δ < 1 (larger adapts faster)"

@@ -40,6 +40,8 @@ pub enum HedgeArg {
     Kalman,
     /// OLS on the first --train bars; trading starts after them.
     Static,
+    /// Total least squares (orthogonal) over the trailing hedge window, refitted every bar.
+    RollingTls,
 }
 
 /// `--fill`.
@@ -197,6 +199,7 @@ impl BacktestArgs {
                 HedgeArg::RollingOls => Hedge::RollingOls,
                 HedgeArg::Kalman => Hedge::Kalman,
                 HedgeArg::Static => Hedge::Static,
+                HedgeArg::RollingTls => Hedge::RollingTls,
             },
             hedge_window: self.hedge_window,
             train: self.train,

@@ -3,13 +3,16 @@
 //! rolling OLS and its spread z through [`RollingPairEngine`] (O(1) per bar, so a sweep over
 //! windows stays linear), Kalman through [`kalman_filter`], the static fit through [`fit_line`],
 //! and the trailing z of those spreads through the engine's own rolling z
-//! ([`rolling_z_linear`], O(n) whatever the window).
+//! ([`rolling_z_linear`], O(n) whatever the window). Rolling TLS refits [`tls`] on each trailing
+//! hedge window (O(n·W_h)) and takes the z of its spreads with [`rolling_zscore_opt`].
 
 use super::{BacktestParams, Hedge};
 use crate::analytics::error::{check_min_len, AnalyticsError, Result};
 use crate::analytics::incremental::{rolling_z_linear, RollingPairEngine};
 use crate::analytics::kalman::kalman_filter;
 use crate::analytics::ols::fit_line;
+use crate::analytics::rolling::rolling_zscore_opt;
+use crate::analytics::tls::tls;
 
 /// Per-bar causal hedge, spread and z (`None` while undefined).
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +67,20 @@ pub fn causal_signals(x: &[f64], y: &[f64], p: &BacktestParams) -> Result<Signal
                 z,
                 start: 0,
             })
+        }
+        Hedge::RollingTls => {
+            let wh = p.hedge_window();
+            check_min_len("backtest (rolling hedge window + z window - 1)", n, wh.saturating_add(w) - 1)?;
+            let (mut beta, mut alpha, mut spread) = (vec![None; n], vec![None; n], vec![None; n]);
+            for t in wh.saturating_sub(1)..n {
+                // A window without a principal direction (a constant leg) has no hedge that bar.
+                if let Ok(f) = tls(&x[t + 1 - wh..=t], &y[t + 1 - wh..=t]) {
+                    (beta[t], alpha[t], spread[t]) =
+                        (Some(f.beta), Some(f.alpha), Some(y[t] - f.beta * x[t] - f.alpha));
+                }
+            }
+            let z = rolling_zscore_opt(&spread, w, "spread")?.z_ddof1;
+            Ok(Signals { beta, alpha, spread, z, start: 0 })
         }
         Hedge::Static => {
             let train = p

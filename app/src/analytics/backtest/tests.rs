@@ -249,7 +249,7 @@ fn walk(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
 #[test]
 fn signals_at_bar_t_do_not_depend_on_later_bars() {
     let (x, y) = walk(400, 9);
-    for hedge in [Hedge::RollingOls, Hedge::Kalman, Hedge::Static] {
+    for hedge in Hedge::ALL {
         let p = BacktestParams { hedge, z_window: 30, train: Some(100), ..BacktestParams::default() };
         let full = causal_signals(&x, &y, &p).expect("signals");
         let (mut x2, mut y2) = (x.clone(), y.clone());
