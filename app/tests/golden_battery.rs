@@ -17,6 +17,7 @@ use app::analytics::johansen::coint_johansen;
 use app::analytics::kpss::{kpss, KpssLags, KpssRegression, PBound};
 use app::analytics::multitest::bh_qvalues;
 use app::analytics::ols::ols_with_resid;
+use app::analytics::screener::rank_pairs;
 use app::analytics::tls::tls;
 use app::analytics::variance_ratio::variance_ratio;
 use serde_json::Value;
@@ -373,6 +374,38 @@ fn pair_report_battery_on_the_ols_spread() {
         n += 1;
     }
     assert!(n >= 4, "only {n} pair cases with ols_spread");
+    report();
+}
+
+#[test]
+fn screener_v2_rows_match_statsmodels() {
+    let mut n = 0;
+    for c in battery_cases().iter().filter(|c| c["expected"].get("screen").is_some()) {
+        let legs = Legs::of(c);
+        let rows = rank_pairs(&legs.slices(), None, 2).unwrap();
+        let exp = c["expected"]["screen"].as_array().unwrap();
+        assert_eq!(rows.len(), exp.len(), "{}: pair count", name(c));
+        for (r, e) in rows.iter().zip(exp) {
+            let w = format!("{} screen {}~{}", name(c), r.screen.y, r.screen.x);
+            assert_eq!((r.screen.x, r.screen.y), (u(&e["x"]), u(&e["y"])), "{w}: order");
+            let opt = |v: Option<f64>, what: &str| v.unwrap_or_else(|| panic!("{w}: {what} missing: {r:?}"));
+            close("ols.params", &format!("{w} beta"), opt(r.screen.beta, "beta"), f(&e["beta"], "beta"));
+            close("ols.params", &format!("{w} alpha"), opt(r.screen.alpha, "alpha"), f(&e["alpha"], "alpha"));
+            close("adf.stat", &format!("{w} EG stat"), opt(r.screen.stat, "stat"), f(&e["stat"], "stat"));
+            close("adf.pvalue", &format!("{w} EG p"), opt(r.screen.pvalue, "p"), f(&e["pvalue"], "p"));
+            close("battery.screen.qvalue", &format!("{w} q"), opt(r.qvalue, "q"), f(&e["qvalue"], "q"));
+            match (r.half_life, e["half_life"].as_f64()) {
+                (Some(g), Some(x)) => close("half_life", &format!("{w} half-life"), g, x),
+                (None, None) => {}
+                other => panic!("{w}: half-life {other:?}"),
+            }
+            close("battery.hurst", &format!("{w} hurst"), opt(r.hurst, "hurst"), f(&e["hurst"], "hurst"));
+            close("battery.kpss.pvalue", &format!("{w} kpss p"), opt(r.kpss_pvalue, "kpss"), f(&e["kpss_pvalue"], "k"));
+            close("rolling_corr", &format!("{w} corr"), opt(r.screen.corr, "corr"), f(&e["corr"], "corr"));
+            n += 1;
+        }
+    }
+    assert!(n >= 20, "only {n} screened pairs");
     report();
 }
 

@@ -26,6 +26,10 @@ Each case stores its inputs (aligned series, one per leg) and everything compute
 * ols_spread (two legs only) kpss(c, auto), VarianceRatio (q = 2, 4, 8, 16) and Hurst
             (max_lags = min(100, n // 2)) of the OLS residual y - alpha - beta x, as the pair
             report (`pairdesk analyze --json`) computes them.
+* screen    (3+ legs) screener v2 for every pair i < j (y = leg j on x = leg i): OLS beta/alpha,
+            coint(y, x, trend="c", autolag="aic") stat and p-value, multipletests(p, "fdr_bh")
+            q-values over the case's pairs, half-life, Hurst and kpss(c, auto) p-value of the OLS
+            residual, np.corrcoef of simple returns.
 * basket    coint_johansen(endog, 0, 1); weights = evec[:, 0]; spread = endog @ weights; its
             rolling z-score (pandas rolling(W), ddof 1), half-life (OLS of diff on lag with
             constant), adfuller (c, AIC), kpss (c, auto) and Hurst (max_lags = min(100, n // 2)).
@@ -47,7 +51,7 @@ import scipy
 import statsmodels
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
-from statsmodels.tsa.stattools import adfuller, kpss
+from statsmodels.tsa.stattools import adfuller, coint, kpss
 from statsmodels.tsa.vector_ar.vecm import coint_johansen
 
 import arch
@@ -166,6 +170,28 @@ def basket_block(endog, names, zwin):
     }
 
 
+def screen_block(endog):
+    # Screener v2 (rank_pairs) for every pair i < j: y = leg j on x = leg i.
+    rows = []
+    for i in range(endog.shape[1]):
+        for j in range(i + 1, endog.shape[1]):
+            x, y = endog[:, i], endog[:, j]
+            r = sm.OLS(y, sm.add_constant(x)).fit()
+            s = np.asarray(r.resid)
+            stat, p, _ = coint(y, x, trend="c", autolag="aic")
+            hl = half_life_block(s)
+            rx, ry = x[1:] / x[:-1] - 1, y[1:] / y[:-1] - 1
+            rows.append({
+                "x": i, "y": j, "beta": r.params[1], "alpha": r.params[0], "stat": stat, "pvalue": p,
+                "half_life": hl["half_life"], "hurst": hurst(s, min(100, len(s) // 2)),
+                "kpss_pvalue": kpss_block(s, "c", "auto")["pvalue"], "corr": np.corrcoef(rx, ry)[0, 1],
+            })
+    q = multipletests(np.array([r["pvalue"] for r in rows]), method="fdr_bh")[1]
+    for r, v in zip(rows, q):
+        r["qvalue"] = v
+    return rows
+
+
 def battery(name, description, legs, t=None, zwin=60):
     names = list(legs.keys())
     endog = np.column_stack([np.asarray(legs[k], dtype=float) for k in names])
@@ -204,6 +230,8 @@ def battery(name, description, legs, t=None, zwin=60):
             "variance_ratio": [vr_block(s, q) for q in (2, 4, 8, 16)],
             "hurst": hurst_block(s, min(100, n // 2)),
         }
+    if k >= 3:
+        exp["screen"] = screen_block(endog)
     for nm, x in series.items():
         exp["adf_legs"].append({"series": nm, "levels": adf_block(x), "diff": adf_block(np.diff(x))})
     exp["basket"] = b
