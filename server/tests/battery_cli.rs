@@ -209,6 +209,20 @@ fn screen_ranks_every_pair_with_bh_qvalues() {
     let a = run_json("analyze", &[&xf, &yf, "--json"]);
     assert_eq!(a["coint"]["pvalue"], top["pvalue"]);
     assert_eq!(a["ols"]["beta"], top["beta"]);
+    // Filters drop rows but not hypotheses: q-values stay those over all six pairs.
+    let cut = q[2];
+    let cut_s = cut.to_string();
+    let mut fargs: Vec<&str> = files.iter().map(String::as_str).collect();
+    fargs.extend(["--json", "--max-q", &cut_s, "--max-hurst", "0.5"]);
+    let f = run_json("screen", &fargs);
+    assert_eq!(f["meta"]["n_pairs"], 6);
+    let kept = f["pairs"].as_array().unwrap();
+    assert_eq!(f["meta"]["n_shown"], kept.len());
+    let want: Vec<&Value> = pairs
+        .iter()
+        .filter(|p| p["qvalue"].as_f64().unwrap() < cut && p["hurst"].as_f64().is_some_and(|h| h < 0.5))
+        .collect();
+    assert_eq!(kept.iter().collect::<Vec<_>>(), want);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -38,6 +38,43 @@ pub struct ScreenArgs {
     /// Table only: show this many rows (all with --json).
     #[arg(long, default_value_t = 30)]
     pub top: usize,
+    #[command(flatten)]
+    pub filter: ScreenFilter,
+}
+
+/// Row filters (all optional; a row lacking the filtered value is dropped by that filter).
+/// BH q-values are computed over every pair before filtering.
+#[derive(Args, Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScreenFilter {
+    /// Keep pairs with BH q-value below this.
+    #[arg(long)]
+    pub max_q: Option<f64>,
+    /// Keep pairs with a half-life of at least this many bars.
+    #[arg(long)]
+    pub min_half_life: Option<f64>,
+    /// Keep pairs with a half-life of at most this many bars.
+    #[arg(long)]
+    pub max_half_life: Option<f64>,
+    /// Keep pairs with a Hurst exponent below this (e.g. 0.5: mean-reverting).
+    #[arg(long)]
+    pub max_hurst: Option<f64>,
+    /// Keep pairs whose liquidity (smaller leg's mean volume per bar) is at least this.
+    #[arg(long)]
+    pub min_volume: Option<f64>,
+}
+
+impl ScreenFilter {
+    /// Whether `r` passes every filter that is set.
+    pub fn keep(&self, r: &PairRank) -> bool {
+        let below = |v: Option<f64>, lim: Option<f64>| lim.is_none_or(|l| v.is_some_and(|v| v < l));
+        let at_least = |v: Option<f64>, lim: Option<f64>| lim.is_none_or(|l| v.is_some_and(|v| v >= l));
+        let at_most = |v: Option<f64>, lim: Option<f64>| lim.is_none_or(|l| v.is_some_and(|v| v <= l));
+        below(r.qvalue, self.max_q)
+            && at_least(r.half_life, self.min_half_life)
+            && at_most(r.half_life, self.max_half_life)
+            && below(r.hurst, self.max_hurst)
+            && at_least(r.liquidity, self.min_volume)
+    }
 }
 
 /// One screened symbol.
@@ -59,8 +96,12 @@ pub struct ScreenMeta {
     pub bars: usize,
     pub first_t: i64,
     pub last_t: i64,
-    /// Pairs tested (`n (n - 1) / 2`).
+    /// Pairs tested (`n (n - 1) / 2`; the q-values are over all of them).
     pub n_pairs: usize,
+    /// Pairs left after the filters (the rows of `pairs`).
+    pub n_shown: usize,
+    /// The filters applied.
+    pub filter: ScreenFilter,
 }
 
 /// One ranked pair: `y_symbol` regressed on `x_symbol`.
@@ -80,7 +121,11 @@ pub struct ScreenOutput {
 }
 
 /// Screen every pair of `legs` (`(source, symbol, bars)`), sorted by q-value.
-pub fn screen_legs(legs: &[(String, String, Vec<Bar>)], threads: usize) -> Result<ScreenOutput, String> {
+pub fn screen_legs(
+    legs: &[(String, String, Vec<Bar>)],
+    threads: usize,
+    filter: &ScreenFilter,
+) -> Result<ScreenOutput, String> {
     if legs.len() < 2 {
         return Err(format!("screen needs at least two symbols, got {}", legs.len()));
     }
@@ -96,8 +141,10 @@ pub fn screen_legs(legs: &[(String, String, Vec<Bar>)], threads: usize) -> Resul
     let volume: Vec<f64> = volumes.iter().map(|v| v.iter().sum::<f64>() / v.len() as f64).collect();
     let series: Vec<&[f64]> = closes.iter().map(Vec::as_slice).collect();
     let ranks = rank_pairs(&series, Some(&volume), threads).map_err(|e| e.to_string())?;
+    let n_pairs = ranks.len();
     let mut pairs: Vec<ScreenRow> = ranks
         .into_iter()
+        .filter(|r| filter.keep(r))
         .map(|rank| ScreenRow {
             x_symbol: legs[rank.screen.x].1.clone(),
             y_symbol: legs[rank.screen.y].1.clone(),
@@ -114,7 +161,6 @@ pub fn screen_legs(legs: &[(String, String, Vec<Bar>)], threads: usize) -> Resul
         .zip(&volume)
         .map(|(l, v)| ScreenSymbol { source: l.0.clone(), symbol: l.1.clone(), rows: l.2.len(), volume_per_bar: *v })
         .collect();
-    let n_pairs = pairs.len();
     Ok(ScreenOutput {
         meta: ScreenMeta {
             symbols,
@@ -122,6 +168,8 @@ pub fn screen_legs(legs: &[(String, String, Vec<Bar>)], threads: usize) -> Resul
             first_t: t.first().copied().unwrap_or_default(),
             last_t: t.last().copied().unwrap_or_default(),
             n_pairs,
+            n_shown: pairs.len(),
+            filter: filter.clone(),
         },
         pairs,
     })
@@ -130,7 +178,14 @@ pub fn screen_legs(legs: &[(String, String, Vec<Bar>)], threads: usize) -> Resul
 fn render(out: &ScreenOutput, top: usize) -> String {
     let mut s = String::new();
     let m = &out.meta;
-    let _ = writeln!(s, "pairdesk screen — {} symbols, {} pairs, {} aligned bars", m.symbols.len(), m.n_pairs, m.bars);
+    let _ = writeln!(
+        s,
+        "pairdesk screen — {} symbols, {} pairs ({} after filters), {} aligned bars",
+        m.symbols.len(),
+        m.n_pairs,
+        m.n_shown,
+        m.bars
+    );
     let _ = writeln!(
         s,
         "  {:<12} {:<12} {:>10} {:>10} {:>10} {:>8} {:>10} {:>8} {:>12} {:>12}",
@@ -175,7 +230,7 @@ pub fn run(args: &ScreenArgs) -> ExitCode {
             legs.push((path.display().to_string(), symbol.clone(), bars));
         }
     }
-    match screen_legs(&legs, args.threads) {
+    match screen_legs(&legs, args.threads, &args.filter) {
         Ok(out) => {
             let top = args.top;
             if args.json {
