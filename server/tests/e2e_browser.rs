@@ -235,6 +235,41 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
     let zoomed_span = max.expect("max").parse::<f64>().expect("ms") - min.expect("min").parse::<f64>().expect("ms");
     assert!(zoomed_span < span(&full) * 0.8, "the shared axis is the zoomed one: {zoomed_span} ms");
 
+    // Candles per leg with volume, a log axis and the price ratio, all on the same time axis.
+    let candles = browser.client.find(Locator::Css("[data-testid='legs-chart'] option[value='candles']")).await;
+    candles.expect("candles option").click().await.expect("choose candles");
+    browser.click("log-scale").await;
+    browser.click("show-ratio").await;
+    let candle_axes = browser
+        .wait_for("candles, log axis and ratio on the shared axis", Duration::from_secs(10), || async {
+            let axes = browser
+                .client
+                .execute(
+                    r#"return ['chart-candles-x', 'chart-candles-y', 'chart-ratio', 'chart-spread'].map(id => {
+                         const c = document.querySelector(`[data-testid='${id}']`);
+                         return c && [c.getAttribute('data-x-min'), c.getAttribute('data-x-max'),
+                                      c.getAttribute('data-candles'), c.getAttribute('data-log'), c.getAttribute('data-lines')];
+                       });"#,
+                    vec![],
+                )
+                .await
+                .ok()?;
+            let axes: Vec<Option<Vec<Option<String>>>> = serde_json::from_value(axes).ok()?;
+            let axes: Vec<Vec<Option<String>>> = axes.into_iter().collect::<Option<_>>()?;
+            let same_axis = axes.iter().all(|a| a[0].is_some() && a[..2] == axes[3][..2]);
+            let candles_drawn = axes[..2].iter().all(|a| a[2].as_deref().and_then(|n| n.parse::<usize>().ok()) > Some(0));
+            let logs = axes[..3].iter().all(|a| a[3].as_deref() == Some("1"));
+            (same_axis && candles_drawn && logs && axes[2][4].as_deref() == Some("y/x")).then_some(axes)
+        })
+        .await;
+    assert!(browser.client.find(Locator::Css("[data-testid='chart-prices']")).await.is_err(), "% chart replaced");
+    let url = browser.client.current_url().await.expect("url");
+    assert!(url.as_str().contains("legs=candles&log=1&ratio=1"), "{url} {candle_axes:?}");
+    browser.screenshot("live-candles").await;
+    // Back to the % overlay, as the rest of this test reads it.
+    let pct = browser.client.find(Locator::Css("[data-testid='legs-chart'] option[value='pct']")).await;
+    pct.expect("% option").click().await.expect("choose % change");
+
     // An alert rule created through the API fires server-side and shows up in the page.
     let rule = serde_json::json!({
         "name": "btc above 1", "metric": "price", "comparison": "above", "threshold": 1.0, "hysteresis": 0.0,

@@ -8,11 +8,13 @@ use leptos::prelude::*;
 
 use super::alerts::AlertPanel;
 use super::backtest::BacktestPanel;
-use super::charts::{Chart, ChartData, ChartLevel, ChartLine, TimeRange, ENTRY, EXIT, LEG_X, LEG_Y, MEAN, SERIES};
+use super::charts::{
+    Candle, Chart, ChartData, ChartLevel, ChartLine, TimeRange, ENTRY, EXIT, LEG_X, LEG_Y, MEAN, SERIES,
+};
 use super::format::{fmt_num, fmt_opt, fmt_price};
 use super::state::{LegBooks, LiveQuotes, LiveState};
 use super::topbar::StatusBar;
-use super::view::{Page, ViewQuery, WINDOW_RANGE, Z_ENTRY_RANGE, Z_EXIT_RANGE};
+use super::view::{LegsChart, Page, ViewQuery, WINDOW_RANGE, Z_ENTRY_RANGE, Z_EXIT_RANGE};
 use super::widgets::{InfoLink, Slider, SymbolPicker, Tile};
 use crate::analytics::align::{align_bars, inner_join, AlignRule, AlignedPair};
 use crate::analytics::execution::{executable_spread, quote_at, round_trip_cost_bps, value_at};
@@ -73,6 +75,12 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
     };
 
     let prices_chart = Signal::derive(move || aligned.with(prices_chart_data));
+    let log_scale = Memo::new(move |_| view_q.with(|v| v.log_scale));
+    let candles_x = Signal::derive(move || state.bars_x.with(|b| candle_chart_data(b, log_scale.get())));
+    let candles_y = Signal::derive(move || state.bars_y.with(|b| candle_chart_data(b, log_scale.get())));
+    let ratio_chart = Signal::derive(move || aligned.with(|a| ratio_chart_data(a, log_scale.get())));
+    let legs_chart = Memo::new(move |_| view_q.with(|v| v.legs_chart));
+    let show_ratio = Memo::new(move |_| view_q.with(|v| v.show_ratio));
     let spread_chart = Signal::derive(move || {
         let k = z_entry.get();
         let mut data = series.with(|s| spread_chart_data(s, k));
@@ -136,8 +144,22 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
     } else {
         view! {
             <section class="charts" aria-label="Charts">
-                <Chart testid="chart-prices" title="Both legs, % change over the window" data=prices_chart range=range
-                    help="x (orange) and y (blue) rebased to their first bar"/>
+                {move || match legs_chart.get() {
+                    LegsChart::Percent => view! {
+                        <Chart testid="chart-prices" title="Both legs, % change over the window" data=prices_chart range=range
+                            help="x (orange) and y (blue) rebased to their first bar"/>
+                    }.into_any(),
+                    LegsChart::Candles => view! {
+                        <Chart testid="chart-candles-x" title="x leg: OHLC candles and volume" data=candles_x range=range
+                            help="The x leg's bars; more bars than pixels merge into one candle per pixel column"/>
+                        <Chart testid="chart-candles-y" title="y leg: OHLC candles and volume" data=candles_y range=range
+                            help="The y leg's bars; more bars than pixels merge into one candle per pixel column"/>
+                    }.into_any(),
+                }}
+                {move || show_ratio.get().then(|| view! {
+                    <Chart testid="chart-ratio" title="Price ratio y / x" data=ratio_chart range=range
+                        help="The y close divided by the x close of each aligned bar"/>
+                })}
                 <Chart testid="chart-spread" title="Spread with rolling mean ± entry·σ" data=spread_chart range=range
                     help="Spread y − βx − α with its rolling mean and bands at ± z-entry standard deviations"/>
                 <Chart testid="chart-zscore" title="Spread z-score with entry/exit lines" data=z_chart range=range
@@ -191,6 +213,26 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
                             <option value=m.as_str() selected=move || view_q.with(|v| v.hedge == m)>{m.label()}</option>
                         }).collect_view()}
                     </select>
+                </label>
+                <label class="control" title="Chart the legs as % change on one chart, or each as OHLC candles with volume">
+                    <span class="control-label">"legs"</span>
+                    <select data-testid="legs-chart" on:change=move |ev| {
+                        let chart = if event_target_value(&ev) == "candles" { LegsChart::Candles } else { LegsChart::Percent };
+                        view_q.update(|v| v.legs_chart = chart);
+                    }>
+                        <option value="pct" selected=move || legs_chart.get() == LegsChart::Percent>"% change"</option>
+                        <option value="candles" selected=move || legs_chart.get() == LegsChart::Candles>"candles"</option>
+                    </select>
+                </label>
+                <label class="control check" title="Logarithmic price axis (candles and ratio)">
+                    <input type="checkbox" data-testid="log-scale" prop:checked=move || log_scale.get()
+                        on:change=move |ev| view_q.update(|v| v.log_scale = event_target_checked(&ev))/>
+                    <span class="control-label">"log"</span>
+                </label>
+                <label class="control check" title="Show the price ratio y / x">
+                    <input type="checkbox" data-testid="show-ratio" prop:checked=move || show_ratio.get()
+                        on:change=move |ev| view_q.update(|v| v.show_ratio = event_target_checked(&ev))/>
+                    <span class="control-label">"ratio"</span>
                 </label>
                 <Slider label="window" testid="window" min=WINDOW_RANGE.0 as f64 max=WINDOW_RANGE.1 as f64 step=1.0 decimals=0
                     value=Signal::derive(move || view_q.with(|v| v.window as f64))
@@ -440,6 +482,25 @@ pub fn prices_chart_data(a: &AlignedPair) -> ChartData {
         ],
         ..ChartData::default()
     }
+}
+
+/// One leg's bars as candles with volume.
+pub fn candle_chart_data(bars: &[Bar], log_y: bool) -> ChartData {
+    if bars.is_empty() {
+        return ChartData { waiting: Some("waiting for the first bars…".into()), ..ChartData::default() };
+    }
+    ChartData { candles: bars.iter().map(Candle::from).collect(), log_y, ..ChartData::default() }
+}
+
+/// The price ratio y / x of the aligned bars.
+pub fn ratio_chart_data(a: &AlignedPair, log_y: bool) -> ChartData {
+    let points: Vec<(f64, f64)> =
+        a.t.iter()
+            .zip(a.x.iter().zip(&a.y))
+            .filter(|(_, (x, _))| **x != 0.0)
+            .map(|(t, (x, y))| (*t as f64, y / x))
+            .collect();
+    ChartData { lines: vec![ChartLine { label: "y/x".into(), color: SERIES, points }], log_y, ..ChartData::default() }
 }
 
 pub fn spread_chart_data(s: &ViewSeries, k: f64) -> ChartData {

@@ -67,6 +67,14 @@ pub fn legacy_page_redirect(query: &str) -> Option<String> {
     Some(if rest.is_empty() { page.path().to_string() } else { format!("{}?{}", page.path(), rest.join("&")) })
 }
 
+/// How the legs are charted: both rebased to % change on one chart, or each as candles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LegsChart {
+    #[default]
+    Percent,
+    Candles,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ViewQuery {
     /// The page showing the view; from the path, never from the query.
@@ -82,6 +90,12 @@ pub struct ViewQuery {
     pub z_entry: f64,
     pub z_exit: f64,
     pub hedge: HedgeMethod,
+    /// `legs=candles`: an OHLC chart with volume per leg instead of the % overlay.
+    pub legs_chart: LegsChart,
+    /// `log=1`: logarithmic price axes (candles, ratio).
+    pub log_scale: bool,
+    /// `ratio=1`: the price ratio y/x as a chart of its own.
+    pub show_ratio: bool,
 }
 
 pub const WINDOW_RANGE: (usize, usize) = (10, 500);
@@ -100,6 +114,9 @@ impl Default for ViewQuery {
             z_entry: 2.0,
             z_exit: 0.0,
             hedge: HedgeMethod::RollingOls,
+            legs_chart: LegsChart::Percent,
+            log_scale: false,
+            show_ratio: false,
         }
     }
 }
@@ -158,6 +175,13 @@ impl ViewQuery {
                     }
                 }
                 "hedge" => view.hedge = HedgeMethod::parse(value).unwrap_or(view.hedge),
+                "legs" => match value {
+                    "candles" => view.legs_chart = LegsChart::Candles,
+                    "pct" => view.legs_chart = LegsChart::Percent,
+                    _ => {}
+                },
+                "log" => view.log_scale = value == "1",
+                "ratio" => view.show_ratio = value == "1",
                 _ => {}
             }
         }
@@ -181,7 +205,22 @@ impl ViewQuery {
             self.z_entry,
             self.z_exit,
             self.hedge.as_str()
-        )
+        ) + &self.chart_options_query()
+    }
+
+    /// The chart options, only where they differ from the defaults (short URLs).
+    fn chart_options_query(&self) -> String {
+        let mut out = String::new();
+        if self.legs_chart == LegsChart::Candles {
+            out.push_str("&legs=candles");
+        }
+        if self.log_scale {
+            out.push_str("&log=1");
+        }
+        if self.show_ratio {
+            out.push_str("&ratio=1");
+        }
+        out
     }
 }
 
@@ -201,6 +240,9 @@ mod tests {
             z_entry: 2.5,
             z_exit: 0.3,
             hedge: HedgeMethod::Kalman,
+            legs_chart: LegsChart::Candles,
+            log_scale: true,
+            show_ratio: true,
         };
         assert_eq!(ViewQuery { page: Page::Backtest, ..ViewQuery::from_query(&view.to_query()) }, view);
         assert!(view.href().starts_with("/backtest?x=SOLUSDT&"), "{}", view.href());

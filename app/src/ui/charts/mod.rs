@@ -11,7 +11,8 @@
 //! as `data-x-range` and as `data-x-min` / `data-x-max` (ms), so tests (and curious users) can see lines move and zoom act; the
 //! draw count, the last draw's time and the points drawn as `data-draws`, `data-draw-ms`
 //! and `data-points`, for the redraw benchmark; the labels of the lines with points as
-//! `data-lines` (`|`-separated).
+//! `data-lines` (`|`-separated); the candles drawn (after merging per pixel column) as
+//! `data-candles` and a logarithmic value axis as `data-log="1"`.
 
 pub mod downsample;
 #[cfg(feature = "hydrate")]
@@ -45,10 +46,32 @@ pub struct ChartLevel {
     pub value: f64,
 }
 
+/// One OHLC candle with its volume, at its bar's open time (ms).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candle {
+    pub t: f64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+impl From<&crate::protocol::Bar> for Candle {
+    fn from(b: &crate::protocol::Bar) -> Self {
+        Candle { t: b.t as f64, open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume }
+    }
+}
+
 /// Everything one chart draws.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct ChartData {
     pub lines: Vec<ChartLine>,
+    /// Candlesticks (drawn above a volume pane); a chart has lines or candles.
+    pub candles: Vec<Candle>,
+    /// Logarithmic value axis (prices, ratios): values are drawn at their logarithm and the
+    /// axis is labelled in the values themselves.
+    pub log_y: bool,
     pub levels: Vec<ChartLevel>,
     /// Fixed y range (e.g. correlation in [-1, 1]); otherwise fitted to the data.
     pub y_range: Option<(f64, f64)>,
@@ -59,10 +82,10 @@ pub struct ChartData {
 }
 
 impl ChartData {
-    /// Time span of all lines (ms).
+    /// Time span of all lines and candles (ms).
     pub fn t_extent(&self) -> Option<(f64, f64)> {
-        let mut lo = f64::INFINITY;
-        let mut hi = f64::NEG_INFINITY;
+        let mut lo = self.candles.first().map_or(f64::INFINITY, |c| c.t);
+        let mut hi = self.candles.last().map_or(f64::NEG_INFINITY, |c| c.t);
         for line in &self.lines {
             if let (Some(first), Some(last)) = (line.points.first(), line.points.last()) {
                 lo = lo.min(first.0);
@@ -77,6 +100,14 @@ impl ChartData {
     /// One line of text describing every series at time `t` (nearest point), for the tooltip.
     pub fn describe_at(&self, t: f64) -> String {
         let mut parts = vec![clock_label(t)];
+        let i = self.candles.partition_point(|c| c.t < t);
+        let nearest = [i.checked_sub(1), (i < self.candles.len()).then_some(i)]
+            .into_iter()
+            .flatten()
+            .min_by(|&a, &b| (self.candles[a].t - t).abs().total_cmp(&(self.candles[b].t - t).abs()));
+        if let Some(c) = nearest.map(|k| self.candles[k]) {
+            parts.push(format!("O {} H {} L {} C {} V {:.3}", c.open, c.high, c.low, c.close, c.volume));
+        }
         for line in &self.lines {
             let i = line.points.partition_point(|p| p.0 < t);
             let candidates = [i.checked_sub(1), (i < line.points.len()).then_some(i)];
@@ -146,6 +177,7 @@ pub fn Chart(
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let entry_px = RwSignal::new(None::<i32>);
     let drawn_range = RwSignal::new(None::<(f64, f64)>);
+    let drawn_candles = RwSignal::new(None::<usize>);
     // (draws so far, last draw in ms, points in the data): published for benchmarks.
     let draw_stats = RwSignal::new((0u32, 0.0f64, 0usize));
     let waiting = move || data.with(|d| d.waiting.clone());
@@ -182,6 +214,7 @@ pub fn Chart(
                     });
                     entry_px.set(drawn.first_level_px);
                     drawn_range.set(drawn.t_range);
+                    drawn_candles.set((drawn.candles > 0).then_some(drawn.candles));
                 }
                 Err(err) => leptos::logging::warn!("chart {testid}: {err}"),
             }
@@ -290,6 +323,8 @@ pub fn Chart(
                 data-draw-ms=move || format!("{:.2}", draw_stats.get().1)
                 data-points=move || draw_stats.get().2.to_string()
                 data-lines=drawn_lines
+                data-candles=move || drawn_candles.get().map(|n| n.to_string())
+                data-log=move || data.with(|d| d.log_y).then_some("1")
                 tabindex="0"
                 width="900"
                 height="220"
