@@ -3,7 +3,8 @@
 //! are I(1) — non-stationary in levels, stationary in differences — before Engle–Granger or
 //! Johansen is meaningful. Python: `adfuller(x)` and `adfuller(np.diff(x))`.
 
-use super::adf::{adfuller, AdfOptions, AdfResult};
+use super::adf::{adfuller_with, AdfOptions, AdfResult};
+use super::cancel::Cancel;
 use super::error::Result;
 use serde::Serialize;
 
@@ -20,9 +21,14 @@ pub struct LegAdf {
 
 /// ADF of `x` and of its first differences with the same options.
 pub fn adf_levels_and_diff(x: &[f64], opts: &AdfOptions) -> Result<LegAdf> {
-    let levels = adfuller(x, opts)?;
+    adf_levels_and_diff_with(x, opts, &Cancel::never())
+}
+
+/// [`adf_levels_and_diff`], stopping with `Cancelled` once `cancel` is raised.
+pub fn adf_levels_and_diff_with(x: &[f64], opts: &AdfOptions, cancel: &Cancel) -> Result<LegAdf> {
+    let levels = adfuller_with(x, opts, cancel)?;
     let d: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
-    let diff = adfuller(&d, opts)?;
+    let diff = adfuller_with(&d, opts, cancel)?;
     let i1_at_5pct = levels.pvalue >= 0.05 && diff.pvalue < 0.05;
     Ok(LegAdf { levels, diff, i1_at_5pct })
 }

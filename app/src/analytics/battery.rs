@@ -5,7 +5,9 @@
 //! from its own module; this file only assembles them.
 
 use super::adf::AdfOptions;
-use super::adf_legs::{adf_levels_and_diff, LegAdf};
+use super::adf_legs::{adf_levels_and_diff_with, LegAdf};
+use super::cancel::Cancel;
+use super::error::{AnalyticsError, Result};
 use super::hurst::hurst_auto;
 use super::johansen::{coint_johansen, JohansenResult};
 use super::kpss::{kpss, KpssLags, KpssRegression, KpssResult};
@@ -36,7 +38,7 @@ pub fn spread_tests(spread: &[f64]) -> SpreadTests {
 
 /// ADF of each leg in levels and differences, in leg order.
 pub fn legs_adf(legs: &[&[f64]], opts: &AdfOptions) -> Vec<Stage<LegAdf>> {
-    legs.iter().map(|s| adf_levels_and_diff(s, opts).into()).collect()
+    legs.iter().map(|s| adf_levels_and_diff_with(s, opts, &Cancel::never()).into()).collect()
 }
 
 /// The battery of a pair `y` on `x` with its spread (the OLS residual `y - alpha - beta x`).
@@ -53,12 +55,22 @@ pub struct PairBattery {
     pub tls: Stage<TlsResult>,
 }
 
-/// Compute the battery (nothing fails as a whole: each slot carries its own error).
-pub fn pair_battery(x: &[f64], y: &[f64], spread: &[f64], adf: &AdfOptions) -> PairBattery {
-    PairBattery {
+/// Compute the battery: each slot carries its own error, and the whole gives up with
+/// `Err(Cancelled)` once `cancel` is raised (the legs' four ADF lag searches are its only long
+/// part; they check the token inside their QR). [`Cancel::never`] for an uncancellable run.
+pub fn pair_battery(x: &[f64], y: &[f64], spread: &[f64], adf: &AdfOptions, cancel: &Cancel) -> Result<PairBattery> {
+    let mut adf_legs = Vec::with_capacity(2);
+    for leg in [x, y] {
+        match adf_levels_and_diff_with(leg, adf, cancel) {
+            Err(AnalyticsError::Cancelled) => return Err(AnalyticsError::Cancelled),
+            r => adf_legs.push(r.into()),
+        }
+    }
+    cancel.check()?;
+    Ok(PairBattery {
         johansen: coint_johansen(&[x, y], 0, 1).into(),
         tests: spread_tests(spread),
-        adf_legs: legs_adf(&[x, y], adf),
+        adf_legs,
         tls: tls(x, y).into(),
-    }
+    })
 }

@@ -173,13 +173,14 @@ pub fn analyze_legs_with(
         });
     }
     opts.validate_for_rows(t.len()).map_err(PairError::Options)?;
-    let report = analyze_pair_with(&t, &xs, &ys, &opts.pair_params(series), cancel).map_err(|e| match e {
+    let engine_error = |e| match e {
         AnalyticsError::Cancelled => PairError::Cancelled,
         e => PairError::Analytics(e.to_string()),
-    })?;
+    };
     let params = opts.pair_params(series);
+    let report = analyze_pair_with(&t, &xs, &ys, &params, cancel).map_err(engine_error)?;
     let resid = report.ols.ok().map(|o| spread(&xs, &ys, o.alpha, o.beta)).unwrap_or_default();
-    let battery = pair_battery(&xs, &ys, &resid, &params.adf);
+    let battery = pair_battery(&xs, &ys, &resid, &params.adf, cancel).map_err(engine_error)?;
     Ok(Analysis {
         battery,
         meta: AnalysisMeta {
