@@ -25,7 +25,8 @@ pub struct BasketParams {
     pub k_ar_diff: usize,
     /// Rolling z-score window of the spread. Default 60.
     pub z_window: usize,
-    /// ADF options (spread and legs). Default statsmodels'.
+    /// ADF options of the spread's test. Default statsmodels'. (The legs' ADF always uses the
+    /// defaults.)
     pub adf: AdfOptions,
     /// Include the spread and z-score arrays. Default true.
     pub include_series: bool,
@@ -65,7 +66,7 @@ pub struct BasketReport {
     /// (`max_lags = min(100, n / 2)`) of the spread.
     #[serde(flatten)]
     pub tests: SpreadTests,
-    /// ADF of each leg in levels and differences.
+    /// ADF of each leg in levels and differences (statsmodels' default options).
     pub adf_legs: Vec<Stage<LegAdf>>,
 }
 
@@ -106,7 +107,7 @@ pub fn analyze_basket(series: &[&[f64]], p: &BasketParams) -> Result<BasketRepor
         half_life: half_life(&spread).into(),
         adf: adfuller(&spread, &p.adf).into(),
         tests: spread_tests(&spread),
-        adf_legs: legs_adf(series, &p.adf),
+        adf_legs: legs_adf(series, &AdfOptions::default()),
         spread: p.include_series.then_some(spread),
         zscore,
         z_last,

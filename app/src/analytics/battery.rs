@@ -49,7 +49,8 @@ pub struct PairBattery {
     /// KPSS, variance ratio, Hurst of the spread.
     #[serde(flatten)]
     pub tests: SpreadTests,
-    /// `[x, y]`: ADF in levels and first differences.
+    /// `[x, y]`: ADF in levels and first differences (statsmodels' default options, whatever
+    /// the spread's ADF uses).
     pub adf_legs: Vec<Stage<LegAdf>>,
     /// Total least squares hedge of `y` on `x`.
     pub tls: Stage<TlsResult>,
@@ -58,10 +59,10 @@ pub struct PairBattery {
 /// Compute the battery: each slot carries its own error, and the whole gives up with
 /// `Err(Cancelled)` once `cancel` is raised (the legs' four ADF lag searches are its only long
 /// part; they check the token inside their QR). [`Cancel::never`] for an uncancellable run.
-pub fn pair_battery(x: &[f64], y: &[f64], spread: &[f64], adf: &AdfOptions, cancel: &Cancel) -> Result<PairBattery> {
+pub fn pair_battery(x: &[f64], y: &[f64], spread: &[f64], cancel: &Cancel) -> Result<PairBattery> {
     let mut adf_legs = Vec::with_capacity(2);
     for leg in [x, y] {
-        match adf_levels_and_diff_with(leg, adf, cancel) {
+        match adf_levels_and_diff_with(leg, &AdfOptions::default(), cancel) {
             Err(AnalyticsError::Cancelled) => return Err(AnalyticsError::Cancelled),
             r => adf_legs.push(r.into()),
         }

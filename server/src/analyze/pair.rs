@@ -180,7 +180,7 @@ pub fn analyze_legs_with(
     let params = opts.pair_params(series);
     let report = analyze_pair_with(&t, &xs, &ys, &params, cancel).map_err(engine_error)?;
     let resid = report.ols.ok().map(|o| spread(&xs, &ys, o.alpha, o.beta)).unwrap_or_default();
-    let battery = pair_battery(&xs, &ys, &resid, &params.adf, cancel).map_err(engine_error)?;
+    let battery = pair_battery(&xs, &ys, &resid, cancel).map_err(engine_error)?;
     Ok(Analysis {
         battery,
         meta: AnalysisMeta {
