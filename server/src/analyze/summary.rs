@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use app::analytics::adf_legs::LegAdf;
 use app::analytics::battery::SpreadTests;
+use app::analytics::half_life::HalfLife;
 use app::analytics::johansen::JohansenResult;
 use app::analytics::kpss::PBound;
 use app::analytics::report::Stage;
@@ -171,15 +172,7 @@ pub fn render(a: &Analysis) -> String {
             let _ = writeln!(w, "  {:<16} {}", "Engle–Granger", na(e));
         }
     }
-    match &r.half_life {
-        Stage::Ok(h) => {
-            let hl = h.half_life.map(|v| format!("{v:.2} bars")).unwrap_or_else(|| "none (no mean reversion)".into());
-            let _ = writeln!(w, "  {:<16} {hl}", "half-life");
-        }
-        e => {
-            let _ = writeln!(w, "  {:<16} {}", "half-life", na(e));
-        }
-    }
+    half_life_line(w, &r.half_life);
     spread_tests(w, &a.battery.tests);
     johansen(w, &a.battery.johansen);
     legs(w, &[m.x.symbol.as_str(), m.y.symbol.as_str()], &a.battery.adf_legs);
@@ -224,6 +217,19 @@ pub fn render(a: &Analysis) -> String {
         }
     }
     s
+}
+
+/// The half-life row.
+fn half_life_line(w: &mut String, h: &Stage<HalfLife>) {
+    match h {
+        Stage::Ok(h) => {
+            let hl = h.half_life.map(|v| format!("{v:.2} bars")).unwrap_or_else(|| "none (no mean reversion)".into());
+            let _ = writeln!(w, "  {:<16} {hl}", "half-life");
+        }
+        e => {
+            let _ = writeln!(w, "  {:<16} {}", "half-life", na(e));
+        }
+    }
 }
 
 /// KPSS, variance ratios and Hurst of a spread (rows under the ADF / Engle–Granger table).
@@ -348,15 +354,7 @@ pub fn render_basket(a: &BasketAnalysis) -> String {
         }
     }
     spread_tests(w, &b.tests);
-    match &b.half_life {
-        Stage::Ok(h) => {
-            let hl = h.half_life.map(|v| format!("{v:.2} bars")).unwrap_or_else(|| "none (no mean reversion)".into());
-            let _ = writeln!(w, "  {:<16} {hl}", "half-life");
-        }
-        e => {
-            let _ = writeln!(w, "  {:<16} {}", "half-life", na(e));
-        }
-    }
+    half_life_line(w, &b.half_life);
     let z = match &b.zscore {
         Stage::Ok(z) => format!("z ({} bars) {}", z.window, opt(b.z_last)),
         e => na(e),
