@@ -13,6 +13,7 @@ pub mod funding;
 pub mod ingest;
 pub mod market;
 pub mod pipeline;
+pub mod push;
 pub mod replay;
 pub mod serve;
 pub mod shutdown;

@@ -10,10 +10,10 @@ use crate::cli::ServeArgs;
 use crate::ingest::backfill::RestClient;
 use crate::ingest::client::{IngestCommand, IngestConfig, IngestCounters};
 use crate::pipeline::{self, PairPrices};
+use crate::push::PushHub;
 use crate::side::SideFeeds;
 use crate::store::{retention, Store};
 use crate::symbols::Symbols;
-use crate::web::push::{PushHub, StoreHistory};
 use crate::web::{self, AppState};
 use crate::{alerts, fake_exchange, ingest, shutdown};
 
@@ -35,7 +35,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let history_depth = ingest::history::parse_depth(&args.history).map_err(|e| anyhow::anyhow!("--history: {e}"))?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
-    let store = Store::open_serving(&args.data_dir, args.min_free_space.0)?;
+    let store = Store::open_serving(&args.data_dir, args.min_free_space.0, args.db_cache.0)?;
     // An upload or delete a crash cut short leaves a file or summary that no data set owns.
     let dataset_recovery = store.clone();
     match tokio::task::spawn_blocking(move || crate::datasets::DatasetStore::open(&dataset_recovery)?.recover()).await {
@@ -132,11 +132,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         pair,
         status: status_rx,
         bars: bars_tx.clone(),
-        history: Arc::new(StoreHistory(store.clone())),
+        history: Arc::new(store.clone()),
         alerts: alerts_tx,
         shutdown: shutdown.clone(),
         feeds: Default::default(),
-        side: Some(crate::web::push::SideData {
+        side: Some(crate::push::SideData {
             book: crate::book::BookStore::open(&store)?,
             funding: crate::funding::FundingStore::open(&store)?,
             feeds: side.clone(),

@@ -98,6 +98,9 @@ pub fn is_storage_full(err: &sled::Error) -> bool {
         || e.to_string().contains("No space left"))
 }
 
+/// sled's own default page cache (1 GiB), `--db-cache`'s default.
+pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
+
 /// A bar to persist: symbol, interval, bar.
 pub type BarRecord = (String, i64, Bar);
 
@@ -105,10 +108,11 @@ impl Store {
     /// Opens the database in `dir` for `pairdesk serve`: writes pause below `min_free` free
     /// bytes ([`space`]). On a disk too full for sled to open, the reserve file is removed and
     /// the database opened read-only (writes paused until space returns).
-    pub fn open_serving(dir: &Path, min_free: u64) -> Result<Self, StoreError> {
-        let opened = match Self::open_with(dir, min_free) {
+    /// `cache_bytes` is sled's page cache (`--db-cache`).
+    pub fn open_serving(dir: &Path, min_free: u64, cache_bytes: u64) -> Result<Self, StoreError> {
+        let opened = match Self::open_with(dir, min_free, cache_bytes) {
             Err(StoreError::Open { source, .. }) if is_storage_full(&source) && space::release_reserve(dir) => {
-                let store = Self::open_with(dir, min_free)?;
+                let store = Self::open_with(dir, min_free, cache_bytes)?;
                 store.space.mark_read_only_start();
                 tracing::error!(dir = %dir.display(), "the disk is full: removed the reserve file to open the database, which is read-only until space is free (ingest paused, uploads and rule saves refused; reads and deletes work)");
                 store
@@ -119,13 +123,13 @@ impl Store {
     }
 
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with(dir, space::DEFAULT_MIN_FREE)
+        Self::open_with(dir, space::DEFAULT_MIN_FREE, DEFAULT_CACHE_BYTES)
     }
 
-    fn open_with(dir: &Path, min_free: u64) -> Result<Self, StoreError> {
+    fn open_with(dir: &Path, min_free: u64, cache_bytes: u64) -> Result<Self, StoreError> {
         // sled's default 1 GiB page cache on purpose: smaller caps halve durable ingest (128 MiB,
         // third session) or stall it (64 MiB, second session); see BENCHMARKS.md.
-        let db = sled::open(dir).map_err(|source| {
+        let db = sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(|source| {
             // sled holds an exclusive file lock: a second process gets an I/O error here.
             let hint = if is_storage_full(&source) {
                 " (the disk is full and there is no reserve file to give up: free space in its filesystem and start again; sled cannot open a database without writing to it)"
@@ -404,6 +408,23 @@ impl Store {
             }
         }
         Ok(ticks)
+    }
+
+    /// The latest `limit` bars of `symbol` at `interval_ms` up to now, oldest first (what a
+    /// page's snapshot and the screener start from); empty, and logged, if they cannot be read.
+    pub fn recent_bars(&self, symbol: &str, interval_ms: i64, limit: usize) -> Vec<Bar> {
+        let from = crate::market::now_ms().saturating_sub(interval_ms.saturating_mul(limit as i64 + 1));
+        match self.bars(symbol, interval_ms, from, i64::MAX) {
+            Ok(mut bars) => {
+                let excess = bars.len().saturating_sub(limit);
+                bars.drain(..excess);
+                bars
+            }
+            Err(err) => {
+                tracing::error!(%err, symbol, "cannot read recent bars");
+                Vec::new()
+            }
+        }
     }
 
     /// Bars of `symbol` at `interval_ms` opening in `from_ms <= t < to_ms`. Stored

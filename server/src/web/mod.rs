@@ -6,7 +6,6 @@ pub mod conn;
 pub mod docs;
 pub mod guard;
 pub mod pages;
-pub mod push;
 pub mod screener_api;
 pub mod symbols_api;
 
@@ -18,7 +17,7 @@ use leptos::prelude::LeptosOptions;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
-use push::PushHub;
+use crate::push::{self, PushHub};
 
 /// Shared state of every request handler.
 #[derive(Clone, axum::extract::FromRef)]

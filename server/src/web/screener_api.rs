@@ -16,9 +16,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::push::{BarHistory, PushHub, StoreHistory};
 use super::AppState;
 use crate::store::Store;
+use crate::symbols::Symbols;
 
 /// Fewest common bars worth testing (ADF lag selection needs some room).
 const MIN_BARS: usize = 30;
@@ -33,17 +33,20 @@ struct ScreenerQuery {
     bars: Option<usize>,
 }
 
-async fn screener(State(store): State<Store>, State(hub): State<PushHub>, Query(q): Query<ScreenerQuery>) -> Response {
+async fn screener(
+    State(store): State<Store>,
+    State(symbols): State<Symbols>,
+    Query(q): Query<ScreenerQuery>,
+) -> Response {
     let interval_ms = q.interval.unwrap_or(60_000);
     if !INTERVALS_MS.contains(&interval_ms) {
         let body = serde_json::json!({"error": {"message": "interval: use 1000, 60000 or 300000"}});
         return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
     }
     let limit = q.bars.unwrap_or(1_440).clamp(MIN_BARS, 10_000);
-    let symbols = hub.symbols.current();
-    let history = StoreHistory(store);
+    let symbols = symbols.current();
     let work = tokio::task::spawn_blocking(move || {
-        let bars: Vec<Vec<Bar>> = symbols.iter().map(|s| history.recent_bars(s, interval_ms, limit)).collect();
+        let bars: Vec<Vec<Bar>> = symbols.iter().map(|s| store.recent_bars(s, interval_ms, limit)).collect();
         screen(&symbols, &bars, interval_ms)
     });
     match work.await {

@@ -1,139 +1,50 @@
-//! Pushes live state to browsers over `/ws`.
-//!
-//! A browser subscribes to a view (pair + interval, optionally with its analytics: windows
-//! and hedge method) with [`ClientMsg::Subscribe`]; it gets a [`ServerMsg::Snapshot`] of
-//! recent bars (and [`ServerMsg::Analytics`]), then deltas: closed bars at once, the
-//! forming bar, the last prices and the analytics coalesced to at most one message per
-//! [`PUSH_INTERVAL`] (sent at once when the previous one is older than that, so a quiet
-//! market is not delayed), alert events and feed-status changes.
-//!
-//! The per-update work is done once per distinct view, not per client: a `ViewFeed`
-//! follows the bar broadcast for its view, coalesces, computes the analytics on the same
-//! bars a page holds, serialises each message once and fans the frames out. A client that
-//! falls behind its feed (or a feed behind the bar broadcast) gets a fresh snapshot instead
-//! of a backlog, so no queue grows without bound.
+//! The per-view feed: one task per distinct view being watched follows the bar broadcast,
+//! coalesces forming bars and prices to one push per [`PUSH_INTERVAL`], computes the view's
+//! analytics on exactly the bars a page holds, serialises each message once and fans the
+//! frames out to every watcher; plus the snapshot a new watcher starts from.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use app::alerts::AlertEvent;
-use app::protocol::{
-    analytics_values, apply_bar, live_bars, Bar, ClientMsg, FeedStatus, LastPrice, ServerMsg, ViewAnalytics,
-    INTERVALS_MS,
-};
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::response::Response;
+use app::protocol::{analytics_values, apply_bar, live_bars, Bar, FeedStatus, LastPrice, ServerMsg, ViewAnalytics};
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
+use super::hub::{BarHistory, Feeds, PushHub};
 use crate::pipeline::BarUpdate;
 use crate::shutdown::Shutdown;
 
+/// Forming bars, prices and analytics are pushed at most this often per view.
 pub const PUSH_INTERVAL: Duration = Duration::from_millis(100);
 /// Frames a view feed buffers per watcher; a watcher further behind gets a fresh snapshot.
-const FEED_CAPACITY: usize = 1_024;
-/// Largest client message we accept (a subscribe is ~100 bytes).
-const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
-/// Subscribes a socket may send in a burst, and how many it regains per second. A page sends
-/// one per slider change (debounced); 10,000 in a burst must not cost 10,000 snapshots.
-const SUBSCRIBE_BURST: f64 = 20.0;
-const SUBSCRIBES_PER_SECOND: f64 = 5.0;
+pub(super) const FEED_CAPACITY: usize = 1_024;
 /// The finest interval: its forming bar's close is the symbol's last trade price.
 const TICK_INTERVAL_MS: i64 = 1_000;
-
-/// Where snapshots come from (the store, in production).
-pub trait BarHistory: Send + Sync {
-    /// The latest `limit` bars of `symbol` at `interval_ms`, oldest first.
-    fn recent_bars(&self, symbol: &str, interval_ms: i64, limit: usize) -> Vec<Bar>;
-}
-
-/// Where the push layer reads the latest state from.
-#[derive(Clone)]
-pub struct PushHub {
-    /// Ingested symbols (changeable at runtime).
-    pub symbols: crate::symbols::Symbols,
-    pub pair: (String, String),
-    pub status: watch::Receiver<FeedStatus>,
-    pub bars: broadcast::Sender<BarUpdate>,
-    pub history: Arc<dyn BarHistory>,
-    pub alerts: broadcast::Sender<AlertEvent>,
-    pub shutdown: Shutdown,
-    /// One feed per distinct view, shared by every client watching it.
-    pub feeds: Arc<Feeds>,
-    /// Book bars, funding and the side streams, when the server ingests them.
-    pub side: Option<SideData>,
-}
-
-/// What the push layer reads of the book and funding side.
-#[derive(Clone)]
-pub struct SideData {
-    pub book: crate::book::BookStore,
-    pub funding: crate::funding::FundingStore,
-    pub feeds: crate::side::SideFeeds,
-}
-
-/// How often each socket is pinged.
-const PING_INTERVAL: Duration = Duration::from_secs(30);
-/// How often the latest quotes go to each page (the cost tile and the forming bar's band).
-const QUOTES_INTERVAL: Duration = Duration::from_secs(1);
 /// Funding settlements before the first bar are sent too, so the rate in force is known.
 const FUNDING_LOOKBACK_MS: i64 = 86_400_000;
 
-/// Snapshots straight from the sled store.
-pub struct StoreHistory(pub crate::store::Store);
-
-impl BarHistory for StoreHistory {
-    fn recent_bars(&self, symbol: &str, interval_ms: i64, limit: usize) -> Vec<Bar> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(i64::MAX / 2);
-        let from = now - interval_ms.saturating_mul(limit as i64 + 1);
-        match self.0.bars(symbol, interval_ms, from, i64::MAX) {
-            Ok(mut bars) => {
-                let excess = bars.len().saturating_sub(limit);
-                bars.drain(..excess);
-                bars
-            }
-            Err(err) => {
-                tracing::error!(%err, symbol, "cannot read bars for a snapshot");
-                Vec::new()
-            }
-        }
-    }
-}
-
-pub async fn ws_handler(upgrade: WebSocketUpgrade, State(hub): State<PushHub>) -> Response {
-    // Both limits: a frame limit alone would let fragments add up to the message default (64 MiB),
-    // a message limit alone leaves tungstenite's 16 MiB frame buffer.
-    upgrade
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        .max_frame_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| serve_client(socket, hub))
-}
-
 /// What one client is subscribed to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct View {
-    x: String,
-    y: String,
-    interval_ms: i64,
+pub(super) struct View {
+    pub(super) x: String,
+    pub(super) y: String,
+    pub(super) interval_ms: i64,
     /// The analytics to compute and push with the prices, if asked for.
-    analytics: Option<ViewAnalytics>,
+    pub(super) analytics: Option<ViewAnalytics>,
 }
 
 impl View {
     /// Same pair and interval: the same bars (only the analytics may differ).
-    fn same_bars(&self, other: &View) -> bool {
+    pub(super) fn same_bars(&self, other: &View) -> bool {
         self.x == other.x && self.y == other.y && self.interval_ms == other.interval_ms
     }
 }
 
 /// Deltas waiting for the next push.
 #[derive(Default)]
-struct Pending {
+pub(super) struct Pending {
     forming: HashMap<String, Bar>,
     prices: HashMap<String, LastPrice>,
 }
@@ -144,205 +55,14 @@ impl Pending {
     }
 }
 
-async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
-    let mut symbols = hub.symbols.subscribe();
-    let greeting = hello(&hub, symbols.borrow_and_update().clone());
-    let status = ServerMsg::Status(hub.status.borrow_and_update().clone());
-    if send(&mut socket, &greeting).await.is_err() || send(&mut socket, &status).await.is_err() {
-        return;
-    }
-    let mut alerts = hub.alerts.subscribe();
-    let mut budget = SubscribeBudget::new();
-    let mut quotes_tick = tokio::time::interval(QUOTES_INTERVAL);
-    // A ping every 30 s keeps a quiet page's socket inside the connection idle timeout
-    // (`web::conn`) and finds dead peers.
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
-    let mut view: Option<View> = None;
-    let mut feed: Option<broadcast::Receiver<Utf8Bytes>> = None;
-    loop {
-        let outgoing: Vec<Utf8Bytes> = tokio::select! {
-            changed = hub.status.changed() => {
-                if changed.is_err() { break; }
-                encode(&[ServerMsg::Status(hub.status.borrow_and_update().clone())])
-            }
-            changed = symbols.changed() => {
-                if changed.is_err() { break; }
-                encode(&[hello(&hub, symbols.borrow_and_update().clone())])
-            }
-            frame = next_frame(&mut feed) => match frame {
-                // The feed itself lost bars: resynchronise from the store.
-                Ok(frame) if frame.as_str().is_empty() => view.as_ref().map(|v| encode(&snapshot(&hub, v))).unwrap_or_default(),
-                Ok(frame) => vec![frame],
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::debug!(missed, "slow browser client: resending a snapshot");
-                    view.as_ref().map(|v| encode(&snapshot(&hub, v))).unwrap_or_default()
-                }
-                Err(broadcast::error::RecvError::Closed) => {
-                    feed = None;
-                    vec![]
-                }
-            },
-            _ = ping.tick() => {
-                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    return;
-                }
-                vec![]
-            }
-            _ = quotes_tick.tick(), if hub.side.is_some() && view.is_some() => {
-                view.as_ref().and_then(|v| quotes_msg(&hub, v)).map(|m| encode(&[m])).unwrap_or_default()
-            }
-            event = alerts.recv() => match event {
-                Ok(event) => encode(&[ServerMsg::Alert(event)]),
-                Err(broadcast::error::RecvError::Lagged(_)) => vec![],
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMsg>(&text) {
-                    Ok(ClientMsg::Subscribe { .. }) if !budget.take(Instant::now()) => {
-                        // Over budget: dropped. One error per second at most, so a flood is not echoed.
-                        if budget.warn(Instant::now()) {
-                            encode(&[ServerMsg::Error {
-                                message: format!("too many subscribes: at most {SUBSCRIBE_BURST} at once and {SUBSCRIBES_PER_SECOND} per second"),
-                            }])
-                        } else {
-                            vec![]
-                        }
-                    }
-                    Ok(ClientMsg::Subscribe { x, y, interval_ms, analytics }) => match validate(&hub, x, y, interval_ms, analytics) {
-                        Ok(v) => {
-                            // Join the feed first: a delta racing the snapshot is applied twice, never lost.
-                            feed = Some(hub.feed(&v));
-                            let only_analytics = view.as_ref().is_some_and(|current| current.same_bars(&v));
-                            // Store reads and analytics (Theil–Sen is O(n²)) run on the blocking
-                            // pool, never on the async workers that answer every other request.
-                            let (work_hub, work_view) = (hub.clone(), v.clone());
-                            let msgs = tokio::task::spawn_blocking(move || {
-                                if only_analytics {
-                                    // Only the analytics changed: the page already holds the bars.
-                                    let (x_bars, y_bars) = recent_bars(&work_hub, &work_view);
-                                    analytics_msg(&work_view, &x_bars, &y_bars).into_iter().collect()
-                                } else {
-                                    snapshot(&work_hub, &work_view)
-                                }
-                            })
-                            .await
-                            .unwrap_or_default();
-                            view = Some(v);
-                            encode(&msgs)
-                        }
-                        Err(message) => encode(&[ServerMsg::Error { message }]),
-                    },
-                    Err(err) => encode(&[ServerMsg::Error { message: format!("unreadable message: {err}") }]),
-                },
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => vec![],
-            },
-            () = hub.shutdown.wait() => {
-                let _ = socket.send(Message::Close(None)).await;
-                break;
-            }
-        };
-        for frame in outgoing {
-            if socket.send(Message::Text(frame)).await.is_err() {
-                return;
-            }
-        }
-    }
-}
-
-/// A token bucket of subscribes per socket.
-struct SubscribeBudget {
-    tokens: f64,
-    at: Instant,
-    warned: Option<Instant>,
-}
-
-impl SubscribeBudget {
-    fn new() -> Self {
-        SubscribeBudget { tokens: SUBSCRIBE_BURST, at: Instant::now(), warned: None }
-    }
-
-    /// Spends one subscribe if there is one.
-    fn take(&mut self, now: Instant) -> bool {
-        let regained = now.saturating_duration_since(self.at).as_secs_f64() * SUBSCRIBES_PER_SECOND;
-        self.tokens = (self.tokens + regained).min(SUBSCRIBE_BURST);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Whether a refused subscribe should be answered (once per second).
-    fn warn(&mut self, now: Instant) -> bool {
-        let due = self.warned.is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1));
-        if due {
-            self.warned = Some(now);
-        }
-        due
-    }
-}
-
-/// The next frame of the client's view feed; never resolves without one.
-async fn next_frame(
-    feed: &mut Option<broadcast::Receiver<Utf8Bytes>>,
-) -> Result<Utf8Bytes, broadcast::error::RecvError> {
-    match feed {
-        Some(feed) => feed.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The shared feeds, one per distinct view being watched.
-#[derive(Default)]
-pub struct Feeds(Mutex<HashMap<View, broadcast::Sender<Utf8Bytes>>>);
-
-impl Feeds {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<View, broadcast::Sender<Utf8Bytes>>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Views with a running feed.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl PushHub {
-    /// Joins the feed of `view`, starting it if nobody watches that view yet.
-    fn feed(&self, view: &View) -> broadcast::Receiver<Utf8Bytes> {
-        let mut feeds = self.feeds.lock();
-        if let Some(sender) = feeds.get(view) {
-            return sender.subscribe();
-        }
-        let (sender, receiver) = broadcast::channel(FEED_CAPACITY);
-        feeds.insert(view.clone(), sender.clone());
-        let feed = ViewFeed {
-            view: view.clone(),
-            out: sender,
-            feeds: self.feeds.clone(),
-            history: self.history.clone(),
-            status: self.status.clone(),
-        };
-        tokio::spawn(feed.run(self.bars.subscribe(), self.shutdown.clone()));
-        receiver
-    }
-}
-
 /// Computes one view's deltas once — coalescing, serialising — for all its watchers.
-struct ViewFeed {
-    view: View,
-    out: broadcast::Sender<Utf8Bytes>,
-    feeds: Arc<Feeds>,
-    history: Arc<dyn BarHistory>,
+pub(super) struct ViewFeed {
+    pub(super) view: View,
+    pub(super) out: broadcast::Sender<Utf8Bytes>,
+    pub(super) feeds: Arc<Feeds>,
+    pub(super) history: Arc<dyn BarHistory>,
     /// The feed status, for the klines history of the view's symbols (`--history`).
-    status: watch::Receiver<FeedStatus>,
+    pub(super) status: watch::Receiver<FeedStatus>,
 }
 
 /// How many of `view`'s symbols have their klines history fetched.
@@ -360,7 +80,7 @@ struct Legs {
 }
 
 impl ViewFeed {
-    async fn run(self, mut bars: broadcast::Receiver<BarUpdate>, mut shutdown: Shutdown) {
+    pub(super) async fn run(self, mut bars: broadcast::Receiver<BarUpdate>, mut shutdown: Shutdown) {
         let mut pending = Pending::default();
         let mut legs = self.load_legs();
         let mut last_push = Instant::now() - PUSH_INTERVAL;
@@ -468,7 +188,7 @@ impl ViewFeed {
 }
 
 /// Serialises messages once; a message that cannot be serialised is dropped (logged).
-fn encode(msgs: &[ServerMsg]) -> Vec<Utf8Bytes> {
+pub(super) fn encode(msgs: &[ServerMsg]) -> Vec<Utf8Bytes> {
     msgs.iter()
         .filter_map(|msg| match serde_json::to_string(msg) {
             Ok(text) => Some(Utf8Bytes::from(text)),
@@ -480,37 +200,8 @@ fn encode(msgs: &[ServerMsg]) -> Vec<Utf8Bytes> {
         .collect()
 }
 
-/// The symbol list (sent on connect and again whenever it changes).
-fn hello(hub: &PushHub, symbols: Vec<String>) -> ServerMsg {
-    ServerMsg::Hello { symbols, x_symbol: hub.pair.0.clone(), y_symbol: hub.pair.1.clone() }
-}
-
-fn validate(
-    hub: &PushHub,
-    x: String,
-    y: String,
-    interval_ms: i64,
-    analytics: Option<ViewAnalytics>,
-) -> Result<View, String> {
-    let (x, y) = (x.to_ascii_uppercase(), y.to_ascii_uppercase());
-    for symbol in [&x, &y] {
-        if !hub.symbols.contains(symbol) {
-            return Err(format!("unknown symbol {symbol}: this server ingests {}", hub.symbols.current().join(", ")));
-        }
-    }
-    if !INTERVALS_MS.contains(&interval_ms) {
-        return Err(format!("unsupported interval {interval_ms} ms (use 1s, 1m or 5m)"));
-    }
-    if let Some(a) = analytics {
-        if a.window < 2 || a.corr_window < 2 || a.window > 5_000 || a.corr_window > 5_000 {
-            return Err(format!("analytics windows must be 2–5000 bars, got {} and {}", a.window, a.corr_window));
-        }
-    }
-    Ok(View { x, y, interval_ms, analytics })
-}
-
 /// The recent bars of both legs, as a snapshot carries them.
-fn recent_bars(hub: &PushHub, view: &View) -> (Vec<Bar>, Vec<Bar>) {
+pub(super) fn recent_bars(hub: &PushHub, view: &View) -> (Vec<Bar>, Vec<Bar>) {
     let limit = live_bars(view.interval_ms);
     (
         hub.history.recent_bars(&view.x, view.interval_ms, limit),
@@ -519,13 +210,13 @@ fn recent_bars(hub: &PushHub, view: &View) -> (Vec<Bar>, Vec<Bar>) {
 }
 
 /// The view's analytics on these bars, if the view asks for them and both legs have bars.
-fn analytics_msg(view: &View, x_bars: &[Bar], y_bars: &[Bar]) -> Option<ServerMsg> {
+pub(super) fn analytics_msg(view: &View, x_bars: &[Bar], y_bars: &[Bar]) -> Option<ServerMsg> {
     let values = analytics_values(x_bars, y_bars, view.interval_ms, view.analytics?)?;
     Some(ServerMsg::Analytics(values))
 }
 
 /// Per-bar quotes and funding of both legs over the bars a snapshot carries.
-fn book_msg(hub: &PushHub, view: &View, from_ms: i64) -> Option<ServerMsg> {
+pub(super) fn book_msg(hub: &PushHub, view: &View, from_ms: i64) -> Option<ServerMsg> {
     let side = hub.side.as_ref()?;
     let quotes = |symbol: &str| -> Vec<app::protocol::BookQuote> {
         match side.book.bars(symbol, view.interval_ms, from_ms, i64::MAX) {
@@ -557,7 +248,7 @@ fn book_msg(hub: &PushHub, view: &View, from_ms: i64) -> Option<ServerMsg> {
 }
 
 /// The latest quotes and marks of both legs, and the side connections' states.
-fn quotes_msg(hub: &PushHub, view: &View) -> Option<ServerMsg> {
+pub(super) fn quotes_msg(hub: &PushHub, view: &View) -> Option<ServerMsg> {
     let feeds = &hub.side.as_ref()?.feeds;
     let leg = |symbol: &str| {
         let quote = feeds.quotes.borrow().get(symbol).cloned()?;
@@ -580,7 +271,7 @@ fn quotes_msg(hub: &PushHub, view: &View) -> Option<ServerMsg> {
     })
 }
 
-fn snapshot(hub: &PushHub, view: &View) -> Vec<ServerMsg> {
+pub(super) fn snapshot(hub: &PushHub, view: &View) -> Vec<ServerMsg> {
     let (x_bars, y_bars) = recent_bars(hub, view);
     let first = x_bars.first().map(|b| b.t).into_iter().chain(y_bars.first().map(|b| b.t)).min();
     let book = first.and_then(|from| book_msg(hub, view, from));
@@ -646,11 +337,6 @@ fn flush(view: &View, pending: &mut Pending) -> Vec<ServerMsg> {
     out
 }
 
-async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> Result<(), ()> {
-    let text = serde_json::to_string(msg).map_err(|_| ())?;
-    socket.send(Message::Text(text.into())).await.map_err(|_| ())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -661,20 +347,6 @@ mod tests {
 
     fn update(symbol: &str, interval_ms: i64, bar: Bar, closed: bool) -> BarUpdate {
         BarUpdate { symbol: symbol.into(), interval_ms, bar, closed, trade_ms: bar.t + 1 }
-    }
-
-    #[test]
-    fn the_subscribe_budget_allows_a_burst_then_a_steady_rate() {
-        let start = Instant::now();
-        let mut budget = SubscribeBudget { tokens: SUBSCRIBE_BURST, at: start, warned: None };
-        let granted = (0..10_000).filter(|_| budget.take(start)).count();
-        assert_eq!(granted, SUBSCRIBE_BURST as usize);
-        assert!(budget.warn(start) && !budget.warn(start + Duration::from_millis(500)));
-        // Two seconds later: ten more (5 per second), not the whole burst.
-        let later = start + Duration::from_secs(2);
-        let granted = (0..10_000).filter(|_| budget.take(later)).count();
-        assert_eq!(granted, (2.0 * SUBSCRIBES_PER_SECOND) as usize);
-        assert!(budget.warn(later));
     }
 
     #[test]
