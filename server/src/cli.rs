@@ -106,6 +106,10 @@ pub struct ServeArgs {
     /// back (`64MiB`, `1GiB`).
     #[arg(long, default_value = "64MiB", env = "PAIRDESK_MIN_FREE_SPACE")]
     pub min_free_space: ByteSize,
+    /// sled's page cache: the database keeps up to about this much (more in practice, sled
+    /// counts entries, not their allocations) of what it read or wrote in memory.
+    #[arg(long, default_value = "1GiB", env = "PAIRDESK_DB_CACHE")]
+    pub db_cache: ByteSize,
 }
 
 /// `"512 MiB"` → `("512", "MiB")`: the leading digits and the trimmed rest.
