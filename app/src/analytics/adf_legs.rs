@@ -25,7 +25,7 @@ pub fn adf_levels_and_diff(x: &[f64], opts: &AdfOptions) -> Result<LegAdf> {
 }
 
 /// [`adf_levels_and_diff`], stopping with `Cancelled` once `cancel` is raised.
-pub fn adf_levels_and_diff_with(x: &[f64], opts: &AdfOptions, cancel: &Cancel) -> Result<LegAdf> {
+pub(crate) fn adf_levels_and_diff_with(x: &[f64], opts: &AdfOptions, cancel: &Cancel) -> Result<LegAdf> {
     let levels = adfuller_with(x, opts, cancel)?;
     let d: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
     let diff = adfuller_with(&d, opts, cancel)?;

@@ -71,7 +71,7 @@ pub struct BasketReport {
 }
 
 /// `sum_i w_i x_i` per observation.
-pub fn basket_spread(series: &[&[f64]], weights: &[f64]) -> Vec<f64> {
+pub(crate) fn basket_spread(series: &[&[f64]], weights: &[f64]) -> Vec<f64> {
     let n = series.first().map_or(0, |s| s.len());
     (0..n).map(|t| series.iter().zip(weights).map(|(s, w)| s[t] * w).sum()).collect()
 }

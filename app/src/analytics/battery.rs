@@ -37,7 +37,7 @@ pub fn spread_tests(spread: &[f64]) -> SpreadTests {
 }
 
 /// ADF of each leg in levels and differences, in leg order.
-pub fn legs_adf(legs: &[&[f64]], opts: &AdfOptions) -> Vec<Stage<LegAdf>> {
+pub(crate) fn legs_adf(legs: &[&[f64]], opts: &AdfOptions) -> Vec<Stage<LegAdf>> {
     legs.iter().map(|s| adf_levels_and_diff_with(s, opts, &Cancel::never()).into()).collect()
 }
 

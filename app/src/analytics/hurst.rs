@@ -8,7 +8,7 @@ use super::error::{AnalyticsError, Result};
 use super::ols::fit_line;
 
 /// ArbitrageLab's default `max_lags`.
-pub const DEFAULT_MAX_LAGS: usize = 100;
+pub(crate) const DEFAULT_MAX_LAGS: usize = 100;
 
 /// Hurst exponent of `x` with lags `2..max_lags` (exclusive).
 ///
@@ -67,7 +67,7 @@ fn sum4(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
 
 /// Hurst exponent with `max_lags = min(100, n / 2)` (the basket / screener choice: the default
 /// 100 where the sample allows, half the sample otherwise).
-pub fn hurst_auto(x: &[f64]) -> Result<f64> {
+pub(crate) fn hurst_auto(x: &[f64]) -> Result<f64> {
     hurst(x, DEFAULT_MAX_LAGS.min(x.len() / 2))
 }
 

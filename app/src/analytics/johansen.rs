@@ -21,7 +21,7 @@ use nalgebra::{DMatrix, SymmetricEigen};
 use serde::Serialize;
 
 /// Most series the critical-value tables cover.
-pub const MAX_SERIES: usize = 12;
+pub(crate) const MAX_SERIES: usize = 12;
 
 // Critical values, rows = number of series minus rank (1..=12), columns 90 %, 95 %, 99 %:
 // statsmodels 0.15.0 `statsmodels/tsa/coint_tables.py` (`ejcp0/1/2` for the maximum-eigenvalue
@@ -121,12 +121,12 @@ const TJCP: [[[f64; 3]; 12]; 3] = [
 /// statsmodels `c_sja(n, det_order)`: maximum-eigenvalue critical values (90, 95, 99 %) for `n`
 /// series under the null (`n` = number of series minus the hypothesised rank), `None` outside
 /// `1..=12` / `-1..=1`.
-pub fn c_sja(n: usize, det_order: i32) -> Option<[f64; 3]> {
+pub(crate) fn c_sja(n: usize, det_order: i32) -> Option<[f64; 3]> {
     table(&EJCP, n, det_order)
 }
 
 /// statsmodels `c_sjt(n, det_order)`: trace critical values (90, 95, 99 %).
-pub fn c_sjt(n: usize, det_order: i32) -> Option<[f64; 3]> {
+pub(crate) fn c_sjt(n: usize, det_order: i32) -> Option<[f64; 3]> {
     table(&TJCP, n, det_order)
 }
 
@@ -161,7 +161,7 @@ pub struct JohansenResult {
 
 impl JohansenResult {
     /// The first (largest-eigenvalue) eigenvector: the basket weights.
-    pub fn weights(&self) -> Vec<f64> {
+    pub(crate) fn weights(&self) -> Vec<f64> {
         self.evec.iter().map(|row| row[0]).collect()
     }
 
@@ -219,7 +219,7 @@ fn detrend_linear(m: &mut DMatrix<f64>) -> Result<()> {
 /// `coint_johansen(endog, det_order, k_ar_diff)` for `series` (each one column of `endog`, all
 /// the same length).
 ///
-/// Errors: fewer than one or more than [`MAX_SERIES`] series, different lengths, non-finite
+/// Errors: fewer than one or more than 12 series, different lengths, non-finite
 /// values, `det_order` outside `-1..=1`, too few observations for the lags, or singular moment
 /// matrices (a constant series, collinear legs).
 pub fn coint_johansen(series: &[&[f64]], det_order: i32, k_ar_diff: usize) -> Result<JohansenResult> {

@@ -27,7 +27,7 @@ pub fn bh_qvalues(p: &[f64]) -> Result<Vec<f64>> {
 
 /// [`bh_qvalues`] over the p-values that exist: `None` entries (tests that failed) are not
 /// counted among the hypotheses and stay `None`.
-pub fn bh_qvalues_opt(p: &[Option<f64>]) -> Result<Vec<Option<f64>>> {
+pub(crate) fn bh_qvalues_opt(p: &[Option<f64>]) -> Result<Vec<Option<f64>>> {
     let present: Vec<f64> = p.iter().flatten().copied().collect();
     let mut q = bh_qvalues(&present)?.into_iter();
     Ok(p.iter().map(|v| v.and_then(|_| q.next())).collect())

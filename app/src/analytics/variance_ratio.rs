@@ -15,7 +15,7 @@ use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// The default horizons (`q`).
-pub const DEFAULT_LAGS: [usize; 4] = [2, 4, 8, 16];
+pub(crate) const DEFAULT_LAGS: [usize; 4] = [2, 4, 8, 16];
 
 /// Result of [`variance_ratio`] for one horizon.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -79,7 +79,7 @@ pub fn variance_ratio(y: &[f64], q: usize) -> Result<VarianceRatio> {
 }
 
 /// [`variance_ratio`] at each horizon of `lags` (default [`DEFAULT_LAGS`]); one error fails all.
-pub fn variance_ratios(y: &[f64], lags: &[usize]) -> Result<Vec<VarianceRatio>> {
+pub(crate) fn variance_ratios(y: &[f64], lags: &[usize]) -> Result<Vec<VarianceRatio>> {
     lags.iter().map(|&q| variance_ratio(y, q)).collect()
 }
 
