@@ -156,5 +156,51 @@ async fn main() {
     println!("chart redraw: correlation chart ({points} points) draw: {}", stats(&per_chart[2]));
     println!("chart redraw: all three charts, event to drawn (before raster): {}", stats(&until_drawn));
     println!("chart redraw: all three charts, event to rasterised: {}", stats(&total));
+
+    // The same files as candles on the Live page (issue 12): both legs' candle charts, each
+    // POINTS bars merged to one candle per pixel column, redrawn on `resize`.
+    let listed: serde_json::Value =
+        reqwest::get(format!("{}/api/datasets", server.base_url)).await.expect("list").json().await.expect("json");
+    let id_of = |symbol: &str| {
+        listed["datasets"]
+            .as_array()
+            .expect("datasets")
+            .iter()
+            .find(|d| d["symbols"][0]["symbol"] == symbol)
+            .expect("data set")["id"]
+            .as_u64()
+            .expect("id")
+    };
+    let live = format!(
+        "{}/?x={}:AAAUSDT&y={}:BBBUSDT&window=500&corr=500&legs=candles",
+        server.base_url,
+        id_of("AAAUSDT"),
+        id_of("BBBUSDT")
+    );
+    browser.client.goto(&live).await.expect("open the files as candles on Live");
+    browser.wait_until_live("hydration", Duration::from_secs(30)).await;
+    let candles: usize = browser
+        .wait_for("both candle charts drawn from the files", Duration::from_secs(120), || async {
+            let x: usize = browser.attr("chart-candles-x", "data-candles").await?.parse().ok()?;
+            let drawn: usize = browser.attr("chart-candles-y", "data-candles").await?.parse().ok()?;
+            (x > 0 && drawn > 0).then_some(drawn)
+        })
+        .await;
+    let candle_script = script.replace(
+        "'dataset-chart-prices', 'dataset-chart-zscore', 'dataset-chart-corr'",
+        "'chart-candles-x', 'chart-candles-y', 'chart-spread'",
+    );
+    let (mut candle_draw, mut candle_total) = (Vec::new(), Vec::new());
+    for _ in 0..redraws {
+        let value = browser.client.execute_async(&candle_script, vec![]).await.expect("redraw");
+        let row: Vec<f64> = serde_json::from_value(value).expect("numbers");
+        candle_draw.push(row[1].max(row[2]));
+        candle_total.push(row[6]);
+    }
+    candle_draw.sort_by(f64::total_cmp);
+    candle_total.sort_by(f64::total_cmp);
+    println!("candles: {points} bars per leg merged to {candles} candles per chart, {redraws} redraws");
+    println!("candles: one leg's candle chart draw (the slower of the two): {}", stats(&candle_draw));
+    println!("candles: both candle charts + spread, event to drawn (before raster): {}", stats(&candle_total));
     browser.close().await;
 }
