@@ -19,7 +19,8 @@ use csv::StringRecord;
 use serde::Serialize;
 
 use super::error::{CsvError, ErrorKind};
-use super::reader::{csv_body, field, for_each_record, number, parse_timestamp, price};
+use super::reader::{csv_body, field, for_each_record, number, price};
+use super::time::parse_timestamp;
 use super::wire::Col;
 use crate::analytics::backtest::{Funding, Quote};
 

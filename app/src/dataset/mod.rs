@@ -15,6 +15,7 @@ mod align;
 mod error;
 mod funding_book;
 mod reader;
+mod time;
 mod types;
 mod wire;
 

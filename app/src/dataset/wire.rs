@@ -143,7 +143,7 @@ pub(crate) fn detect_layout(first: &StringRecord, line: u64) -> Result<Layout, C
     if is_numeric(first_field) {
         return binance_headerless(first, line);
     }
-    if super::reader::parse_timestamp(first_field).is_some() {
+    if super::time::parse_timestamp(first_field).is_some() {
         return Err(CsvError::new(
             ErrorKind::MissingColumn,
             format!(
