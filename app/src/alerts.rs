@@ -126,7 +126,7 @@ impl AlertRule {
                 return Err(format!("view: unknown symbol {symbol}"));
             }
         }
-        if !crate::protocol::INTERVALS_MS.contains(&self.view.interval_ms) {
+        if !crate::interval::INTERVALS_MS.contains(&self.view.interval_ms) {
             return Err("view.interval_ms: use 1000, 60000 or 300000".into());
         }
         if !(2..=5000).contains(&self.view.window) || !(2..=5000).contains(&self.view.corr_window) {

@@ -23,6 +23,9 @@ pub enum IntervalError {
     Range(String),
 }
 
+/// Bar intervals the live views offer.
+pub const INTERVALS_MS: [i64; 3] = [1_000, 60_000, 300_000];
+
 /// `"1s"` → 1 000, `"5m"` → 300 000, `"1h"` → 3 600 000, `"1d"` → 86 400 000 (surrounding
 /// whitespace ignored; `min` and `sec` are accepted for `m` and `s`).
 pub fn parse_interval(text: &str) -> Result<i64, IntervalError> {

@@ -11,7 +11,7 @@ use crate::analytics::align::{align_bars, AlignRule};
 pub use crate::analytics::execution::BookQuote;
 use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
 pub use crate::analytics::resample::Bar;
-pub use crate::interval::{interval_label, parse_interval};
+pub use crate::interval::{interval_label, parse_interval, INTERVALS_MS};
 
 /// State of the connection between the server and the exchange, as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -103,9 +103,6 @@ pub struct LegQuote {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_funding_ms: Option<i64>,
 }
-
-/// Bar intervals the live views offer.
-pub const INTERVALS_MS: [i64; 3] = [1_000, 60_000, 300_000];
 
 /// One message from a browser to the server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

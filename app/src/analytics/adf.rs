@@ -5,34 +5,9 @@
 use super::cancel::Cancel;
 use super::error::{AnalyticsError, Result};
 use super::linalg::{lstsq, nested_ssr_with, ols_llf};
+pub use super::mackinnon::Regression;
 use super::mackinnon::{mackinnoncrit, mackinnonp};
 use serde::{Deserialize, Serialize};
-
-/// Deterministic terms of the test regression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Regression {
-    /// No constant.
-    #[serde(rename = "n")]
-    N,
-    /// Constant.
-    #[serde(rename = "c")]
-    #[default]
-    C,
-    /// Constant and linear trend.
-    #[serde(rename = "ct")]
-    Ct,
-}
-
-impl Regression {
-    /// Number of deterministic regressors (0, 1, 2).
-    pub fn ntrend(self) -> usize {
-        match self {
-            Regression::N => 0,
-            Regression::C => 1,
-            Regression::Ct => 2,
-        }
-    }
-}
 
 /// Lag-selection criterion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -1,9 +1,35 @@
 //! MacKinnon (1994) p-value approximation and MacKinnon (2010) critical values for unit-root and
 //! cointegration tests (statsmodels `mackinnonp` / `mackinnoncrit`), for N = 1 and N = 2 series.
 
-use super::adf::Regression;
 use super::error::{AnalyticsError, Result};
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
+
+/// Deterministic terms of the test regression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Regression {
+    /// No constant.
+    #[serde(rename = "n")]
+    N,
+    /// Constant.
+    #[serde(rename = "c")]
+    #[default]
+    C,
+    /// Constant and linear trend.
+    #[serde(rename = "ct")]
+    Ct,
+}
+
+impl Regression {
+    /// Number of deterministic regressors (0, 1, 2).
+    pub fn ntrend(self) -> usize {
+        match self {
+            Regression::N => 0,
+            Regression::C => 1,
+            Regression::Ct => 2,
+        }
+    }
+}
 
 /// `numpy.polyval` with coefficients given lowest degree first (Horner, highest degree first).
 fn polyval_low_first(coef: &[f64], x: f64) -> f64 {
