@@ -33,6 +33,9 @@ pub struct ScreenedPair {
     /// KPSS p-value of the spread (a table bound at 0.01 / 0.10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kpss_pvalue: Option<f64>,
+    /// Whether `kpss_pvalue` is a table bound (`at_most` 0.01, `at_least` 0.10) or `exact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpss_p_bound: Option<crate::analytics::kpss::PBound>,
     /// The smaller of the two symbols' volume per bar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liquidity: Option<f64>,

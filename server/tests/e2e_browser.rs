@@ -552,6 +552,48 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     assert_eq!(cells.len(), 8 * 7, "the demo's eight symbols → 56 off-diagonal cells");
     let href = cells[0].attr("href").await.expect("href").expect("cell links somewhere");
     assert!(href.starts_with("/?") && href.contains("x=") && href.contains("y="), "{href}");
+    // The rank table: a row per pair, each linking to Live; a click on a header sorts by it.
+    let rows = browser
+        .wait_for("a rank row per pair", Duration::from_secs(20), || async {
+            let rows = browser.client.find_all(Locator::Css("[data-testid='screener-row']")).await.ok()?;
+            (rows.len() == 28).then_some(rows)
+        })
+        .await;
+    let link = rows[0].find(Locator::Css("a")).await.expect("row link");
+    let row_href = link.attr("href").await.expect("href").expect("row links to Live");
+    assert!(row_href.starts_with("/?") && row_href.contains("x=") && row_href.contains("y="), "{row_href}");
+    assert_eq!(link.attr("rel").await.expect("rel").as_deref(), Some("external"));
+    let column = |k: usize| async move {
+        let mut values = Vec::new();
+        for row in browser.client.find_all(Locator::Css("[data-testid='screener-row']")).await.expect("rows") {
+            let cell = row.find(Locator::Css(&format!("td:nth-child({k})"))).await.expect("cell");
+            values.push(cell.text().await.expect("text").parse::<f64>().ok());
+        }
+        values
+    };
+    // Sorted by q ascending at first; a click on "half-life" sorts by it ascending.
+    let hl_header = browser
+        .client
+        .find(Locator::Css("[data-testid='rank-sort'][data-column='half-life']"))
+        .await
+        .expect("half-life header");
+    hl_header.click().await.expect("sort click");
+    let sorted = browser
+        .wait_for("rows sorted by half-life", Duration::from_secs(10), || async {
+            let values = column(4).await;
+            let known: Vec<f64> = values.iter().flatten().copied().collect();
+            let last_known = values.iter().rposition(Option::is_some).unwrap_or(0);
+            let ordered = known.windows(2).all(|w| w[0] <= w[1]) && values[..=last_known].iter().all(Option::is_some);
+            (known.len() >= 2 && ordered).then_some(known)
+        })
+        .await;
+    hl_header.click().await.expect("second click flips the order");
+    browser
+        .wait_for("rows sorted by half-life, descending", Duration::from_secs(10), || async {
+            let known: Vec<f64> = column(4).await.into_iter().flatten().collect();
+            (known.first() == sorted.last() && known.windows(2).all(|w| w[0] >= w[1])).then_some(())
+        })
+        .await;
     browser.screenshot("screener").await;
     // Backtest page: equity curve and trades table on the live view once z exists.
     browser.client.goto(&format!("{}/backtest?window=10&entry=0.5", server.base_url)).await.expect("open backtest");

@@ -38,7 +38,7 @@ pub enum KpssLags {
 }
 
 /// Whether [`KpssResult::pvalue`] is exact (interpolated) or a table bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PBound {
     /// Inside the table: interpolated.

@@ -1,6 +1,8 @@
 //! The Screener page: every ingested symbol against every other — a correlation heatmap with
 //! the Engle–Granger p-value in each cell, a liquidity filter, and a click on a cell opens
-//! that pair on the Live page.
+//! that pair on the Live page; and the rank table (screener v2): every pair with its
+//! Engle–Granger p-value, Benjamini–Hochberg q-value, half-life, Hurst, KPSS p, correlation,
+//! β and liquidity, sortable by any column and filtered, each row opening the pair on Live.
 
 use leptos::prelude::*;
 
@@ -8,8 +10,122 @@ use super::format::fmt_opt;
 use super::topbar::StatusBar;
 use super::view::{Page, ViewQuery};
 use super::widgets::InfoLink;
+use crate::analytics::kpss::PBound;
 use crate::protocol::{interval_label, INTERVALS_MS};
-use crate::screener_view::ScreenerReport;
+use crate::screener_view::{ScreenedPair, ScreenerReport};
+
+/// A column of the rank table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RankColumn {
+    Pair,
+    PValue,
+    QValue,
+    HalfLife,
+    Hurst,
+    Kpss,
+    Corr,
+    Beta,
+    Liquidity,
+}
+
+impl RankColumn {
+    pub const ALL: [RankColumn; 9] = [
+        RankColumn::Pair,
+        RankColumn::PValue,
+        RankColumn::QValue,
+        RankColumn::HalfLife,
+        RankColumn::Hurst,
+        RankColumn::Kpss,
+        RankColumn::Corr,
+        RankColumn::Beta,
+        RankColumn::Liquidity,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RankColumn::Pair => "pair (y / x)",
+            RankColumn::PValue => "EG p",
+            RankColumn::QValue => "BH q",
+            RankColumn::HalfLife => "half-life",
+            RankColumn::Hurst => "Hurst",
+            RankColumn::Kpss => "KPSS p",
+            RankColumn::Corr => "corr",
+            RankColumn::Beta => "β",
+            RankColumn::Liquidity => "liquidity",
+        }
+    }
+
+    /// What a first click sorts by: best first (small p, q, half-life and H; large |corr|
+    /// and liquidity; a large KPSS p = stationarity not rejected).
+    pub fn default_descending(self) -> bool {
+        matches!(self, RankColumn::Kpss | RankColumn::Corr | RankColumn::Liquidity)
+    }
+
+    fn value(self, p: &ScreenedPair) -> Option<f64> {
+        match self {
+            RankColumn::Pair => None,
+            RankColumn::PValue => p.pvalue,
+            RankColumn::QValue => p.qvalue,
+            RankColumn::HalfLife => p.half_life,
+            RankColumn::Hurst => p.hurst,
+            RankColumn::Kpss => p.kpss_pvalue,
+            RankColumn::Corr => p.corr.map(f64::abs),
+            RankColumn::Beta => p.beta,
+            RankColumn::Liquidity => p.liquidity,
+        }
+        .filter(|v| !v.is_nan())
+    }
+}
+
+/// How the rank table is sorted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RankSort {
+    pub column: RankColumn,
+    pub descending: bool,
+}
+
+impl Default for RankSort {
+    fn default() -> Self {
+        RankSort { column: RankColumn::QValue, descending: false }
+    }
+}
+
+impl RankSort {
+    /// The sort after a click on `column`'s header: the same column flips direction, another
+    /// starts at its best-first direction.
+    pub fn clicked(self, column: RankColumn) -> RankSort {
+        if self.column == column {
+            RankSort { column, descending: !self.descending }
+        } else {
+            RankSort { column, descending: column.default_descending() }
+        }
+    }
+}
+
+/// The rank table's filters; a pair without the filtered number is dropped by that filter.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RankFilter {
+    /// Keep pairs with BH q-value below this.
+    pub max_q: Option<f64>,
+    /// Keep pairs whose half-life (bars) lies in this range.
+    pub min_half_life: Option<f64>,
+    pub max_half_life: Option<f64>,
+    /// Keep only mean-reverting spreads (Hurst < 0.5).
+    pub hurst_below_half: bool,
+    /// Keep pairs whose liquidity (the smaller leg's volume per bar) is at least this.
+    pub min_liquidity: f64,
+}
+
+impl RankFilter {
+    pub fn keeps(&self, p: &ScreenedPair) -> bool {
+        let within = |v: Option<f64>, ok: &dyn Fn(f64) -> bool| v.is_some_and(ok);
+        self.max_q.is_none_or(|m| within(p.qvalue, &|q| q < m))
+            && self.min_half_life.is_none_or(|m| within(p.half_life, &|h| h >= m))
+            && self.max_half_life.is_none_or(|m| within(p.half_life, &|h| h <= m))
+            && (!self.hurst_below_half || within(p.hurst, &|h| h < 0.5))
+            && (self.min_liquidity <= 0.0 || within(p.liquidity, &|l| l >= self.min_liquidity))
+    }
+}
 
 /// Background colour of a correlation cell: blue for negative, red for positive.
 pub fn corr_color(corr: Option<f64>) -> String {
@@ -26,6 +142,48 @@ pub fn corr_color(corr: Option<f64>) -> String {
     }
 }
 
+/// The indices into `report.pairs` of the rows the table shows, filtered and sorted (pairs
+/// without the sorted number last, either direction; ties in pair order).
+pub fn rank_rows(report: &ScreenerReport, filter: &RankFilter, sort: RankSort) -> Vec<usize> {
+    let mut rows: Vec<usize> = (0..report.pairs.len()).filter(|&k| filter.keeps(&report.pairs[k])).collect();
+    let name = |k: usize| {
+        let p = &report.pairs[k];
+        let symbol = |i: usize| report.symbols.get(i).map_or("", |s| s.symbol.as_str());
+        (symbol(p.y), symbol(p.x))
+    };
+    rows.sort_by(|&a, &b| {
+        let order = match sort.column {
+            RankColumn::Pair => name(a).cmp(&name(b)),
+            column => match (column.value(&report.pairs[a]), column.value(&report.pairs[b])) {
+                (Some(u), Some(v)) => u.total_cmp(&v),
+                (Some(_), None) => return std::cmp::Ordering::Less,
+                (None, Some(_)) => return std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            },
+        };
+        if sort.descending {
+            order.reverse()
+        } else {
+            order
+        }
+    });
+    rows
+}
+
+/// A KPSS p-value as the table shows it: a table bound as `< 0.01` / `> 0.10`.
+pub fn fmt_kpss(p: Option<f64>, bound: Option<PBound>) -> String {
+    match (p, bound) {
+        (Some(p), Some(PBound::AtMost)) => format!("< {p:.2}"),
+        (Some(p), Some(PBound::AtLeast)) => format!("> {p:.2}"),
+        (p, _) => fmt_opt(p, 3),
+    }
+}
+
+/// An optional number input: empty or unparsable = no filter.
+fn parse_opt(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
 #[component]
 pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
     let view_q = RwSignal::new(initial);
@@ -34,6 +192,8 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
     let min_volume = RwSignal::new(0.0f64);
     let min_trades = RwSignal::new(0.0f64);
     let report = RwSignal::new(None::<Result<ScreenerReport, String>>);
+    let sort = RwSignal::new(RankSort::default());
+    let filter = RwSignal::new(RankFilter::default());
     // Bumped by the Refresh button and every 30 s, so the matrix follows the market.
     let refresh = RwSignal::new(0u32);
 
@@ -116,6 +276,61 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
         .into_any()
     };
 
+    let rank_table = move || {
+        let Some(Ok(r)) = report.get() else { return ().into_any() };
+        let sorted = sort.get();
+        let rows = rank_rows(&r, &filter.get(), sorted);
+        let header = RankColumn::ALL
+            .into_iter()
+            .map(|column| {
+                let arrow = match (sorted.column == column, sorted.descending) {
+                    (false, _) => "",
+                    (true, false) => " ▲",
+                    (true, true) => " ▼",
+                };
+                view! {
+                    <th class="sortable" data-testid="rank-sort" data-column=column.label()
+                        on:click=move |_| sort.update(|s| *s = s.clicked(column))>{format!("{}{arrow}", column.label())}</th>
+                }
+            })
+            .collect_view();
+        let shown = rows.len();
+        let body = rows
+            .into_iter()
+            .map(|k| {
+                let p = r.pairs[k].clone();
+                let symbol = |i: usize| r.symbols.get(i).map(|s| s.symbol.clone()).unwrap_or_default();
+                let (x, y) = (symbol(p.x), symbol(p.y));
+                let href = view_q.with_untracked(|v| {
+                    ViewQuery { page: Page::Live, x: x.clone(), y: y.clone(), interval_ms: r.interval_ms, ..v.clone() }
+                        .href()
+                });
+                let strong = p.qvalue.is_some_and(|q| q < 0.05);
+                view! {
+                    <tr data-testid="screener-row" class:coint=strong>
+                        <td><a href=href rel="external" title="open this pair in Live">{format!("{y} / {x}")}</a></td>
+                        <td>{fmt_opt(p.pvalue, 4)}</td>
+                        <td>{fmt_opt(p.qvalue, 4)}</td>
+                        <td>{fmt_opt(p.half_life, 1)}</td>
+                        <td>{fmt_opt(p.hurst, 3)}</td>
+                        <td>{fmt_kpss(p.kpss_pvalue, p.kpss_p_bound)}</td>
+                        <td>{fmt_opt(p.corr, 3)}</td>
+                        <td>{fmt_opt(p.beta, 4)}</td>
+                        <td>{fmt_opt(p.liquidity, 2)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <p class="hint" data-testid="rank-count">{format!("{shown} of {} pairs. Click a column to sort; y is regressed on x (β); q is the Benjamini–Hochberg q-value of the EG p-value over all pairs; half-life in bars; liquidity is the smaller leg's volume per bar.", r.pairs.len())}</p>
+            <table class="rank num" data-testid="screener-table"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>
+        }
+        .into_any()
+    };
+    let set_filter = move |f: fn(&mut RankFilter, &str)| {
+        move |ev: leptos::ev::Event| filter.update(|r| f(r, &event_target_value(&ev)))
+    };
+
     view! {
         <StatusBar view_q=view_q/>
         <main class="screener">
@@ -139,6 +354,27 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
                 </div>
                 <div data-testid="heatmap">{heatmap}</div>
             </section>
+            <section class="panel" aria-label="Rank table">
+                <h2>"Rank table "<InfoLink anchor="screener"/></h2>
+                <div class="controls">
+                    <label class="control" title="Keep pairs whose Benjamini–Hochberg q-value is below this (empty: all)"><span class="control-label">"q <"</span>
+                        <input type="number" min="0" max="1" step="any" data-testid="filter-q" on:change=set_filter(|r, v| r.max_q = parse_opt(v))/>
+                    </label>
+                    <label class="control" title="Keep pairs whose half-life (bars) is at least this"><span class="control-label">"half-life ≥"</span>
+                        <input type="number" min="0" step="any" data-testid="filter-hl-min" on:change=set_filter(|r, v| r.min_half_life = parse_opt(v))/>
+                    </label>
+                    <label class="control" title="Keep pairs whose half-life (bars) is at most this"><span class="control-label">"half-life ≤"</span>
+                        <input type="number" min="0" step="any" data-testid="filter-hl-max" on:change=set_filter(|r, v| r.max_half_life = parse_opt(v))/>
+                    </label>
+                    <label class="control" title="Keep only spreads with a Hurst exponent below 0.5 (mean reverting)"><span class="control-label">"H < 0.5"</span>
+                        <input type="checkbox" data-testid="filter-hurst" on:change=move |ev| filter.update(|r| r.hurst_below_half = event_target_checked(&ev))/>
+                    </label>
+                    <label class="control" title="Keep pairs whose smaller leg trades at least this volume per bar"><span class="control-label">"min pair volume / bar"</span>
+                        <input type="number" min="0" step="any" data-testid="filter-liquidity" on:change=set_filter(|r, v| r.min_liquidity = parse_opt(v).unwrap_or(0.0))/>
+                    </label>
+                </div>
+                <div class="rank-wrap">{rank_table}</div>
+            </section>
         </main>
     }
 }
@@ -153,5 +389,87 @@ mod tests {
         assert!(corr_color(Some(0.9)).starts_with("rgba(230"));
         assert!(corr_color(Some(-0.9)).starts_with("rgba(80"));
         assert_ne!(corr_color(Some(0.1)), corr_color(Some(0.9)));
+    }
+
+    fn report() -> ScreenerReport {
+        let symbol = |s: &str| crate::screener_view::ScreenedSymbol {
+            symbol: s.into(),
+            volume_per_bar: 1.0,
+            trades_per_bar: 1.0,
+        };
+        let pair = |x, y, p: Option<f64>, q: Option<f64>, hl: Option<f64>, h: f64, liq: f64| ScreenedPair {
+            x,
+            y,
+            beta: Some(1.0 + x as f64),
+            corr: Some(if y == 2 { -0.9 } else { 0.5 }),
+            pvalue: p,
+            qvalue: q,
+            half_life: hl,
+            hurst: Some(h),
+            kpss_pvalue: Some(0.1),
+            kpss_p_bound: Some(PBound::AtLeast),
+            liquidity: Some(liq),
+        };
+        ScreenerReport {
+            interval_ms: 60_000,
+            bars: 100,
+            symbols: vec![symbol("A"), symbol("B"), symbol("C")],
+            pairs: vec![
+                pair(0, 1, Some(0.03), Some(0.09), Some(12.0), 0.3, 5.0),
+                pair(0, 2, Some(0.01), Some(0.03), Some(40.0), 0.6, 1.0),
+                pair(1, 2, None, None, None, 0.4, 9.0),
+            ],
+            note: None,
+        }
+    }
+
+    #[test]
+    fn rows_sort_by_any_column_with_missing_numbers_last() {
+        let r = report();
+        let all = RankFilter::default();
+        assert_eq!(rank_rows(&r, &all, RankSort::default()), vec![1, 0, 2], "q ascending, no q last");
+        let q_desc = RankSort::default().clicked(RankColumn::QValue);
+        assert!(q_desc.descending);
+        assert_eq!(rank_rows(&r, &all, q_desc), vec![0, 1, 2], "descending: still no q last");
+        let liq = RankSort::default().clicked(RankColumn::Liquidity);
+        assert!(liq.descending, "liquidity: most liquid first");
+        assert_eq!(rank_rows(&r, &all, liq), vec![2, 0, 1]);
+        // |corr|: the negative -0.9 pairs (y = C) rank as strongly correlated.
+        let corr = RankSort { column: RankColumn::Corr, descending: true };
+        assert_eq!(rank_rows(&r, &all, corr), vec![1, 2, 0]);
+        let pair = RankSort { column: RankColumn::Pair, descending: false };
+        assert_eq!(rank_rows(&r, &all, pair), vec![0, 1, 2], "by y then x name: B/A, C/A, C/B");
+        assert_eq!(rank_rows(&r, &all, RankSort { column: RankColumn::HalfLife, descending: true }), vec![1, 0, 2]);
+    }
+
+    #[test]
+    fn filters_drop_pairs_outside_them_and_pairs_without_the_number() {
+        let r = report();
+        let sort = RankSort::default();
+        let q = RankFilter { max_q: Some(0.05), ..RankFilter::default() };
+        assert_eq!(rank_rows(&r, &q, sort), vec![1]);
+        let hl = RankFilter { min_half_life: Some(10.0), max_half_life: Some(20.0), ..RankFilter::default() };
+        assert_eq!(rank_rows(&r, &hl, sort), vec![0]);
+        let hurst = RankFilter { hurst_below_half: true, ..RankFilter::default() };
+        assert_eq!(rank_rows(&r, &hurst, sort), vec![0, 2]);
+        let liq = RankFilter { min_liquidity: 5.0, ..RankFilter::default() };
+        assert_eq!(rank_rows(&r, &liq, sort), vec![0, 2]);
+        assert_eq!(parse_opt(" 0.05 "), Some(0.05));
+        assert_eq!(parse_opt(""), None);
+        assert_eq!(parse_opt("NaN"), None);
+    }
+
+    #[test]
+    fn kpss_bounds_show_as_bounds() {
+        assert_eq!(fmt_kpss(Some(0.01), Some(PBound::AtMost)), "< 0.01");
+        assert_eq!(fmt_kpss(Some(0.1), Some(PBound::AtLeast)), "> 0.10");
+        assert_eq!(fmt_kpss(Some(0.0432), Some(PBound::Exact)), "0.043");
+        assert_eq!(fmt_kpss(None, None), "—");
+        // The wire form the server sends parses back into the bound.
+        let pair: ScreenedPair = serde_json::from_str(
+            r#"{"x":0,"y":1,"beta":1.0,"corr":0.5,"pvalue":0.2,"kpss_pvalue":0.1,"kpss_p_bound":"at_least"}"#,
+        )
+        .expect("parse");
+        assert_eq!(pair.kpss_p_bound, Some(PBound::AtLeast));
     }
 }

@@ -104,6 +104,7 @@ pub fn screen(symbols: &[String], bars: &[Vec<Bar>], interval_ms: i64) -> Screen
                     half_life: r.half_life,
                     hurst: r.hurst,
                     kpss_pvalue: r.kpss_pvalue,
+                    kpss_p_bound: r.kpss_p_bound,
                     liquidity: r.liquidity,
                 })
                 .collect()
