@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analytics::live_view::HedgeMethod;
+use crate::view::ViewSpec;
 
 /// What a rule watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,18 +79,6 @@ impl Comparison {
     }
 }
 
-/// The view a rule evaluates: pair, bar interval, windows, hedge method.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AlertView {
-    pub x: String,
-    pub y: String,
-    pub interval_ms: i64,
-    pub window: usize,
-    pub corr_window: usize,
-    #[serde(default)]
-    pub hedge: HedgeMethod,
-}
-
 /// A rule as created in the UI (the server assigns `id`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlertRule {
@@ -103,7 +91,8 @@ pub struct AlertRule {
     /// How far back past the threshold the metric must move before the alert clears.
     #[serde(default)]
     pub hysteresis: f64,
-    pub view: AlertView,
+    /// The view it watches (its JSON: `x`, `y`, `interval_ms`, `window`, `corr_window`, `hedge`).
+    pub view: ViewSpec,
     /// Optional URL the server POSTs each event to as JSON.
     #[serde(default)]
     pub webhook: Option<String>,
@@ -129,7 +118,7 @@ impl AlertRule {
         if !crate::interval::INTERVALS_MS.contains(&self.view.interval_ms) {
             return Err("view.interval_ms: use 1000, 60000 or 300000".into());
         }
-        if !(2..=5000).contains(&self.view.window) || !(2..=5000).contains(&self.view.corr_window) {
+        if !(2..=5000).contains(&self.view.analytics.window) || !(2..=5000).contains(&self.view.analytics.corr_window) {
             return Err("view: windows must be between 2 and 5000 bars".into());
         }
         if let Some(url) = &self.webhook {
@@ -217,6 +206,8 @@ impl AlertState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analytics::live_view::HedgeMethod;
+    use crate::view::ViewAnalytics;
 
     fn rule(comparison: Comparison, threshold: f64, hysteresis: f64) -> AlertRule {
         AlertRule {
@@ -226,13 +217,11 @@ mod tests {
             comparison,
             threshold,
             hysteresis,
-            view: AlertView {
+            view: ViewSpec {
                 x: "BTCUSDT".into(),
                 y: "ETHUSDT".into(),
                 interval_ms: 1000,
-                window: 60,
-                corr_window: 30,
-                hedge: HedgeMethod::RollingOls,
+                analytics: ViewAnalytics { window: 60, corr_window: 30, hedge: HedgeMethod::RollingOls },
             },
             webhook: None,
         }

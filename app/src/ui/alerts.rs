@@ -9,7 +9,7 @@ use super::format::fmt_num;
 use super::state::LiveState;
 use super::view::ViewQuery;
 use super::widgets::InfoLink;
-use crate::alerts::{AlertEvent, AlertEventKind, AlertMetric, AlertRule, AlertView, Comparison};
+use crate::alerts::{AlertEvent, AlertEventKind, AlertMetric, AlertRule, Comparison};
 
 /// The rule a view's z-entry slider stands for.
 pub fn slider_rule(view: &ViewQuery) -> AlertRule {
@@ -20,19 +20,8 @@ pub fn slider_rule(view: &ViewQuery) -> AlertRule {
         comparison: Comparison::AbsAbove,
         threshold: view.z_entry,
         hysteresis: (view.z_entry - view.z_exit).clamp(0.0, 0.5),
-        view: view_of(view),
+        view: view.spec(),
         webhook: None,
-    }
-}
-
-fn view_of(view: &ViewQuery) -> AlertView {
-    AlertView {
-        x: view.x.clone(),
-        y: view.y.clone(),
-        interval_ms: view.interval_ms,
-        window: view.window,
-        corr_window: view.corr_window,
-        hedge: view.hedge,
     }
 }
 
@@ -128,7 +117,7 @@ pub fn AlertPanel(view_q: RwSignal<ViewQuery>) -> impl IntoView {
             comparison: comparison.get_untracked(),
             threshold: level,
             hysteresis: 0.0,
-            view: view_q.with_untracked(view_of),
+            view: view_q.with_untracked(ViewQuery::spec),
             webhook: (!hook.is_empty()).then_some(hook),
         };
         #[cfg(feature = "hydrate")]

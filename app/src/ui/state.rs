@@ -4,7 +4,8 @@ use leptos::prelude::*;
 
 use super::series::DatasetInfo;
 use super::view::ViewQuery;
-use crate::protocol::{apply_bar, Bar, BookQuote, FeedState, FeedStatus, LastPrice, LegQuote, ServerMsg};
+use crate::protocol::{Bar, BookQuote, FeedState, FeedStatus, LastPrice, LegQuote, ServerMsg};
+use crate::view::apply_bar;
 
 /// How many alert events the page lists.
 pub const MAX_ALERT_EVENTS: usize = 100;

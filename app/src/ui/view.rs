@@ -135,8 +135,18 @@ impl ViewQuery {
     }
 
     /// The analytic part of the view, as the server is asked to compute it.
-    pub fn analytics(&self) -> crate::protocol::ViewAnalytics {
-        crate::protocol::ViewAnalytics { window: self.window, corr_window: self.corr_window, hedge: self.hedge }
+    pub fn analytics(&self) -> crate::view::ViewAnalytics {
+        crate::view::ViewAnalytics { window: self.window, corr_window: self.corr_window, hedge: self.hedge }
+    }
+
+    /// The view as the server knows it (what an alert rule made here watches).
+    pub fn spec(&self) -> crate::view::ViewSpec {
+        crate::view::ViewSpec {
+            x: self.x.clone(),
+            y: self.y.clone(),
+            interval_ms: self.interval_ms,
+            analytics: self.analytics(),
+        }
     }
 
     /// Parses `?x=BTCUSDT&y=ETHUSDT&interval=1m&window=60&…`; anything missing or invalid

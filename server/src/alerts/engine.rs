@@ -1,20 +1,24 @@
 //! Evaluates every alert rule on every closed bar of its view.
 //!
-//! Per rule it aligns the two legs' closed bars (union rule: a row per bar time, the other
-//! leg carried forward), keeps the last rows it needs, and computes the metric with
-//! [`app::analytics::live_view::compute_view`] — the function the browser uses, so an alert
-//! fires on exactly the number the page shows.
+//! Rules are grouped by the view they watch ([`ViewSpec`]); each distinct view holds
+//! [`ViewBars`] — both legs' bars, seeded from the store as a page's snapshot is and kept
+//! with the same [`app::view::apply_bar`] and the same cap ([`app::view::live_bars`]) — and
+//! computes its values with [`app::view::analytics_values`], the computation the page and
+//! the push feed run. So an alert fires on exactly the number the page shows at that bar,
+//! for every hedge method, including the ones fitted over all loaded bars.
 //!
-//! **Bounded cost.** One closed bar costs each rule of its view one `compute_view` over at
-//! most [`evaluation_rows`] rows: `2·window + corr_window + 2`, at most 5,000, and at most
-//! [`THEIL_SEN_ROWS`] for Theil–Sen, whose fit is quadratic in the rows. With
-//! `--max-alert-rules` (100) that bounds a closed bar's work (BENCHMARKS.md, "Alert rules"),
-//! and it runs on the blocking pool, never on the async workers that answer requests.
+//! A row (bar time `t`) is evaluated once both legs have closed their bar `t`, or, when one
+//! leg has no bar at `t`, once a later bar shows up (the other leg is carried forward, the
+//! union rule). Rules of one view share each evaluation; it runs on the blocking pool,
+//! never on the async workers that answer requests. Its cost is one page analytics
+//! recomputation per distinct view and closed bar (BENCHMARKS.md, "Alert rules").
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use app::alerts::{AlertEvent, AlertMetric, AlertRule, AlertState};
-use app::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
+use app::protocol::Bar;
+use app::view::{analytics_values, live_bars, AnalyticsValues, ViewBars, ViewSpec};
 use tokio::sync::{broadcast, watch};
 
 use super::repo::AlertRepo;
@@ -22,147 +26,147 @@ use super::webhook::WebhookSender;
 use crate::pipeline::BarUpdate;
 use crate::shutdown::Shutdown;
 
-/// Most rows a Theil–Sen rule keeps: its fit takes every pair of rows (n·(n−1)/2 slopes,
-/// 180k at 600 rows, a few ms), where 5,000 rows would take 12.5M slopes and 100 MB.
-pub const THEIL_SEN_ROWS: usize = 600;
+/// Where a view's bars start: the latest `limit` bars of `symbol` at `interval_ms`, as a
+/// page's snapshot has them (the store, in production).
+pub type SeedBars = Arc<dyn Fn(&str, i64, usize) -> Vec<Bar> + Send + Sync>;
 
-/// The rows a rule evaluates on each closed bar: enough for a full window of spreads and
-/// the correlation window, bounded so that one evaluation's cost is bounded.
-pub fn evaluation_rows(rule: &AlertRule) -> usize {
-    let view = &rule.view;
-    let rows = view.window.saturating_mul(2).saturating_add(view.corr_window).saturating_add(2).min(5_000);
-    match view.hedge {
-        HedgeMethod::TheilSen => rows.min(THEIL_SEN_ROWS),
-        _ => rows,
+/// No seed: views start empty (tests, benchmarks).
+pub fn no_seed() -> SeedBars {
+    Arc::new(|_, _, _| Vec::new())
+}
+
+/// Every rule's state, grouped by the view it watches.
+pub struct RuleSet {
+    rules: HashMap<String, (AlertRule, AlertState)>,
+    views: HashMap<ViewSpec, ViewState>,
+    seed: SeedBars,
+}
+
+impl Default for RuleSet {
+    fn default() -> Self {
+        RuleSet::new(no_seed())
     }
 }
 
-/// Every rule's evaluation state, keyed by rule id.
-#[derive(Default)]
-pub struct RuleSet {
-    states: HashMap<String, RuleState>,
-}
-
 impl RuleSet {
-    /// Keeps the state of unchanged rules, starts fresh for new or edited ones.
+    pub fn new(seed: SeedBars) -> Self {
+        RuleSet { rules: HashMap::new(), views: HashMap::new(), seed }
+    }
+
+    /// Keeps the state of unchanged rules, starts fresh for new or edited ones; a view no
+    /// rule watches any more is dropped, a new one seeded.
     pub fn sync(&mut self, rules: &[AlertRule]) {
-        self.states.retain(|id, state| rules.iter().any(|r| &r.id == id && *r == state.rule));
+        self.rules.retain(|id, (rule, _)| rules.iter().any(|r| &r.id == id && r == rule));
         for rule in rules {
-            self.states.entry(rule.id.clone()).or_insert_with(|| RuleState::new(rule.clone()));
+            self.rules.entry(rule.id.clone()).or_insert_with(|| (rule.clone(), AlertState::default()));
+        }
+        self.views.retain(|spec, _| rules.iter().any(|r| &r.view == spec));
+        for rule in rules {
+            if !self.views.contains_key(&rule.view) {
+                let state = ViewState::seeded(&rule.view, &self.seed);
+                self.views.insert(rule.view.clone(), state);
+            }
         }
     }
 
     /// Whether any rule watches this bar's symbol at its interval.
     pub fn wants(&self, update: &BarUpdate) -> bool {
-        update.closed && self.states.values().any(|s| s.wants(update))
+        update.closed && self.views.keys().any(|v| wants(v, update))
     }
 
-    /// Feeds a closed bar to every rule; the events it causes, with their rules.
+    /// The bars a view holds (what its rules are evaluated on).
+    pub fn view_bars(&self, spec: &ViewSpec) -> Option<&ViewBars> {
+        self.views.get(spec).map(|v| &v.bars)
+    }
+
+    /// Feeds a closed bar to every view it belongs to; the events it causes, with their rules.
     pub fn on_closed_bar(&mut self, update: &BarUpdate) -> Vec<(AlertRule, AlertEvent)> {
         let mut events = Vec::new();
-        for state in self.states.values_mut() {
-            if let Some(event) = state.on_closed_bar(update) {
-                events.push((state.rule.clone(), event));
+        for (spec, view) in self.views.iter_mut().filter(|(spec, _)| wants(spec, update)) {
+            // Price and volume rules need no analytics; skip them when no rule of the view does.
+            let needs_values = self.rules.values().any(|(rule, _)| {
+                &rule.view == spec && !matches!(rule.metric, AlertMetric::Price | AlertMetric::Volume)
+            });
+            for row in view.on_closed_bar(spec, update, needs_values) {
+                for (rule, alert) in self.rules.values_mut().filter(|(rule, _)| &rule.view == spec) {
+                    let value = match rule.metric {
+                        AlertMetric::Price => row.x.map(|b| b.close),
+                        AlertMetric::Volume => row.x.map(|b| b.volume),
+                        AlertMetric::Zscore => row.values.and_then(|v| v.z),
+                        AlertMetric::Spread => row.values.and_then(|v| v.spread),
+                        AlertMetric::Correlation => row.values.and_then(|v| v.corr),
+                    };
+                    if let Some(event) = value.and_then(|value| alert.observe(rule, value, row.t)) {
+                        events.push((rule.clone(), event));
+                    }
+                }
             }
         }
         events
     }
 }
 
-/// One rule's evaluation state.
-struct RuleState {
-    rule: AlertRule,
-    alert: AlertState,
-    /// Last closed bar (t, close, volume) per leg.
-    last_x: Option<(i64, f64, f64)>,
-    last_y: Option<(i64, f64, f64)>,
-    /// Time of the row waiting for the other leg's bar of the same time.
-    pending_t: Option<i64>,
-    rows: VecDeque<(i64, f64, f64)>,
+fn wants(spec: &ViewSpec, update: &BarUpdate) -> bool {
+    update.interval_ms == spec.interval_ms && (update.symbol == spec.x || update.symbol == spec.y)
 }
 
-impl RuleState {
-    fn new(rule: AlertRule) -> Self {
-        Self { rule, alert: AlertState::default(), last_x: None, last_y: None, pending_t: None, rows: VecDeque::new() }
+/// One view's bars and the row waiting for its other leg.
+struct ViewState {
+    bars: ViewBars,
+    /// Time of the row waiting for the other leg's bar of the same time.
+    pending_t: Option<i64>,
+    /// Last row evaluated (a row is evaluated once).
+    last_row: Option<i64>,
+}
+
+/// What one evaluated row gives the rules of its view.
+struct Row {
+    t: i64,
+    /// The x leg's bar in force at `t` (carried forward).
+    x: Option<Bar>,
+    values: Option<AnalyticsValues>,
+}
+
+impl ViewState {
+    fn seeded(spec: &ViewSpec, seed: &SeedBars) -> Self {
+        let limit = live_bars(spec.interval_ms);
+        let bars = ViewBars { x: seed(&spec.x, spec.interval_ms, limit), y: seed(&spec.y, spec.interval_ms, limit) };
+        // Seeded rows were the page's history: the next closed bar is the first evaluated.
+        let last_row = bars.x.last().into_iter().chain(bars.y.last()).map(|b| b.t).max();
+        ViewState { bars, pending_t: None, last_row }
     }
 
-    fn capacity(&self) -> usize {
-        evaluation_rows(&self.rule)
-    }
-
-    /// Whether this bar can change the rule's state (its interval, one of its legs).
-    fn wants(&self, update: &BarUpdate) -> bool {
-        let view = &self.rule.view;
-        update.interval_ms == view.interval_ms && (update.symbol == view.x || update.symbol == view.y)
-    }
-
-    /// Feeds a closed bar; returns an event when the rule changes state.
-    fn on_closed_bar(&mut self, update: &BarUpdate) -> Option<AlertEvent> {
-        let view = &self.rule.view;
-        if update.interval_ms != view.interval_ms {
-            return None;
-        }
-        let bar = (update.bar.t, update.bar.close, update.bar.volume);
-        let is_x = update.symbol == view.x;
-        let is_y = update.symbol == view.y;
-        if !is_x && !is_y {
-            return None;
-        }
-        let mut event = None;
+    /// Applies a closed bar; the rows it completes, oldest first.
+    fn on_closed_bar(&mut self, spec: &ViewSpec, update: &BarUpdate, needs_values: bool) -> Vec<Row> {
+        let t = update.bar.t;
+        let mut rows = Vec::new();
         // A newer bar completes the pending row with whatever the other leg had.
-        if let Some(t) = self.pending_t.filter(|t| *t < bar.0) {
-            event = self.push_row(t);
-        }
-        if is_x {
-            self.last_x = Some(bar);
-        }
-        if is_y {
-            self.last_y = Some(bar);
-        }
-        let both_at_t = self.last_x.is_some_and(|b| b.0 == bar.0) && self.last_y.is_some_and(|b| b.0 == bar.0);
-        if both_at_t {
+        if let Some(pending) = self.pending_t.filter(|p| *p < t) {
             self.pending_t = None;
-            event = self.push_row(bar.0).or(event);
-        } else {
-            self.pending_t = Some(bar.0);
+            rows.extend(self.row(spec, pending, needs_values));
         }
-        event
+        self.bars.apply(&spec.x, &spec.y, &update.symbol, update.bar, update.interval_ms);
+        let has = |bars: &[Bar]| bars.last().is_some_and(|b| b.t == t);
+        if has(&self.bars.x) && has(&self.bars.y) {
+            self.pending_t = None;
+            rows.extend(self.row(spec, t, needs_values));
+        } else {
+            self.pending_t = Some(t);
+        }
+        rows
     }
 
-    fn push_row(&mut self, t: i64) -> Option<AlertEvent> {
-        let (Some(x), Some(y)) = (self.last_x, self.last_y) else { return None };
-        if self.rows.back().is_some_and(|r| r.0 >= t) {
+    /// The view's values on the bars up to `t` (what the page showed when `t` was its last
+    /// row), once per row.
+    fn row(&mut self, spec: &ViewSpec, t: i64, needs_values: bool) -> Option<Row> {
+        if self.last_row.is_some_and(|last| last >= t) {
             return None;
         }
-        self.rows.push_back((t, x.1, y.1));
-        while self.rows.len() > self.capacity() {
-            self.rows.pop_front();
-        }
-        let value = match self.rule.metric {
-            AlertMetric::Price => Some(x.1),
-            AlertMetric::Volume => Some(x.2),
-            metric => {
-                let series = self.series();
-                match metric {
-                    AlertMetric::Zscore => ViewSeries::last(&series.z),
-                    AlertMetric::Spread => ViewSeries::last(&series.spread),
-                    _ => ViewSeries::last(&series.corr),
-                }
-            }
-        }?;
-        self.alert.observe(&self.rule, value, t)
-    }
-
-    fn series(&self) -> ViewSeries {
-        let (t, (x, y)): (Vec<i64>, (Vec<f64>, Vec<f64>)) = self.rows.iter().map(|&(t, x, y)| (t, (x, y))).unzip();
-        let view = &self.rule.view;
-        let params = ViewParams {
-            hedge: view.hedge,
-            window: view.window,
-            corr_window: view.corr_window,
-            ..ViewParams::default()
-        };
-        compute_view(&t, &x, &y, &params)
+        self.last_row = Some(t);
+        let upto = |bars: &[Bar]| bars.partition_point(|b| b.t <= t);
+        let (x, y) = (&self.bars.x[..upto(&self.bars.x)], &self.bars.y[..upto(&self.bars.y)]);
+        let values = needs_values.then(|| analytics_values(x, y, spec.interval_ms, spec.analytics)).flatten();
+        Some(Row { t, x: x.last().copied(), values })
     }
 }
 
@@ -173,11 +177,13 @@ pub struct AlertEngine {
     pub bars: broadcast::Receiver<BarUpdate>,
     pub events: broadcast::Sender<AlertEvent>,
     pub webhooks: WebhookSender,
+    /// Where a newly watched view's bars start.
+    pub seed: SeedBars,
 }
 
 impl AlertEngine {
     pub async fn run(mut self, mut shutdown: Shutdown) {
-        let mut set = RuleSet::default();
+        let mut set = RuleSet::new(self.seed.clone());
         set.sync(&self.rules.borrow_and_update());
         loop {
             tokio::select! {
@@ -188,7 +194,7 @@ impl AlertEngine {
                 update = self.bars.recv() => match update {
                     Ok(update) if set.wants(&update) => {
                         // The analytics run on the blocking pool; the set comes back with them.
-                        let mut taken = std::mem::take(&mut set);
+                        let mut taken = std::mem::replace(&mut set, RuleSet::new(self.seed.clone()));
                         let evaluated = tokio::task::spawn_blocking(move || {
                             let events = taken.on_closed_bar(&update);
                             (taken, events)
@@ -233,8 +239,9 @@ impl AlertEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::alerts::{AlertEventKind, AlertView, Comparison};
-    use app::protocol::Bar;
+    use app::alerts::{AlertEventKind, Comparison};
+    use app::analytics::live_view::HedgeMethod;
+    use app::view::{apply_bar, ViewAnalytics};
 
     fn rule(metric: AlertMetric, comparison: Comparison, threshold: f64) -> AlertRule {
         AlertRule {
@@ -244,102 +251,124 @@ mod tests {
             comparison,
             threshold,
             hysteresis: 0.0,
-            view: AlertView {
+            view: ViewSpec {
                 x: "BTCUSDT".into(),
                 y: "ETHUSDT".into(),
                 interval_ms: 1000,
-                window: 20,
-                corr_window: 10,
-                hedge: Default::default(),
+                analytics: ViewAnalytics { window: 20, corr_window: 10, hedge: Default::default() },
             },
             webhook: None,
         }
     }
 
+    fn bar(t: i64, close: f64) -> Bar {
+        Bar { t, open: close, high: close, low: close, close, volume: 2.0, count: 1 }
+    }
+
     fn closed(symbol: &str, t: i64, close: f64) -> BarUpdate {
-        BarUpdate {
-            symbol: symbol.into(),
-            interval_ms: 1000,
-            bar: Bar { t, open: close, high: close, low: close, close, volume: 2.0, count: 1 },
-            closed: true,
-            trade_ms: t,
-        }
+        BarUpdate { symbol: symbol.into(), interval_ms: 1000, bar: bar(t, close), closed: true, trade_ms: t }
+    }
+
+    fn set_of(rules: &[AlertRule]) -> RuleSet {
+        let mut set = RuleSet::default();
+        set.sync(rules);
+        set
     }
 
     #[test]
     fn price_rule_fires_on_the_aligned_row_and_clears() {
-        let mut state = RuleState::new(rule(AlertMetric::Price, Comparison::Above, 100.0));
+        let mut set = set_of(&[rule(AlertMetric::Price, Comparison::Above, 100.0)]);
         let mut events = vec![];
         for (t, x) in [(0, 99.0), (1000, 101.0), (2000, 99.5)] {
-            events.extend(state.on_closed_bar(&closed("BTCUSDT", t, x)));
-            events.extend(state.on_closed_bar(&closed("ETHUSDT", t, 5.0)));
+            events.extend(set.on_closed_bar(&closed("BTCUSDT", t, x)));
+            events.extend(set.on_closed_bar(&closed("ETHUSDT", t, 5.0)));
         }
-        let kinds: Vec<_> = events.iter().map(|e| (e.t_ms, e.kind)).collect();
+        let kinds: Vec<_> = events.iter().map(|(_, e)| (e.t_ms, e.kind)).collect();
         assert_eq!(kinds, vec![(1000, AlertEventKind::Fired), (2000, AlertEventKind::Cleared)]);
     }
 
     #[test]
     fn a_leg_without_a_bar_is_carried_forward_when_time_moves_on() {
-        let mut state = RuleState::new(rule(AlertMetric::Price, Comparison::Above, 100.0));
-        state.on_closed_bar(&closed("BTCUSDT", 0, 99.0));
-        state.on_closed_bar(&closed("ETHUSDT", 0, 5.0));
+        let mut set = set_of(&[rule(AlertMetric::Price, Comparison::Above, 100.0)]);
+        set.on_closed_bar(&closed("BTCUSDT", 0, 99.0));
+        set.on_closed_bar(&closed("ETHUSDT", 0, 5.0));
         // y has no bar at t=1000; the row is completed when t=2000 arrives.
-        assert!(state.on_closed_bar(&closed("BTCUSDT", 1000, 150.0)).is_none());
-        let event = state.on_closed_bar(&closed("BTCUSDT", 2000, 150.0)).expect("row 1000 fires");
-        assert_eq!(event.t_ms, 1000);
-        assert_eq!(state.rows.len(), 2);
+        assert!(set.on_closed_bar(&closed("BTCUSDT", 1000, 150.0)).is_empty());
+        let events = set.on_closed_bar(&closed("BTCUSDT", 2000, 150.0));
+        assert_eq!(events.iter().map(|(_, e)| e.t_ms).collect::<Vec<_>>(), [1000], "row 1000 fires, once");
+        assert!(set.on_closed_bar(&closed("ETHUSDT", 2000, 5.0)).is_empty(), "still above: no new event");
+    }
+
+    /// For every hedge method, the value a rule is evaluated on at each closed bar is the
+    /// page's: `analytics_values` over the bars the page holds (the same `apply_bar`, the
+    /// same cap), even past the cap and for the methods fitted over all loaded bars.
+    #[test]
+    fn every_hedge_method_evaluates_exactly_the_value_the_page_shows() {
+        for hedge in HedgeMethod::ALL {
+            // A price rule tracks the bars (no analytics per bar: a debug build stays quick).
+            let mut r = rule(AlertMetric::Price, Comparison::Above, 1e9);
+            r.view.analytics.hedge = hedge;
+            // A 5m view keeps 864 bars: feed 1,000 to go past the cap.
+            r.view.interval_ms = 300_000;
+            let mut set = set_of(std::slice::from_ref(&r));
+            let (mut page_x, mut page_y) = (Vec::new(), Vec::new());
+            for i in 0..1_000i64 {
+                let t = i * 300_000;
+                let x = 100.0 + (i as f64 * 0.05).sin() * 3.0 + i as f64 * 0.01;
+                let y = 0.5 * x + (i as f64 * 0.31).cos();
+                for (symbol, close, page) in [("BTCUSDT", x, &mut page_x), ("ETHUSDT", y, &mut page_y)] {
+                    let update = BarUpdate { interval_ms: 300_000, ..closed(symbol, t, close) };
+                    set.on_closed_bar(&update);
+                    apply_bar(page, update.bar, 300_000);
+                }
+                if i % 97 == 0 || i == 999 {
+                    let held = set.view_bars(&r.view).expect("the view");
+                    assert_eq!((&held.x, &held.y), (&page_x, &page_y), "{hedge:?}: the page's bars at {i}");
+                }
+            }
+            assert_eq!(page_x.len(), live_bars(300_000));
+            // A z rule on the same view evaluates the next row on those bars: the page's z.
+            let z_rule = AlertRule {
+                id: "z".into(),
+                metric: AlertMetric::Zscore,
+                comparison: Comparison::AbsAbove,
+                threshold: -1.0,
+                ..r.clone()
+            };
+            set.sync(&[r.clone(), z_rule]);
+            let t = 1_000 * 300_000;
+            let (x, y) = (page_x[page_x.len() - 1].close + 0.3, page_y[page_y.len() - 1].close - 0.2);
+            set.on_closed_bar(&BarUpdate { interval_ms: 300_000, ..closed("BTCUSDT", t, x) });
+            let fired = set.on_closed_bar(&BarUpdate { interval_ms: 300_000, ..closed("ETHUSDT", t, y) });
+            apply_bar(&mut page_x, bar(t, x), 300_000);
+            apply_bar(&mut page_y, bar(t, y), 300_000);
+            let page = analytics_values(&page_x, &page_y, 300_000, r.view.analytics).expect("page values");
+            assert!(page.z.is_some_and(f64::is_finite), "{hedge:?}: a z to compare");
+            let fired: Vec<f64> = fired.iter().filter(|(r, _)| r.id == "z").map(|(_, e)| e.value).collect();
+            assert_eq!(fired, vec![page.z.expect("z")], "{hedge:?}: the rule fired on the page's z");
+        }
     }
 
     #[test]
-    fn zscore_rule_matches_the_view_the_page_computes() {
-        let mut state = RuleState::new(rule(AlertMetric::Zscore, Comparison::AbsAbove, 1.5));
-        let mut fired = 0;
-        for i in 0..200i64 {
-            let x = 100.0 + i as f64 * 0.01;
-            let y = 50.0 + (i as f64 * 0.25).sin();
-            fired += usize::from(state.on_closed_bar(&closed("BTCUSDT", i * 1000, x)).is_some());
-            fired += usize::from(state.on_closed_bar(&closed("ETHUSDT", i * 1000, y)).is_some());
-        }
-        assert!(fired >= 2, "a swinging spread must fire and clear");
-        let last = ViewSeries::last(&state.series().z).expect("z");
-        assert!(last.is_finite());
-    }
-
-    #[test]
-    fn a_tls_rule_evaluates_the_orthogonal_hedge_view() {
-        let mut r = rule(AlertMetric::Zscore, Comparison::AbsAbove, 1.5);
-        r.view.hedge = HedgeMethod::parse("tls").expect("tls is a hedge method");
-        let mut state = RuleState::new(r);
-        for i in 0..200i64 {
-            let x = 100.0 + i as f64 * 0.01;
-            state.on_closed_bar(&closed("BTCUSDT", i * 1000, x));
-            state.on_closed_bar(&closed("ETHUSDT", i * 1000, 0.5 * x + (i as f64 * 0.25).sin()));
-        }
-        assert_eq!(state.series().hedge_error, None);
-        assert!(ViewSeries::last(&state.series().z).is_some_and(f64::is_finite));
-    }
-
-    #[test]
-    fn a_theil_sen_rule_keeps_a_bounded_window() {
-        let mut r = rule(AlertMetric::Price, Comparison::Above, 100.5);
-        r.view.window = 5_000;
-        r.view.corr_window = 5_000;
-        assert_eq!(evaluation_rows(&r), 5_000, "rolling OLS keeps its 5,000 rows");
-        r.view.hedge = HedgeMethod::TheilSen;
-        assert_eq!(evaluation_rows(&r), THEIL_SEN_ROWS);
-        let mut set = RuleSet::default();
-        set.sync(&[r]);
-        let mut events = Vec::new();
-        for i in 0..(THEIL_SEN_ROWS as i64 + 100) {
-            let x = 100.0 + i as f64 * 0.001;
-            events.extend(set.on_closed_bar(&closed("BTCUSDT", i * 1000, x)));
-            events.extend(set.on_closed_bar(&closed("ETHUSDT", i * 1000, 5.0)));
-        }
-        assert_eq!(set.states.values().next().expect("state").rows.len(), THEIL_SEN_ROWS);
-        assert_eq!(events.len(), 1, "x crosses 100.5 once");
-        assert_eq!(events[0].1.t_ms, 501_000);
-        assert!(!set.wants(&BarUpdate { interval_ms: 60_000, ..closed("BTCUSDT", 0, 1.0) }));
-        assert!(!set.wants(&closed("SOLUSDT", 0, 1.0)));
-        assert!(set.wants(&closed("ETHUSDT", 0, 1.0)));
+    fn rules_of_one_view_share_it_and_a_new_view_starts_from_the_seed() {
+        let seed: SeedBars = Arc::new(|symbol, _, limit| {
+            let close = if symbol == "BTCUSDT" { 100.0 } else { 50.0 };
+            (0..limit.min(30) as i64).map(|i| bar(i * 1000, close + i as f64)).collect()
+        });
+        let a = rule(AlertMetric::Price, Comparison::Above, 140.0);
+        let b = AlertRule { id: "b".into(), metric: AlertMetric::Zscore, ..a.clone() };
+        let other = AlertRule { id: "c".into(), view: ViewSpec { interval_ms: 60_000, ..a.view.clone() }, ..a.clone() };
+        let mut set = RuleSet::new(seed);
+        set.sync(&[a.clone(), b, other.clone()]);
+        assert_eq!(set.views.len(), 2, "two rules on one view share it");
+        assert_eq!(set.view_bars(&a.view).map(|v| v.x.len()), Some(30), "seeded like a snapshot");
+        // The seeded bars were history: the first closed bar after them is the first row.
+        let events = set.on_closed_bar(&closed("BTCUSDT", 29_000, 141.0));
+        assert!(events.is_empty(), "bar 29 was seeded; only a later row is evaluated");
+        set.on_closed_bar(&closed("BTCUSDT", 30_000, 141.0));
+        let events = set.on_closed_bar(&closed("ETHUSDT", 30_000, 80.0));
+        assert_eq!(events.iter().map(|(r, e)| (r.id.as_str(), e.t_ms)).collect::<Vec<_>>(), [("r", 30_000)]);
+        set.sync(&[other]);
+        assert_eq!(set.views.len(), 1, "a view nobody watches is dropped");
     }
 }

@@ -11,7 +11,8 @@ pub use repo::AlertRepo;
 
 use std::sync::Arc;
 
-use app::alerts::{AlertEvent, AlertMetric, AlertRule, AlertView, Comparison};
+use app::alerts::{AlertEvent, AlertMetric, AlertRule, Comparison};
+use app::view::{ViewAnalytics, ViewSpec};
 use tokio::sync::{broadcast, watch};
 
 use crate::pipeline::BarUpdate;
@@ -20,6 +21,12 @@ use crate::store::Store;
 
 /// Default of `--max-alert-rules`.
 pub const DEFAULT_MAX_RULES: usize = 100;
+
+/// Most distinct Theil–Sen views rules may watch. A view is evaluated once per closed bar
+/// whatever number of rules share it, on the bars a page holds; Theil–Sen's fit is quadratic
+/// in them (~16 ms for a full 1s view, BENCHMARKS.md "Alert rules"), the other methods'
+/// linear (< 1 ms): ten bound the worst case to ~0.16 s of the blocking pool per second.
+pub const MAX_THEIL_SEN_VIEWS: usize = 10;
 
 /// What the HTTP API needs to edit rules: the repo, the live rule set, the known symbols.
 #[derive(Clone)]
@@ -45,6 +52,17 @@ impl AlertsHandle {
         let stored = self.rules.borrow().len();
         if stored >= self.max_rules && !self.rules.borrow().iter().any(|r| r.id == rule.id) {
             return Err(repo::RepoError::TooMany { stored, max: self.max_rules });
+        }
+        if rule.view.analytics.hedge == app::analytics::live_view::HedgeMethod::TheilSen {
+            let rules = self.rules.borrow();
+            let views: std::collections::HashSet<&ViewSpec> = rules
+                .iter()
+                .filter(|r| r.id != rule.id && r.view.analytics.hedge == rule.view.analytics.hedge)
+                .map(|r| &r.view)
+                .collect();
+            if views.len() >= MAX_THEIL_SEN_VIEWS && !views.contains(&rule.view) {
+                return Err(repo::RepoError::TooManyTheilSen { views: views.len(), max: MAX_THEIL_SEN_VIEWS });
+            }
         }
         self.repo.upsert(&rule)?;
         self.repo.flush_rules().await?;
@@ -76,13 +94,11 @@ pub fn default_rule(pair: &(String, String)) -> AlertRule {
         comparison: Comparison::AbsAbove,
         threshold: 2.0,
         hysteresis: 0.5,
-        view: AlertView {
+        view: ViewSpec {
             x: pair.0.clone(),
             y: pair.1.clone(),
             interval_ms: 1_000,
-            window: 60,
-            corr_window: 30,
-            hedge: Default::default(),
+            analytics: ViewAnalytics { window: 60, corr_window: 30, hedge: Default::default() },
         },
         webhook: None,
     }
@@ -106,8 +122,18 @@ pub fn start(
         rules.push(rule);
     }
     let (rules_tx, rules_rx) = watch::channel(rules);
-    let engine =
-        AlertEngine { repo: repo.clone(), rules: rules_rx, bars: bars.subscribe(), events: events.clone(), webhooks };
+    // Each watched view starts from the bars a page's snapshot would hold.
+    let seed_store = store.clone();
+    let seed: engine::SeedBars =
+        Arc::new(move |symbol, interval_ms, limit| seed_store.recent_bars(symbol, interval_ms, limit));
+    let engine = AlertEngine {
+        repo: repo.clone(),
+        rules: rules_rx,
+        bars: bars.subscribe(),
+        events: events.clone(),
+        webhooks,
+        seed,
+    };
     tasks.spawn(engine.run(shutdown.clone()));
     Ok(AlertsHandle {
         repo,
@@ -116,4 +142,54 @@ pub fn start(
         max_rules: DEFAULT_MAX_RULES,
         saving: Arc::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::analytics::live_view::HedgeMethod;
+
+    #[tokio::test]
+    async fn theil_sen_rules_are_bounded_by_distinct_views_not_by_rules() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let (bars, _) = broadcast::channel(4);
+        let (events, _) = broadcast::channel(4);
+        let (_trigger, shutdown) = crate::shutdown::channel();
+        let mut tasks = tokio::task::JoinSet::new();
+        let symbols = crate::symbols::Symbols::fixed(&["BTCUSDT".into(), "ETHUSDT".into()]);
+        let pair = ("BTCUSDT".to_string(), "ETHUSDT".to_string());
+        let webhooks = webhook::WebhookSender::new(&[]);
+        let handle = start(&store, &symbols, &pair, (&bars, &events), &mut tasks, &shutdown, webhooks).expect("start");
+        let theil_sen = |id: usize, window: usize| AlertRule {
+            id: format!("ts{id}"),
+            view: ViewSpec {
+                analytics: ViewAnalytics { window, corr_window: 30, hedge: HedgeMethod::TheilSen },
+                ..default_rule(&pair).view
+            },
+            ..default_rule(&pair)
+        };
+        for i in 0..MAX_THEIL_SEN_VIEWS {
+            handle.upsert(theil_sen(i, 20 + i)).await.expect("a new Theil–Sen view within the bound");
+        }
+        // More rules on a watched view cost nothing more; a new view is refused, clearly.
+        handle.upsert(theil_sen(100, 20)).await.expect("a rule on an already watched view");
+        let refused = handle.upsert(theil_sen(101, 99)).await.expect_err("an eleventh view");
+        assert!(matches!(refused, repo::RepoError::TooManyTheilSen { views: 10, max: 10 }), "{refused}");
+        assert!(refused.to_string().contains("Theil–Sen views"), "{refused}");
+        // Other methods are not bounded this way; editing a Theil–Sen rule in place is fine.
+        let ols = AlertRule { id: "ols".into(), ..theil_sen(102, 99) };
+        let ols = AlertRule {
+            view: ViewSpec {
+                analytics: ViewAnalytics { hedge: HedgeMethod::Ols, ..ols.view.analytics },
+                ..ols.view.clone()
+            },
+            ..ols
+        };
+        handle.upsert(ols).await.expect("an OLS view");
+        // ts9 alone watches window 29: moving it frees that view. ts0 shares window 20 with
+        // ts100, so moving ts0 would make eleven.
+        handle.upsert(theil_sen(9, 77)).await.expect("ts9 moved to another view: still ten");
+        assert!(handle.upsert(theil_sen(0, 78)).await.is_err(), "ts0's view stays watched by ts100");
+    }
 }

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::protocol::{analytics_values, apply_bar, live_bars, Bar, FeedStatus, LastPrice, ServerMsg, ViewAnalytics};
+use app::protocol::{Bar, FeedStatus, LastPrice, ServerMsg};
+use app::view::{analytics_values, live_bars, ViewAnalytics, ViewBars};
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
@@ -73,8 +74,7 @@ fn history_done(status: &FeedStatus, view: &View) -> usize {
 /// Both legs' bars as a watching page holds them (snapshot, then every update), for a
 /// view whose analytics the feed computes.
 struct Legs {
-    x: Vec<Bar>,
-    y: Vec<Bar>,
+    bars: ViewBars,
     /// A bar changed since the analytics were last pushed.
     changed: bool,
 }
@@ -147,7 +147,7 @@ impl ViewFeed {
         let limit = live_bars(self.view.interval_ms);
         let x = self.history.recent_bars(&self.view.x, self.view.interval_ms, limit);
         let y = self.history.recent_bars(&self.view.y, self.view.interval_ms, limit);
-        Some(Legs { x, y, changed: false })
+        Some(Legs { bars: ViewBars { x, y }, changed: false })
     }
 
     /// Applies a bar update to the legs exactly as a page applies the pushed bar.
@@ -156,11 +156,7 @@ impl ViewFeed {
         if update.interval_ms != self.view.interval_ms {
             return;
         }
-        if update.symbol == self.view.x {
-            apply_bar(&mut legs.x, update.bar, update.interval_ms);
-            legs.changed = true;
-        } else if update.symbol == self.view.y {
-            apply_bar(&mut legs.y, update.bar, update.interval_ms);
+        if legs.bars.apply(&self.view.x, &self.view.y, &update.symbol, update.bar, update.interval_ms) {
             legs.changed = true;
         }
     }
@@ -171,7 +167,7 @@ impl ViewFeed {
         let mut out = flush(&self.view, pending);
         if let Some(legs) = legs.as_mut().filter(|l| l.changed) {
             legs.changed = false;
-            out.extend(analytics_msg(&self.view, &legs.x, &legs.y));
+            out.extend(analytics_msg(&self.view, &legs.bars.x, &legs.bars.y));
         }
         out
     }

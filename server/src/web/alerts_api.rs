@@ -35,7 +35,9 @@ fn invalid(message: impl Into<String>) -> Response {
 /// A repo failure: the quota is the client's to fix; anything else is logged, not shown.
 fn repo_error(err: RepoError) -> Response {
     match err {
-        RepoError::TooMany { .. } => error(StatusCode::CONFLICT, "quota_exceeded", err.to_string()),
+        RepoError::TooMany { .. } | RepoError::TooManyTheilSen { .. } => {
+            error(StatusCode::CONFLICT, "quota_exceeded", err.to_string())
+        }
         err if err.is_storage_full() => {
             tracing::error!(%err, "alerts api: the disk is full");
             let message = "the server's disk is full, so the database takes no change (nothing was stored or deleted); free space on it and writing resumes by itself (data set deletes work meanwhile)";
