@@ -50,6 +50,9 @@ pub struct ScreenerReport {
     pub pairs: Vec<ScreenedPair>,
     /// Why nothing could be screened, if so (e.g. too little history yet).
     pub note: Option<String>,
+    /// The uploaded data sets screened (`?datasets=`); empty: the live symbols.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub datasets: Vec<u64>,
 }
 
 impl ScreenerReport {

@@ -553,48 +553,46 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     let href = cells[0].attr("href").await.expect("href").expect("cell links somewhere");
     assert!(href.starts_with("/?") && href.contains("x=") && href.contains("y="), "{href}");
     // The rank table: a row per pair, each linking to Live; a click on a header sorts by it.
-    let rows = browser
+    let (row_href, rel) = browser
         .wait_for("a rank row per pair", Duration::from_secs(20), || async {
             let rows = browser.client.find_all(Locator::Css("[data-testid='screener-row']")).await.ok()?;
-            (rows.len() == 28).then_some(rows)
+            let link = rows.first()?.find(Locator::Css("a")).await.ok()?;
+            let (href, rel) = (link.attr("href").await.ok()??, link.attr("rel").await.ok()?);
+            (rows.len() == 28).then_some((href, rel))
         })
         .await;
-    let link = rows[0].find(Locator::Css("a")).await.expect("row link");
-    let row_href = link.attr("href").await.expect("href").expect("row links to Live");
     assert!(row_href.starts_with("/?") && row_href.contains("x=") && row_href.contains("y="), "{row_href}");
-    assert_eq!(link.attr("rel").await.expect("rel").as_deref(), Some("external"));
-    let column = |k: usize| async move {
-        let mut values = Vec::new();
-        for row in browser.client.find_all(Locator::Css("[data-testid='screener-row']")).await.expect("rows") {
-            let cell = row.find(Locator::Css(&format!("td:nth-child({k})"))).await.expect("cell");
-            values.push(cell.text().await.expect("text").parse::<f64>().ok());
-        }
-        values
-    };
+    assert_eq!(rel.as_deref(), Some("external"));
     // Sorted by q ascending at first; a click on "half-life" sorts by it ascending.
-    let hl_header = browser
-        .client
-        .find(Locator::Css("[data-testid='rank-sort'][data-column='half-life']"))
-        .await
-        .expect("half-life header");
-    hl_header.click().await.expect("sort click");
-    let sorted = browser
-        .wait_for("rows sorted by half-life", Duration::from_secs(10), || async {
-            let values = column(4).await;
-            let known: Vec<f64> = values.iter().flatten().copied().collect();
-            let last_known = values.iter().rposition(Option::is_some).unwrap_or(0);
-            let ordered = known.windows(2).all(|w| w[0] <= w[1]) && values[..=last_known].iter().all(Option::is_some);
-            (known.len() >= 2 && ordered).then_some(known)
-        })
-        .await;
-    hl_header.click().await.expect("second click flips the order");
-    browser
-        .wait_for("rows sorted by half-life, descending", Duration::from_secs(10), || async {
-            let known: Vec<f64> = column(4).await.into_iter().flatten().collect();
-            (known.first() == sorted.last() && known.windows(2).all(|w| w[0] >= w[1])).then_some(())
-        })
-        .await;
+    for descending in [false, true] {
+        // The header is drawn again with every sort: find it each time.
+        let header = Locator::Css("[data-testid='rank-sort'][data-column='half-life']");
+        browser.client.find(header).await.expect("half-life header").click().await.expect("sort click");
+        browser
+            .wait_for(&format!("rows sorted by half-life (descending: {descending})"), Duration::from_secs(10), || {
+                rank_sorted_by(&browser, 4, descending)
+            })
+            .await;
+    }
     browser.screenshot("screener").await;
+    // Screening uploaded data sets: the two Binance files give one pair, linked by series keys.
+    browser.select_containing("screener-source", "uploaded").await;
+    for file in ["BTCUSDT_1m_header", "ETHUSDT_1m_noheader"] {
+        browser
+            .wait_for(&format!("the data set {file} to pick"), Duration::from_secs(10), || async {
+                let xpath = format!("//label[contains(., '{file}')]/input[@data-testid='screener-dataset']");
+                browser.client.find(Locator::XPath(&xpath)).await.ok()?.click().await.ok()
+            })
+            .await;
+    }
+    let href = browser
+        .wait_for("one rank row of the two uploaded series", Duration::from_secs(20), || async {
+            let rows = browser.client.find_all(Locator::Css("[data-testid='screener-row']")).await.ok()?;
+            let href = rows.first()?.find(Locator::Css("a")).await.ok()?.attr("href").await.ok()??;
+            (rows.len() == 1 && href.contains(":BTCUSDT")).then_some(href)
+        })
+        .await;
+    assert!(href.contains(":ETHUSDT"), "rows link to Live with the data set keys: {href}");
     // Backtest page: equity curve and trades table on the live view once z exists.
     browser.client.goto(&format!("{}/backtest?window=10&entry=0.5", server.base_url)).await.expect("open backtest");
     browser
@@ -654,6 +652,20 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
 /// The Upload page's "open in Live" link of the ETH data set opens the BTC/ETH files in the
 /// Live workspace: pickers list live symbols and uploaded series in groups, the URL holds the
 /// choice, the charts draw the files' bars and static OLS there shows statsmodels' β.
+/// Whether the rank table's column `k` is sorted (rows without a number last either way);
+/// `None` if not, or if the table was drawn again meanwhile.
+async fn rank_sorted_by(browser: &Browser, k: usize, descending: bool) -> Option<()> {
+    let mut values = Vec::new();
+    for row in browser.client.find_all(Locator::Css("[data-testid='screener-row']")).await.ok()? {
+        let cell = row.find(Locator::Css(&format!("td:nth-child({k})"))).await.ok()?;
+        values.push(cell.text().await.ok()?.parse::<f64>().ok());
+    }
+    let known: Vec<f64> = values.iter().flatten().copied().collect();
+    let last_known = values.iter().rposition(Option::is_some)?;
+    let ordered = known.windows(2).all(|w| if descending { w[0] >= w[1] } else { w[0] <= w[1] });
+    (known.len() >= 2 && ordered && values[..=last_known].iter().all(Option::is_some)).then_some(())
+}
+
 async fn check_uploaded_pair_in_live(browser: &Browser, base: &str, golden_beta: f64) {
     let mut target = None;
     for link in browser.client.find_all(Locator::Css("[data-testid='dataset-open-live']")).await.expect("links") {

@@ -179,6 +179,19 @@ pub fn fmt_kpss(p: Option<f64>, bound: Option<PBound>) -> String {
     }
 }
 
+/// The `/api/screener` request: the live symbols, or the series of these data sets
+/// (`None` when data sets are asked for but none is picked).
+pub fn screener_url(interval_ms: i64, datasets: Option<&[u64]>) -> Option<String> {
+    match datasets {
+        None => Some(format!("/api/screener?interval={interval_ms}")),
+        Some([]) => None,
+        Some(ids) => {
+            let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+            Some(format!("/api/screener?interval={interval_ms}&datasets={}", ids.join(",")))
+        }
+    }
+}
+
 /// An optional number input: empty or unparsable = no filter.
 fn parse_opt(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
@@ -187,7 +200,10 @@ fn parse_opt(text: &str) -> Option<f64> {
 #[component]
 pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
     let view_q = RwSignal::new(initial);
-    let _ = super::state::connect_live(view_q);
+    let live = super::state::connect_live(view_q);
+    // The uploaded data sets to screen; empty: the live symbols.
+    let sources = RwSignal::new(Vec::<u64>::new());
+    let use_datasets = RwSignal::new(false);
     let interval = RwSignal::new(60_000i64);
     let min_volume = RwSignal::new(0.0f64);
     let min_trades = RwSignal::new(0.0f64);
@@ -199,13 +215,25 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
 
     #[cfg(feature = "hydrate")]
     let _ = set_interval_with_handle(move || refresh.update(|n| *n += 1), std::time::Duration::from_secs(30));
+    // The last request sent: an older answer arriving after it (a slow 1m screen after a
+    // switch to 1s) is dropped.
+    #[cfg(feature = "hydrate")]
+    let latest = StoredValue::new(0u64);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         refresh.track();
-        let url = format!("/api/screener?interval={}", interval.get());
+        let url = screener_url(interval.get(), use_datasets.get().then(|| sources.get()).as_deref());
+        if url.is_none() {
+            report.set(Some(Err("pick one or more data sets to screen".into())));
+        }
+        let Some(url) = url else { return };
+        latest.update_value(|n| *n += 1);
+        let sent = latest.get_value();
         leptos::task::spawn_local(async move {
             let answer = super::http::request::<ScreenerReport>("GET", &url, None::<&()>).await;
-            report.set(Some(answer.and_then(|r| r.ok_or_else(|| "empty answer".to_string()))));
+            if latest.get_value() == sent {
+                report.set(Some(answer.and_then(|r| r.ok_or_else(|| "empty answer".to_string()))));
+            }
         });
     });
 
@@ -269,7 +297,7 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
             })
             .collect_view();
         view! {
-            <p class="hint">{format!("{} common {} bars per symbol. Cell: correlation of returns (colour) and Engle–Granger p-value (bold when < 0.05). Rows are y, columns x.", r.bars, interval_label(r.interval_ms))}</p>
+            <p class="hint">{if r.datasets.is_empty() { format!("{} common {} bars per symbol.", r.bars, interval_label(r.interval_ms)) } else { format!("{} common bars of the series of data sets {:?}.", r.bars, r.datasets) }}{" Cell: correlation of returns (colour) and Engle–Granger p-value (bold when < 0.05). Rows are y, columns x."}</p>
             {note.map(|n| view! { <p class="error">{n}</p> })}
             <table class="heatmap num"><thead><tr><th></th>{header}</tr></thead><tbody>{rows}</tbody></table>
         }
@@ -337,6 +365,12 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
             <section class="panel" aria-label="Screener">
                 <h2>"Pair screener "<InfoLink anchor="cointegration"/></h2>
                 <div class="controls">
+                    <label class="control" title="Screen the live symbols, or every series of the data sets picked below"><span class="control-label">"source"</span>
+                        <select data-testid="screener-source" on:change=move |ev| use_datasets.set(event_target_value(&ev) == "datasets")>
+                            <option value="live" selected=true>"live symbols"</option>
+                            <option value="datasets">"uploaded data sets"</option>
+                        </select>
+                    </label>
                     <label class="control"><span class="control-label">"interval"</span>
                         <select on:change=move |ev| { if let Ok(ms) = event_target_value(&ev).parse::<i64>() { interval.set(ms) } }>
                             {INTERVALS_MS.into_iter().map(|ms| view! { <option value=ms.to_string() selected=ms == 60_000>{interval_label(ms)}</option> }).collect_view()}
@@ -352,6 +386,32 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
                             on:change=move |ev| min_trades.set(event_target_value(&ev).parse().unwrap_or(0.0))/>
                     </label>
                 </div>
+                <Show when=move || use_datasets.get()>
+                    <fieldset class="dataset-pick" data-testid="screener-datasets">
+                        <legend>"data sets (their series are joined on common bar times; at most 50 series)"</legend>
+                        {move || {
+                            let list = live.datasets.get();
+                            if list.is_empty() {
+                                return view! { <span class="muted">"no data set uploaded yet (Upload page)"</span> }.into_any();
+                            }
+                            list.into_iter()
+                                .map(|d| {
+                                    let id = d.id;
+                                    let label = format!("{} · {} series", d.name, d.symbols.len());
+                                    view! {
+                                        <label class="check"><input type="checkbox" data-testid="screener-dataset" value=id.to_string()
+                                            prop:checked=move || sources.with(|s| s.contains(&id))
+                                            on:change=move |ev| {
+                                                let on = event_target_checked(&ev);
+                                                sources.update(|s| { s.retain(|&k| k != id); if on { s.push(id) } });
+                                            }/>{label}</label>
+                                    }
+                                })
+                                .collect_view()
+                                .into_any()
+                        }}
+                    </fieldset>
+                </Show>
                 <div data-testid="heatmap">{heatmap}</div>
             </section>
             <section class="panel" aria-label="Rank table">
@@ -420,6 +480,7 @@ mod tests {
                 pair(1, 2, None, None, None, 0.4, 9.0),
             ],
             note: None,
+            datasets: Vec::new(),
         }
     }
 
@@ -457,6 +518,13 @@ mod tests {
         assert_eq!(parse_opt(" 0.05 "), Some(0.05));
         assert_eq!(parse_opt(""), None);
         assert_eq!(parse_opt("NaN"), None);
+    }
+
+    #[test]
+    fn the_request_names_the_picked_data_sets() {
+        assert_eq!(screener_url(1_000, None).as_deref(), Some("/api/screener?interval=1000"));
+        assert_eq!(screener_url(60_000, Some(&[])), None);
+        assert_eq!(screener_url(60_000, Some(&[3, 1])).as_deref(), Some("/api/screener?interval=60000&datasets=3,1"));
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //! (`app::analytics::screener`, on both cores) — plus each symbol's liquidity; each pair also
 //! carries the rank-table fields of screener v2 (`rank_pairs`: BH q-value, half-life, Hurst,
 //! KPSS p-value, pair liquidity).
+//!
+//! `?datasets=1,2,3` screens every series of those uploaded data sets instead of the live
+//! symbols (named by their `ID:SYMBOL` keys, which Live's pickers accept), inner-joined on
+//! the bar times they all have, the latest `bars` (default 10,000) of them; at most
+//! [`MAX_SERIES`] series. A bad list, an unknown data set or too many series answer 422.
 
 use std::collections::BTreeSet;
 
@@ -22,6 +27,10 @@ use crate::symbols::Symbols;
 
 /// Fewest common bars worth testing (ADF lag selection needs some room).
 const MIN_BARS: usize = 30;
+/// Most series one screen of data sets takes (50 series = 1,225 pairs).
+pub const MAX_SERIES: usize = 50;
+/// Most data sets one request names.
+const MAX_DATASETS: usize = 50;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/screener", get(screener))
@@ -31,6 +40,87 @@ pub fn routes() -> Router<AppState> {
 struct ScreenerQuery {
     interval: Option<i64>,
     bars: Option<usize>,
+    /// Comma-separated data set ids: screen their series instead of the live symbols.
+    datasets: Option<String>,
+}
+
+/// Why a screen of data sets is refused: 422 (the request) or 500 (the store), and why.
+type Refusal = (StatusCode, String);
+
+fn unprocessable(message: impl std::fmt::Display) -> Refusal {
+    (StatusCode::UNPROCESSABLE_ENTITY, message.to_string())
+}
+
+fn internal(err: impl std::fmt::Display) -> Refusal {
+    (StatusCode::INTERNAL_SERVER_ERROR, format!("screener failed: {err}"))
+}
+
+fn refused((status, message): Refusal) -> Response {
+    let kind = if status == StatusCode::UNPROCESSABLE_ENTITY { "invalid_request" } else { "internal" };
+    (status, Json(serde_json::json!({"error": {"kind": kind, "message": message}}))).into_response()
+}
+
+/// The ids of `?datasets=`: distinct, in the order given.
+fn parse_dataset_ids(list: &str) -> Result<Vec<u64>, String> {
+    let mut ids = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let id = part.parse::<u64>().map_err(|_| format!("datasets: '{part}' is not a data set id"))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    match ids.len() {
+        0 => Err("datasets: name at least one data set id (e.g. datasets=1,2)".into()),
+        n if n > MAX_DATASETS => Err(format!("datasets: at most {MAX_DATASETS} data sets at once, {n} given")),
+        _ => Ok(ids),
+    }
+}
+
+/// Every series of the data sets `ids` as (`ID:SYMBOL`, bars), or why not (an unknown data
+/// set, more than [`MAX_SERIES`] series, fewer than two).
+fn dataset_series(store: &Store, ids: &[u64]) -> Result<(Vec<String>, Vec<Vec<Bar>>), Refusal> {
+    let datasets = crate::datasets::DatasetStore::open(store).map_err(internal)?;
+    let (mut names, mut bars) = (Vec::new(), Vec::new());
+    for &id in ids {
+        let Some(data) = datasets.get(id).map_err(internal)? else {
+            return Err(unprocessable(format!("datasets: there is no data set {id}")));
+        };
+        for (symbol, series) in data.symbols {
+            if names.len() == MAX_SERIES {
+                return Err(unprocessable(format!(
+                    "datasets: more than {MAX_SERIES} series in these data sets; pick fewer"
+                )));
+            }
+            names.push(format!("{id}:{symbol}"));
+            bars.push(series.into_iter().map(Bar::from).collect());
+        }
+    }
+    if names.len() < 2 {
+        return Err(unprocessable("datasets: these data sets hold one series; the screener needs two or more"));
+    }
+    Ok((names, bars))
+}
+
+/// Keeps only the latest `limit` bar times all series share (and drops the others).
+fn latest_common(bars: &mut [Vec<Bar>], limit: usize) {
+    let common = common_times(bars);
+    let keep: BTreeSet<i64> = common.iter().rev().take(limit).copied().collect();
+    for b in bars.iter_mut() {
+        b.retain(|b| keep.contains(&b.t));
+    }
+}
+
+/// The bar times every series has.
+fn common_times(bars: &[Vec<Bar>]) -> BTreeSet<i64> {
+    let mut common: Option<BTreeSet<i64>> = None;
+    for b in bars {
+        let times: BTreeSet<i64> = b.iter().map(|b| b.t).collect();
+        common = Some(match common {
+            None => times,
+            Some(c) => c.intersection(&times).copied().collect(),
+        });
+    }
+    common.unwrap_or_default()
 }
 
 async fn screener(
@@ -43,6 +133,23 @@ async fn screener(
         let body = serde_json::json!({"error": {"message": "interval: use 1000, 60000 or 300000"}});
         return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
     }
+    if let Some(list) = q.datasets.as_deref() {
+        let ids = match parse_dataset_ids(list) {
+            Ok(ids) => ids,
+            Err(message) => return refused(unprocessable(message)),
+        };
+        let limit = q.bars.unwrap_or(10_000).clamp(MIN_BARS, 10_000);
+        let work = tokio::task::spawn_blocking(move || {
+            let (names, mut bars) = dataset_series(&store, &ids)?;
+            latest_common(&mut bars, limit);
+            Ok::<_, Refusal>(ScreenerReport { datasets: ids, ..screen(&names, &bars, interval_ms) })
+        });
+        return match work.await {
+            Ok(Ok(report)) => Json(report).into_response(),
+            Ok(Err(refusal)) => refused(refusal),
+            Err(err) => refused(internal(err)),
+        };
+    }
     let limit = q.bars.unwrap_or(1_440).clamp(MIN_BARS, 10_000);
     let symbols = symbols.current();
     let work = tokio::task::spawn_blocking(move || {
@@ -51,10 +158,7 @@ async fn screener(
     });
     match work.await {
         Ok(report) => Json(report).into_response(),
-        Err(err) => {
-            let body = serde_json::json!({"error": {"message": format!("screener failed: {err}")}});
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
-        }
+        Err(err) => refused(internal(err)),
     }
 }
 
@@ -72,15 +176,7 @@ pub fn screen(symbols: &[String], bars: &[Vec<Bar>], interval_ms: i64) -> Screen
             }
         })
         .collect();
-    let mut common: Option<BTreeSet<i64>> = None;
-    for b in bars {
-        let times: BTreeSet<i64> = b.iter().map(|b| b.t).collect();
-        common = Some(match common {
-            None => times,
-            Some(c) => c.intersection(&times).copied().collect(),
-        });
-    }
-    let common = common.unwrap_or_default();
+    let common = common_times(bars);
     let volume: Vec<f64> = liquidity.iter().map(|l| l.volume_per_bar).collect();
     let mut report = ScreenerReport { interval_ms, bars: common.len(), symbols: liquidity, ..Default::default() };
     if common.len() < MIN_BARS || symbols.len() < 2 {
@@ -144,6 +240,25 @@ mod tests {
         assert!(ab.qvalue.zip(ab.pvalue).is_some_and(|(q, p)| q >= p));
         assert_eq!(ab.liquidity, Some(2.0));
         assert!(ab.hurst.is_some() && ab.kpss_pvalue.is_some());
+    }
+
+    #[test]
+    fn dataset_lists_parse_or_say_why_not() {
+        assert_eq!(parse_dataset_ids("3, 1,3,,2"), Ok(vec![3, 1, 2]));
+        assert!(parse_dataset_ids("").unwrap_err().contains("at least one"));
+        assert!(parse_dataset_ids("1,x").unwrap_err().contains("'x'"));
+        let many: Vec<String> = (0..=MAX_DATASETS).map(|i| i.to_string()).collect();
+        assert!(parse_dataset_ids(&many.join(",")).unwrap_err().contains("at most"));
+    }
+
+    #[test]
+    fn the_latest_common_bars_are_kept() {
+        let mut all = vec![bars((0..10).map(|i| i as f64 + 1.0)), bars((0..10).map(|i| i as f64 + 2.0))];
+        all[1].remove(9);
+        latest_common(&mut all, 3);
+        let times = |b: &[Bar]| b.iter().map(|b| b.t).collect::<Vec<_>>();
+        assert_eq!(times(&all[0]), vec![6 * 60_000, 7 * 60_000, 8 * 60_000]);
+        assert_eq!(times(&all[0]), times(&all[1]));
     }
 
     #[test]
