@@ -7,6 +7,10 @@
 //! screener v2 (`rank_pairs`) over 200 symbols × 1,440 bars (19,900 pairs) on 2 threads, with
 //! the Python stack (`tools/bench/screener_v2.py`) timed on the same data in the same run.
 //!
+//! Group `tape`: the live p-value tape's incremental cost per closed bar (Engle–Granger, ADF and
+//! half-life of the newest 240-bar window, with the alignment of the legs' tail, as the push
+//! feed runs it) and its snapshot (500 points over a 1m view's 1,440 bars).
+//!
 //! Run with `cargo bench -p app --bench analytics` (BENCHMARKS.md "## Analytics" has the
 //! figures and the Python comparison; `cargo bench -p app --bench analytics -- targets` for
 //! the target group only).
@@ -252,5 +256,28 @@ fn python_battery(data: &[Vec<f64>], legs: &[Vec<f64>], kpss_input: &[f64]) {
     }
 }
 
-criterion_group!(analytics, benches, targets, battery);
+fn tape(c: &mut Criterion) {
+    use app::analytics::resample::Bar;
+    use app::analytics::tape::{snapshot_tape, tape_of_bars, TAPE_WINDOW};
+    let mut g = c.benchmark_group("tape");
+    let (t, x, y) = pair(1_440);
+    let bars = |closes: &[f64]| -> Vec<Bar> {
+        t.iter()
+            .zip(closes)
+            .map(|(&t, &c)| Bar { t, open: c, high: c, low: c, close: c, volume: 1.0, count: 1 })
+            .collect()
+    };
+    let (xb, yb) = (bars(&x), bars(&y));
+    let last = *t.last().expect("bars");
+    g.bench_function("tape per closed bar (W=240: align tail, EG AIC, ADF AIC, half-life)", |b| {
+        b.iter(|| tape_of_bars(black_box(&xb), black_box(&yb), 60_000, last, TAPE_WINDOW, 1))
+    });
+    g.sample_size(10);
+    g.bench_function("tape snapshot (500 points, W=240, 1440 1m bars)", |b| {
+        b.iter(|| snapshot_tape(black_box(&xb), black_box(&yb), 60_000, TAPE_WINDOW))
+    });
+    g.finish();
+}
+
+criterion_group!(analytics, benches, targets, battery, tape);
 criterion_main!(analytics);

@@ -154,6 +154,9 @@ pub enum ServerMsg {
     Quotes { x: Option<LegQuote>, y: Option<LegQuote>, book: FeedState, mark: FeedState },
     /// An alert rule fired or cleared.
     Alert(crate::alerts::AlertEvent),
+    /// The view's p-value tape (rolling Engle–Granger / ADF p-values and half-life): the whole
+    /// tape after the snapshot, then the point of each bar that closes.
+    Tape(crate::analytics::tape::TapeUpdate),
     /// The server could not do what the client asked (unknown symbol, bad interval).
     Error { message: String },
 }

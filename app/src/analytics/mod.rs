@@ -33,6 +33,7 @@
 //! * [`report`](mod@report): every stage for one pair, with parameters ([`PairParams`]) and a serialisable [`PairReport`].
 //! * [`live_view`](mod@live_view): the series one dashboard view shows, for any hedge method.
 //! * [`screener`](mod@screener): OLS + ADF / Engle–Granger + return correlation for all pairs of N series.
+//! * [`tape`](mod@tape): the live p-value tape (rolling Engle–Granger / ADF p-values, half-life).
 //! * [`incremental`](mod@incremental): [`RollingPairEngine`], the allocation-free live engine.
 //! * [`serde_util`](mod@serde_util): serialisation helpers (non-finite floats).
 
@@ -65,6 +66,7 @@ pub mod resample;
 pub mod rolling;
 pub mod screener;
 pub mod serde_util;
+pub mod tape;
 pub mod theil_sen;
 pub mod tls;
 pub mod variance_ratio;

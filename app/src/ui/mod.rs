@@ -21,6 +21,7 @@ pub mod series;
 pub mod socket;
 pub mod state;
 pub mod symbols;
+pub mod tape;
 pub mod theme;
 pub mod topbar;
 pub mod upload;

@@ -37,6 +37,8 @@ pub struct LiveState {
     /// Why the view's bars cannot be shown (an uploaded leg that failed to load, a live leg
     /// paired with an uploaded one).
     pub leg_error: RwSignal<Option<String>>,
+    /// The view's p-value tape as the server pushes it (`ServerMsg::Tape`).
+    pub tape: RwSignal<Option<crate::analytics::tape::TapeUpdate>>,
 }
 
 /// The last `Quotes` message: both legs' latest quotes and the side connections' states.
@@ -85,6 +87,7 @@ impl LiveState {
             quotes: RwSignal::new(None),
             datasets: RwSignal::new(Vec::new()),
             leg_error: RwSignal::new(None),
+            tape: RwSignal::new(None),
         }
     }
 
@@ -142,6 +145,7 @@ impl LiveState {
                 events.insert(0, event);
                 events.truncate(MAX_ALERT_EVENTS);
             }),
+            ServerMsg::Tape(update) => self.tape.update(|t| crate::analytics::tape::fold_tape(t, update)),
             ServerMsg::Error { message } => leptos::logging::warn!("server: {message}"),
         }
     }
