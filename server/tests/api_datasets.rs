@@ -2,7 +2,7 @@
 //! fixture (accepted ones are listed with the expected rows and times; rejected ones answer 422
 //! with the fixture's error kind, line and column and store nothing), the 20 MB limit (413),
 //! delete and bars, `/api/analyze` on two stored data sets and on two uploaded files giving the
-//! same numbers as `pairdesk analyze --json`, and malformed requests answered with JSON errors
+//! same numbers as `pairdesk analyze --json` (a 3-leg basket too), and malformed requests answered with JSON errors
 //! (never a crash).
 
 mod support;
@@ -304,6 +304,80 @@ async fn analyze_two_datasets_or_two_files_equals_the_cli() {
         (422, Some("invalid_value"), Some(8)),
         "{body}"
     );
+}
+
+/// Three headerless Binance kline files: a random walk and two legs cointegrated with it.
+fn basket_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 10_000) as f64 / 10_000.0 - 0.5
+    };
+    let (mut x, mut u, mut v) = (100.0, 0.0, 0.0);
+    let mut legs = [String::new(), String::new(), String::new()];
+    for i in 0..600i64 {
+        x += noise();
+        u = 0.8 * u + 0.3 * noise();
+        v = 0.7 * v + 0.2 * noise();
+        let t = 1_700_000_000_000 + i * 60_000;
+        for (leg, p) in legs.iter_mut().zip([x, 0.5 * x + 20.0 + u, 2.0 * x - 30.0 + v]) {
+            let p = format!("{p:.6}");
+            leg.push_str(&format!("{t},{p},{p},{p},{p},10.0,{},1000.0,5,5.0,500.0,0\n", t + 59_999));
+        }
+    }
+    ["AAAUSDT", "BBBUSDT", "CCCUSDT"]
+        .iter()
+        .zip(legs)
+        .map(|(symbol, text)| {
+            let name = format!("binance_um_{symbol}_1m_basket.csv");
+            std::fs::write(dir.join(&name), &text).expect("write a leg");
+            (name, text.into_bytes())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analyze_a_basket_of_stored_data_sets_equals_the_cli() {
+    let api = Api::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = basket_files(dir.path());
+    let mut legs = Vec::new();
+    for (name, bytes) in &files {
+        let (status, body) = api.post_form("/api/datasets", Multipart::new().file("file", name, bytes)).await;
+        assert_eq!(status, 201, "{body}");
+        legs.push(json!({"dataset": body["datasets"][0]["id"]}));
+    }
+    let (status, report) = api.post_json("/api/analyze", &json!({"legs": legs, "params": {"z_window": 50}})).await;
+    assert_eq!(status, 200, "{report}");
+    let out = Command::new(env!("CARGO_BIN_EXE_pairdesk"))
+        .arg("analyze")
+        .args(files.iter().map(|(name, _)| dir.path().join(name)))
+        .args(["--json", "--z-window", "50"])
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("spawn pairdesk analyze");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cli: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["legs"], 3);
+    for key in ["weights", "johansen", "adf", "kpss", "hurst", "half_life", "zscore", "adf_legs", "variance_ratio"] {
+        assert!(cli.get(key).is_some(), "the CLI report has {key}");
+        assert_eq!(report[key], cli[key], "{key} differs from the CLI");
+    }
+    // The cointegrated legs make a stationary basket.
+    assert!(report["adf"]["pvalue"].as_f64().is_some_and(|p| p < 0.05), "{}", report["adf"]);
+
+    // Too few or too many legs, or both forms at once: a clear 400.
+    for body in [
+        json!({"legs": [legs[0], legs[1]]}),
+        json!({"legs": vec![legs[0].clone(); 13]}),
+        json!({"x": legs[0], "y": legs[1], "legs": legs}),
+        json!({"x": legs[0]}),
+    ] {
+        let (status, answer) = api.post_json("/api/analyze", &body).await;
+        assert_eq!((status, answer["error"]["kind"].as_str()), (400, Some("invalid_params")), "{body} → {answer}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,8 @@
 //!   always work.
 //! * `GET /api/datasets`, `DELETE /api/datasets/{id}`, `GET /api/datasets/{id}/bars?symbol=`.
 //! * `POST /api/analyze` — JSON `{"x": {"dataset": id, "symbol": ..}, "y": {..}, "params": {..},
-//!   "series": bool}` or multipart with two files (`x`, `y`, or the first two files), optional
+//!   "series": bool}`; or `{"legs": [{"dataset": id, "symbol": ..}, …]}` with 3–12 legs for a
+//!   Johansen basket (the report of `pairdesk analyze A.csv B.csv C.csv --json`); or multipart with two files (`x`, `y`, or the first two files), optional
 //!   `x_symbol`, `y_symbol`, `params` (JSON text) and `series`.
 //!
 //! Errors are `{"error": {"kind", "message", "line", "column", "file"}}`. CPU work (parsing,
@@ -31,7 +32,11 @@ use app::analytics::Cancel;
 use app::dataset::{parse_ohlc_csv_with, CsvError, Dataset, ParseOptions};
 
 use super::AppState;
-use crate::analyze::{analyze_legs_with, pick_symbol, AnalyzeOptions, PairError};
+use crate::analyze::{analyze_basket_legs, analyze_legs_with, pick_symbol, AnalyzeOptions, PairError};
+
+/// Legs of a basket analysis (a Johansen basket needs three; statsmodels' tables stop at 12).
+const MIN_BASKET_LEGS: usize = 3;
+const MAX_BASKET_LEGS: usize = 12;
 use crate::datasets::{DatasetError, DatasetStore};
 use crate::store::Store;
 
@@ -425,8 +430,13 @@ struct LegRef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AnalyzeRequest {
-    x: LegRef,
-    y: LegRef,
+    #[serde(default)]
+    x: Option<LegRef>,
+    #[serde(default)]
+    y: Option<LegRef>,
+    /// A basket's legs (3–12), instead of `x` and `y`.
+    #[serde(default)]
+    legs: Option<Vec<LegRef>>,
     #[serde(default)]
     params: AnalyzeOptions,
     #[serde(default)]
@@ -456,14 +466,50 @@ async fn analyze(State(state): State<AppState>, req: Request) -> ApiResult<Respo
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_params", format!("invalid analyze request: {e}"))
     })?;
     let store = state.store.clone();
-    analysis(state.analysis_timeout, move |cancel| {
-        let (xn, xd) = load(&store, request.x.dataset)?;
-        let (yn, yd) = load(&store, request.y.dataset)?;
-        let x = pick_symbol(&xn, &xd, request.x.symbol.as_deref(), "x.symbol")?;
-        let y = pick_symbol(&yn, &yd, request.y.symbol.as_deref(), "y.symbol")?;
-        report_response(&analyze_legs_with(x, y, &request.params, request.series, cancel)?)
-    })
-    .await
+    match (request.x, request.y, request.legs) {
+        (Some(x), Some(y), None) => {
+            analysis(state.analysis_timeout, move |cancel| {
+                let (xn, xd) = load(&store, x.dataset)?;
+                let (yn, yd) = load(&store, y.dataset)?;
+                let x = pick_symbol(&xn, &xd, x.symbol.as_deref(), "x.symbol")?;
+                let y = pick_symbol(&yn, &yd, y.symbol.as_deref(), "y.symbol")?;
+                report_response(&analyze_legs_with(x, y, &request.params, request.series, cancel)?)
+            })
+            .await
+        }
+        (None, None, Some(legs)) if (MIN_BASKET_LEGS..=MAX_BASKET_LEGS).contains(&legs.len()) => {
+            let (params, series) = (request.params, request.series);
+            analysis(state.analysis_timeout, move |_cancel| {
+                let loaded =
+                    legs.iter().map(|leg| load(&store, leg.dataset)).collect::<Result<Vec<(String, Dataset)>, _>>()?;
+                let picked = loaded
+                    .iter()
+                    .zip(&legs)
+                    .enumerate()
+                    .map(|(i, ((name, data), leg))| {
+                        pick_symbol(name, data, leg.symbol.as_deref(), &format!("legs[{i}].symbol"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let basket = analyze_basket_legs(&picked, &params, series)?;
+                let body = serde_json::to_vec(&basket).map_err(ApiError::internal)?;
+                Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+            })
+            .await
+        }
+        (None, None, Some(legs)) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_params",
+            format!(
+                "a basket takes {MIN_BASKET_LEGS} to {MAX_BASKET_LEGS} legs, got {} (two series: send \"x\" and \"y\")",
+                legs.len()
+            ),
+        )),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_params",
+            "invalid analyze request: send \"x\" and \"y\" (a pair) or \"legs\" (a basket of 3–12), not both",
+        )),
+    }
 }
 
 fn analyze_files(form: Form, cancel: &Cancel) -> ApiResult<Response> {
