@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the web dashboard and ingest live trades.
     Serve(ServeArgs),
+    /// Cluster mode: ingest only, publishing every trade to NATS JetStream (`PAIRDESK_MARKET`).
+    Ingest(crate::cluster::publish::IngestArgs),
     /// Run a local fake Binance exchange (WebSocket streams + REST) for tests, benchmarks and demos.
     FakeExchange(FakeExchangeArgs),
     /// Write stored ticks or bars as CSV (with a header) to stdout.
@@ -74,8 +76,12 @@ pub struct ServeArgs {
     #[arg(long, default_value = BINANCE_REST_URL, env = "PAIRDESK_BINANCE_REST_URL")]
     pub binance_rest_url: String,
     /// Start a fake exchange in-process and ingest from it instead of Binance (works offline).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "nats")]
     pub demo: bool,
+    /// Cluster mode: read trades from NATS JetStream (`pairdesk ingest --nats` publishes them)
+    /// instead of connecting to an exchange, e.g. `nats://127.0.0.1:4222`.
+    #[arg(long, env = "PAIRDESK_NATS")]
+    pub nats: Option<String>,
     /// Ticks older than this are deleted in the background (bars are kept): e.g. `7d`, `12h`, `0` = forever.
     #[arg(long, default_value = "30d", env = "PAIRDESK_TICK_RETENTION")]
     pub tick_retention: String,

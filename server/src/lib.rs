@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod bars;
 pub mod book;
 pub mod cli;
+pub mod cluster;
 pub mod datasets;
 pub mod export;
 pub mod fake_exchange;

@@ -1,6 +1,6 @@
 //! `pairdesk`: the server binary and its command-line subcommands.
 
-use server::{analyze, cli, export, fake_exchange, replay, serve};
+use server::{analyze, cli, cluster, export, fake_exchange, replay, serve};
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -28,6 +28,7 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match command {
             cli::Command::Serve(args) => serve::run(args).await,
+            cli::Command::Ingest(args) => cluster::publish::run(args).await,
             cli::Command::FakeExchange(args) => fake_exchange::run_standalone(args).await,
             cli::Command::Export(args) => export::run(&args).await,
             cli::Command::Replay(args) => replay::run(&args).await,

@@ -36,6 +36,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
     let store = Store::open_serving(&args.data_dir, args.min_free_space.0, args.db_cache.0)?;
+    // Cluster mode: trades come from NATS JetStream; no exchange connection of our own.
+    let nats = match &args.nats {
+        Some(url) => Some(crate::cluster::connect(url).await?.2),
+        None => None,
+    };
     // An upload or delete a crash cut short leaves a file or summary that no data set owns.
     let dataset_recovery = store.clone();
     match tokio::task::spawn_blocking(move || crate::datasets::DatasetStore::open(&dataset_recovery)?.recover()).await {
@@ -87,25 +92,48 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let checker = RestClient::new(&ingest_config.rest_base).context("cannot build the REST client")?;
     let funding_rest = checker.clone();
     let history_rest = checker.clone();
-    let symbols = Symbols::new(ingest_symbols, Some(ingest_commands), Some(checker));
+    let symbols = match nats {
+        Some(_) => Symbols::new(ingest_symbols, None, None),
+        None => Symbols::new(ingest_symbols, Some(ingest_commands), Some(checker)),
+    };
     // With history, a symbol seen for the first time starts at the current minute's first
     // trade, so the minute live data starts in is whole (`ingest::history::seed_last_ids`).
     let seed = history_depth.map(|_| (history_rest.clone(), ingest_config.symbols.clone()));
     let mut last_ids = last_ids;
     let ingest_shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        if let Some((rest, symbols)) = seed {
-            ingest::history::seed_last_ids(&rest, &symbols, &mut last_ids).await;
-        }
-        ingest::client::run(ingest_config, last_ids, trade_tx, status_tx, counters, ingest_commands_rx, ingest_shutdown)
+    let cluster = nats.is_some();
+    if let Some(stream) = nats {
+        let counters = Arc::new(crate::cluster::consume::ConsumeCounters::default());
+        let consume =
+            crate::cluster::consume::run(stream, store.clone(), trade_tx, status_tx, counters, ingest_shutdown);
+        tasks.spawn(consume);
+    } else {
+        tasks.spawn(async move {
+            if let Some((rest, symbols)) = seed {
+                ingest::history::seed_last_ids(&rest, &symbols, &mut last_ids).await;
+            }
+            ingest::client::run(
+                ingest_config,
+                last_ids,
+                trade_tx,
+                status_tx,
+                counters,
+                ingest_commands_rx,
+                ingest_shutdown,
+            )
             .await
-    });
+        });
+    }
     // Best bid/ask on `/public` and mark price on `/market`: connections of their own, so
-    // neither can stall the gapless trade path (see `ingest::stream`).
-    let side = SideFeeds::start(&store, &symbols, public_base, mark_base, funding_rest, &mut tasks, &shutdown)?;
+    // neither can stall the gapless trade path (see `ingest::stream`). None in cluster mode.
+    let side = if cluster {
+        crate::cluster::idle_side_feeds(&mut tasks, &shutdown)
+    } else {
+        SideFeeds::start(&store, &symbols, public_base, mark_base, funding_rest, &mut tasks, &shutdown)?
+    };
     // 1m klines history (`--history`); browsers see its progress beside the ingest's status.
     let (history_tx, history_rx) = watch::channel(Vec::new());
-    if let Some(depth_ms) = history_depth {
+    if let Some(depth_ms) = history_depth.filter(|_| !cluster) {
         let history =
             ingest::history::run(history_rest, store.clone(), symbols.clone(), depth_ms, history_tx, shutdown.clone());
         tasks.spawn(history);

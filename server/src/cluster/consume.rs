@@ -1,0 +1,320 @@
+//! `pairdesk serve --nats URL`: trades from the stream into the server's usual pipeline
+//! channel, instead of an exchange connection. One ephemeral ordered consumer per server on
+//! `pairdesk.trades.>`; it starts where the local sled stopped:
+//!
+//! * every stream symbol already stored here → by time, [`START_MARGIN`] before the oldest
+//!   of the symbols' last stored trades (a trade is published after it happened, so nothing
+//!   newer than the stored one lies before);
+//! * otherwise (a fresh data dir, or a symbol not stored yet) → the whole stream.
+//!
+//! Whatever was stored already is dropped here by id (and again by the pipeline). Trades of
+//! a symbol reach the pipeline in id order: one that arrives ahead of a missing id (a resend
+//! after a NATS fault can land after newer ones) is held until the gap fills, or at most
+//! [`HOLD`], then forwarded with the gap counted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::protocol::{FeedState, FeedStatus};
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use async_nats::jetstream::stream::Stream;
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, watch};
+
+use super::{wire, ClusterError, TRADE_SUBJECTS, TRADE_SUBJECT_PREFIX};
+use crate::market::Trade;
+use crate::shutdown::Shutdown;
+use crate::store::Store;
+
+/// How far before the last stored trade a restart starts reading (clock skew, late publishes).
+pub const START_MARGIN: Duration = Duration::from_secs(120);
+/// Longest a trade waits for a missing earlier id before it is forwarded anyway.
+pub const HOLD: Duration = Duration::from_secs(5);
+/// Most trades held per symbol while waiting for a missing id.
+const MAX_HELD: usize = 100_000;
+
+/// What the consumer saw, for logs, `/api/health` and tests.
+#[derive(Default, Debug)]
+pub struct ConsumeCounters {
+    pub trades: AtomicU64,
+    /// Already stored or already forwarded.
+    pub duplicates: AtomicU64,
+    /// Messages on the trade subjects that are not trades (counted and skipped).
+    pub malformed: AtomicU64,
+    /// Ids forwarded past a gap that did not fill within [`HOLD`].
+    pub gaps: AtomicU64,
+    /// Consumer (re)creations after an error.
+    pub restarts: AtomicU64,
+}
+
+/// Where a fresh consumer starts, from what the local store holds.
+pub async fn start_policy(stream: &mut Stream, store: &Store) -> Result<DeliverPolicy, ClusterError> {
+    let stored = store.last_ids().map_err(|e| ClusterError::Consumer { detail: format!("local store: {e}") })?;
+    if stored.is_empty() {
+        return Ok(DeliverPolicy::All);
+    }
+    let mut subjects = stream
+        .info_with_subjects(TRADE_SUBJECTS)
+        .await
+        .map_err(|e| ClusterError::Consumer { detail: e.to_string() })?;
+    let mut stream_symbols = Vec::new();
+    while let Some(subject) = subjects.next().await {
+        let (subject, _) = subject.map_err(|e| ClusterError::Consumer { detail: e.to_string() })?;
+        if let Some(symbol) = subject.strip_prefix(TRADE_SUBJECT_PREFIX) {
+            stream_symbols.push(symbol.to_string());
+        }
+    }
+    let mut oldest: Option<i64> = None;
+    for symbol in &stream_symbols {
+        if !stored.contains_key(symbol) {
+            tracing::info!(%symbol, "not stored here yet: reading the whole stream");
+            return Ok(DeliverPolicy::All);
+        }
+        match last_tick_ms(store, symbol) {
+            Some(t) => oldest = Some(oldest.map_or(t, |o| o.min(t))),
+            None => return Ok(DeliverPolicy::All),
+        }
+    }
+    let Some(oldest) = oldest else { return Ok(DeliverPolicy::All) };
+    let start_ms = oldest - START_MARGIN.as_millis() as i64;
+    let start_time = async_nats::datetime::from_nanos(i128::from(start_ms.max(0)) * 1_000_000)
+        .map_err(|e| ClusterError::Consumer { detail: format!("start time {start_ms}: {e}") })?;
+    tracing::info!(start_ms, "resuming the stream before the last stored trades");
+    Ok(DeliverPolicy::ByStartTime { start_time })
+}
+
+/// Trade time of the last stored tick of `symbol`, looking back in growing windows (reading
+/// only the most recent ticks); None if no tick is stored.
+fn last_tick_ms(store: &Store, symbol: &str) -> Option<i64> {
+    let now = crate::market::now_ms();
+    for back_ms in [60_000i64, 3_600_000, 86_400_000, i64::MAX] {
+        let from = now.saturating_sub(back_ms);
+        let last = store.scan_ticks(symbol, from, i64::MAX).filter_map(Result::ok).last();
+        if let Some(trade) = last {
+            return Some(trade.t_ms);
+        }
+    }
+    None
+}
+
+/// Runs until shutdown or the pipeline is gone: stream → `trades`, with `status` as the
+/// feed's state. (Re)creates the consumer after errors, from the next unseen sequence.
+pub async fn run(
+    mut stream: Stream,
+    store: Store,
+    trades: mpsc::Sender<Trade>,
+    status: watch::Sender<FeedStatus>,
+    counters: Arc<ConsumeCounters>,
+    mut shutdown: Shutdown,
+) {
+    let mut order = Reorder::new(store.last_ids().unwrap_or_default());
+    let mut next_sequence: Option<u64> = None;
+    loop {
+        let policy = match next_sequence {
+            Some(start_sequence) => Ok(DeliverPolicy::ByStartSequence { start_sequence }),
+            None => start_policy(&mut stream, &store).await,
+        };
+        let consumer = match policy {
+            Ok(deliver_policy) => stream
+                .create_consumer(pull::OrderedConfig {
+                    filter_subject: TRADE_SUBJECTS.to_string(),
+                    deliver_policy,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| ClusterError::Consumer { detail: e.to_string() }),
+            Err(err) => Err(err),
+        };
+        let messages = match consumer {
+            Ok(consumer) => consumer.messages().await.map_err(|e| ClusterError::Consumer { detail: e.to_string() }),
+            Err(err) => Err(err),
+        };
+        let error = match messages {
+            Ok(mut messages) => {
+                status.send_replace(FeedStatus { state: FeedState::Live, ..Default::default() });
+                let mut tick = tokio::time::interval(Duration::from_millis(250));
+                loop {
+                    tokio::select! {
+                        next = messages.next() => match next {
+                            Some(Ok(message)) => {
+                                if let Ok(info) = message.info() {
+                                    next_sequence = Some(info.stream_sequence + 1);
+                                }
+                                match wire::decode_on(message.subject.as_str(), &message.payload) {
+                                    Ok(trade) => {
+                                        counters.trades.fetch_add(1, Ordering::Relaxed);
+                                        let ready = order.accept(trade, Instant::now(), &counters);
+                                        if !forward(&trades, ready).await {
+                                            return;
+                                        }
+                                    }
+                                    Err(err) => {
+                                        counters.malformed.fetch_add(1, Ordering::Relaxed);
+                                        tracing::debug!(%err, subject = %message.subject, "skipped a message that is not a trade");
+                                    }
+                                }
+                            }
+                            Some(Err(err)) => break err.to_string(),
+                            None => break "the consumer ended".to_string(),
+                        },
+                        _ = tick.tick() => {
+                            let ready = order.expire(Instant::now(), &counters);
+                            if !forward(&trades, ready).await {
+                                return;
+                            }
+                        }
+                        () = shutdown.wait() => return,
+                    }
+                }
+            }
+            Err(err) => err.to_string(),
+        };
+        counters.restarts.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(%error, "NATS consumer failed; recreating it");
+        status.send_replace(FeedStatus { state: FeedState::Down, last_error: Some(error), ..Default::default() });
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+            () = shutdown.wait() => return,
+        }
+    }
+}
+
+/// False when the pipeline is gone.
+async fn forward(trades: &mpsc::Sender<Trade>, ready: Vec<Trade>) -> bool {
+    for trade in ready {
+        if trades.send(trade).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Per symbol: the last forwarded id and the trades held ahead of a missing one.
+struct Reorder {
+    last: HashMap<String, u64>,
+    held: HashMap<String, (Instant, BTreeMap<u64, Trade>)>,
+}
+
+impl Reorder {
+    fn new(last: HashMap<String, u64>) -> Self {
+        Self { last, held: HashMap::new() }
+    }
+
+    /// The trades that may go to the pipeline now, in id order.
+    fn accept(&mut self, trade: Trade, now: Instant, counters: &ConsumeCounters) -> Vec<Trade> {
+        let last = self.last.get(&trade.symbol).copied();
+        match last {
+            Some(last) if trade.agg_id <= last => {
+                counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                Vec::new()
+            }
+            Some(last) if trade.agg_id > last + 1 => {
+                let (since, held) = self.held.entry(trade.symbol.clone()).or_insert_with(|| (now, BTreeMap::new()));
+                if held.is_empty() {
+                    *since = now;
+                }
+                if held.insert(trade.agg_id, trade).is_some() {
+                    counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                }
+                if held.len() > MAX_HELD {
+                    let symbol = held.values().next().map(|t| t.symbol.clone()).unwrap_or_default();
+                    return self.release(&symbol, true, counters);
+                }
+                Vec::new()
+            }
+            _ => {
+                let symbol = trade.symbol.clone();
+                self.last.insert(symbol.clone(), trade.agg_id);
+                let mut ready = vec![trade];
+                ready.extend(self.release(&symbol, false, counters));
+                ready
+            }
+        }
+    }
+
+    /// Held trades that now follow the last forwarded id (all of them if `force`).
+    fn release(&mut self, symbol: &str, force: bool, counters: &ConsumeCounters) -> Vec<Trade> {
+        let Some((_, held)) = self.held.get_mut(symbol) else { return Vec::new() };
+        let mut ready = Vec::new();
+        let mut last = self.last.get(symbol).copied();
+        while let Some(entry) = held.first_entry() {
+            let id = *entry.key();
+            match last {
+                Some(l) if id <= l => {
+                    entry.remove();
+                    counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(l) if id == l + 1 => {
+                    ready.push(entry.remove());
+                    last = Some(id);
+                }
+                _ if force => {
+                    counters.gaps.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%symbol, after = ?last, id, "gap on the stream not filled in time: going on");
+                    ready.push(entry.remove());
+                    last = Some(id);
+                }
+                _ => break,
+            }
+        }
+        if let Some(last) = last {
+            self.last.insert(symbol.to_string(), last);
+        }
+        ready
+    }
+
+    /// Forwards past gaps that waited longer than [`HOLD`].
+    fn expire(&mut self, now: Instant, counters: &ConsumeCounters) -> Vec<Trade> {
+        let due: Vec<String> = self
+            .held
+            .iter()
+            .filter(|(_, (since, held))| !held.is_empty() && now.duration_since(*since) >= HOLD)
+            .map(|(symbol, _)| symbol.clone())
+            .collect();
+        due.iter().flat_map(|symbol| self.release(symbol, true, counters)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trade(id: u64) -> Trade {
+        Trade { symbol: "BTCUSDT".into(), agg_id: id, t_ms: id as i64, price: 1.0, qty: 1.0, buyer_is_maker: false }
+    }
+
+    fn ids(trades: &[Trade]) -> Vec<u64> {
+        trades.iter().map(|t| t.agg_id).collect()
+    }
+
+    #[test]
+    fn drops_stored_ids_and_puts_late_ones_back_in_order() {
+        let counters = ConsumeCounters::default();
+        let mut order = Reorder::new(HashMap::from([("BTCUSDT".to_string(), 10)]));
+        let now = Instant::now();
+        assert!(order.accept(trade(9), now, &counters).is_empty());
+        assert!(order.accept(trade(10), now, &counters).is_empty());
+        assert_eq!(ids(&order.accept(trade(11), now, &counters)), [11]);
+        assert!(order.accept(trade(13), now, &counters).is_empty());
+        assert!(order.accept(trade(14), now, &counters).is_empty());
+        assert!(order.expire(now + Duration::from_millis(100), &counters).is_empty());
+        assert_eq!(ids(&order.accept(trade(12), now, &counters)), [12, 13, 14]);
+        assert!(order.accept(trade(13), now, &counters).is_empty());
+        assert_eq!(counters.duplicates.load(Ordering::Relaxed), 3);
+        assert_eq!(counters.gaps.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_gap_that_never_fills_is_passed_after_the_hold() {
+        let counters = ConsumeCounters::default();
+        let mut order = Reorder::new(HashMap::new());
+        let now = Instant::now();
+        assert_eq!(ids(&order.accept(trade(1), now, &counters)), [1]);
+        assert!(order.accept(trade(3), now, &counters).is_empty());
+        assert_eq!(ids(&order.expire(now + HOLD, &counters)), [3]);
+        assert_eq!(ids(&order.accept(trade(4), now, &counters)), [4]);
+        assert_eq!(counters.gaps.load(Ordering::Relaxed), 1);
+    }
+}
