@@ -40,6 +40,13 @@ if [ "$("$TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print 
   npm install --prefix "$TOOLS" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
 fi
 
+# Cluster-mode tests (server/tests/cluster.rs) start their own JetStream server: Debian's
+# nats-server 2.9 (installing it starts no service here; Debian puts it in /usr/sbin).
+if [ "$want_test" = 1 ] && ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
+  say "installing nats-server (cluster-mode tests)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+fi
 if [ "$want_test" = 1 ] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
   say "installing chromium and chromium-driver (browser tests)"
   apt-get update -qq

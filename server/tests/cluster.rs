@@ -32,7 +32,7 @@ impl Nats {
     fn start() -> Nats {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
-        let child = Command::new("nats-server")
+        let child = Command::new(nats_server_binary())
             .args(["-js", "-sd"])
             .arg(dir.path())
             .args(["-a", "127.0.0.1", "-p", &port.to_string()])
@@ -50,6 +50,18 @@ impl Nats {
         }
         Nats { url: format!("nats://127.0.0.1:{port}"), _dir: dir, _child: child }
     }
+}
+
+/// `$NATS_SERVER`, else `nats-server` on PATH, else Debian's `/usr/sbin/nats-server` (a PATH
+/// without sbin still finds it).
+fn nats_server_binary() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("NATS_SERVER") {
+        return path.into();
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join("nats-server")).find(|b| b.is_file()))
+        .unwrap_or_default();
+    on_path.unwrap_or_else(|| "/usr/sbin/nats-server".into())
 }
 
 /// `pairdesk ingest` of BTC and ETH from the fake exchange into `nats`.
