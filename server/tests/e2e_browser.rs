@@ -373,6 +373,25 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
         })
         .await;
 
+    // The p-value tape: on the 1m view (the demo's klines history), the server's rolling EG and
+    // ADF p-values are drawn under the z-score, with their last values in tiles.
+    browser.client.goto(&format!("{}/?interval=1m", server.base_url)).await.expect("open the 1m view");
+    browser.wait_until_live("hydration of the 1m view", Duration::from_secs(20)).await;
+    let (lines, x_min, x_max) = browser
+        .wait_for("the p-value tape to draw", Duration::from_secs(45), || async {
+            let lines = browser.attr("chart-pvalues", "data-lines").await?;
+            let min: f64 = browser.attr("chart-pvalues", "data-x-min").await?.parse().ok()?;
+            let max: f64 = browser.attr("chart-pvalues", "data-x-max").await?.parse().ok()?;
+            (lines.contains("EG p") && max > min).then_some((lines, min, max))
+        })
+        .await;
+    assert_eq!(lines, "EG p|ADF p", "both p-values are drawn ({x_min}..{x_max})");
+    let eg = browser.text("tape-eg-p").await;
+    let p: f64 = eg.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
+    assert!((0.0..=1.0).contains(&p), "the last EG p-value tile: {eg}");
+    assert!(browser.attr("chart-half-life", "data-x-range").await.is_some(), "the half-life chart is drawn");
+    browser.screenshot("live-tape").await;
+
     // Theme switch: system → dark → light, remembered across a reload.
     let theme = |browser: &Browser| {
         let client = browser.client.clone();
@@ -533,6 +552,38 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
             .await;
     }
     browser.screenshot("upload").await;
+
+    // A basket of three uploaded legs (two cointegrated with the first): ticked, analysed by
+    // the server, the Johansen weights and the spread's tests shown.
+    let basket_dir = tempfile::tempdir().expect("tempdir");
+    for (name, _) in support::basket_files(basket_dir.path()) {
+        browser.upload(&basket_dir.path().join(&name)).await;
+        browser
+            .wait_for("a basket leg stored", Duration::from_secs(10), || async {
+                browser.text("upload-result").await.contains(&name[11..18]).then_some(())
+            })
+            .await;
+    }
+    for checkbox in browser.client.find_all(Locator::Css("[data-testid='basket-series']")).await.expect("boxes") {
+        let key = checkbox.attr("value").await.ok().flatten().unwrap_or_default();
+        if ["AAAUSDT", "BBBUSDT", "CCCUSDT"].iter().any(|s| key.ends_with(&format!(":{s}"))) {
+            checkbox.click().await.expect("tick");
+        }
+    }
+    browser.click("basket-analyze").await;
+    let weights = browser
+        .wait_for("the basket's Johansen weights", Duration::from_secs(20), || async {
+            let cells = browser.client.find_all(Locator::Css("[data-testid='basket-weight']")).await.ok()?;
+            let mut weights = Vec::new();
+            for cell in cells {
+                weights.push(cell.text().await.ok()?.parse::<f64>().ok()?);
+            }
+            (weights.len() == 3).then_some(weights)
+        })
+        .await;
+    assert!(weights.iter().all(|w| w.is_finite()) && weights.iter().any(|w| *w != 0.0), "{weights:?}");
+    let adf_p: f64 = browser.text("basket-adf-p").await.parse().expect("an ADF p-value of the basket");
+    assert!(adf_p < 0.05, "the cointegrated legs make a stationary basket: p {adf_p}");
 
     // Screener at 1s: a heatmap with a cell per pair that links to Live.
     browser.client.goto(&format!("{}/screener", server.base_url)).await.expect("open screener");

@@ -125,6 +125,34 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
         let _ = id;
     };
 
+    // A basket: 3–12 ticked series, analysed by the server (Johansen weights, then the spread's tests).
+    let basket_pick = RwSignal::new(Vec::<String>::new());
+    let basket = RwSignal::new(None::<Result<serde_json::Value, String>>);
+    let analyze_basket = move |_| {
+        let legs: Vec<serde_json::Value> = basket_pick
+            .get_untracked()
+            .iter()
+            .filter_map(|key| match SeriesRef::parse(key) {
+                Some(SeriesRef::Upload { dataset, symbol }) => {
+                    Some(serde_json::json!({"dataset": dataset, "symbol": symbol}))
+                }
+                _ => None,
+            })
+            .collect();
+        if !(3..=12).contains(&legs.len()) {
+            basket.set(Some(Err(format!("tick 3 to 12 series for a basket ({} ticked)", legs.len()))));
+            return;
+        }
+        let body = serde_json::json!({"legs": legs, "params": {"z_window": view_q.with_untracked(|v| v.window)}});
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let answer = super::http::request::<serde_json::Value>("POST", "/api/analyze", Some(&body)).await;
+            basket.set(Some(answer.map(Option::unwrap_or_default)));
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = body;
+    };
+
     let analyze = move |_| {
         let (
             Some(SeriesRef::Upload { dataset: xid, symbol: xs }),
@@ -258,6 +286,37 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
                     <button data-testid="dataset-analyze" on:click=analyze>"Analyze"</button>
                 </div>
             </section>
+            <section class="panel" aria-label="Basket">
+                <h2>"Basket (Johansen) "<InfoLink anchor="johansen"/></h2>
+                <p class="hint">"Tick 3 to 12 series: the server joins them on common times, takes Johansen's first eigenvector as the basket weights and tests the basket spread (ADF, KPSS, Hurst, half-life)."</p>
+                <div class="basket-picks">
+                    {move || options().into_iter().map(|(key, label)| {
+                        let checked_key = key.clone();
+                        let toggle_key = key.clone();
+                        view! {
+                            <label class="control check">
+                                <input type="checkbox" data-testid="basket-series" value=key.clone()
+                                    prop:checked=move || basket_pick.with(|p| p.contains(&checked_key))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        basket_pick.update(|p| {
+                                            p.retain(|k| *k != toggle_key);
+                                            if on {
+                                                p.push(toggle_key.clone());
+                                            }
+                                        });
+                                    }/>
+                                <span>{label}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                </div>
+                <button data-testid="basket-analyze" on:click=analyze_basket>"Analyze basket"</button>
+                {move || basket.get().map(|r| match r {
+                    Ok(report) => view! { <BasketSummary report=report/> }.into_any(),
+                    Err(e) => view! { <p class="error" data-testid="basket-error">{e}</p> }.into_any(),
+                })}
+            </section>
             {move || report.get().map(|r| match r {
                 Ok(report) => view! { <ReportSummary report=report/> }.into_any(),
                 Err(e) => view! { <p class="error" data-testid="analyze-error">{e}</p> }.into_any(),
@@ -270,6 +329,46 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
             // The same backtest page body on the uploaded pair (no bid/ask or funding for files).
             {move || (!aligned.with(|a| a.t.is_empty())).then(|| view! { <BacktestPanel aligned=aligned view_q=view_q range=range/> })}
         </main>
+    }
+}
+
+/// The key numbers of a basket report: weights per leg, then the spread's tests.
+#[component]
+fn BasketSummary(report: serde_json::Value) -> impl IntoView {
+    let num = |path: &str| report.pointer(path).and_then(|v| v.as_f64());
+    let legs: Vec<(String, Option<f64>)> = report["meta"]["legs"]
+        .as_array()
+        .map(|legs| {
+            legs.iter()
+                .enumerate()
+                .map(|(i, leg)| {
+                    let name =
+                        format!("{} · {}", leg["symbol"].as_str().unwrap_or("?"), leg["source"].as_str().unwrap_or(""));
+                    (name, report["weights"][i].as_f64())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let rows: Vec<(&'static str, String, &'static str)> = vec![
+        (
+            "Johansen rank (trace, 95 %)",
+            report["trace_rank_95"].as_u64().map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
+            "basket-rank",
+        ),
+        ("ADF p-value of the spread", fmt_opt(num("/adf/pvalue"), 4), "basket-adf-p"),
+        ("KPSS statistic / p-value", format!("{} / {}", fmt_opt(num("/kpss/stat"), 4), fmt_opt(num("/kpss/pvalue"), 3)), ""),
+        ("Hurst exponent", fmt_opt(num("/hurst"), 3), "basket-hurst"),
+        ("half-life (bars)", fmt_opt(num("/half_life/half_life"), 1), ""),
+        ("last z-score", fmt_opt(num("/z_last"), 2), ""),
+        ("common bars", fmt_opt(num("/nobs"), 0), ""),
+    ];
+    view! {
+        <div data-testid="basket-report">
+            <table class="kv num"><tbody>
+                {legs.into_iter().map(|(name, w)| view! { <tr><th>{format!("weight {name}")}</th><td data-testid="basket-weight">{fmt_opt(w, 6)}</td></tr> }).collect_view()}
+                {rows.into_iter().map(|(name, value, testid)| view! { <tr><th>{name}</th><td data-testid=testid>{value}</td></tr> }).collect_view()}
+            </tbody></table>
+        </div>
     }
 }
 

@@ -330,3 +330,36 @@ pub fn pairdesk_cmd<S: AsRef<std::ffi::OsStr>>(cmd: &str, args: &[S]) -> std::pr
         .output()
         .expect("spawn pairdesk")
 }
+
+/// Three headerless Binance kline files (600 one-minute bars each, written to `dir` and
+/// returned as (file name, bytes)): a random walk and two legs cointegrated with it.
+pub fn basket_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 10_000) as f64 / 10_000.0 - 0.5
+    };
+    let (mut x, mut u, mut v) = (100.0, 0.0, 0.0);
+    let mut legs = [String::new(), String::new(), String::new()];
+    for i in 0..600i64 {
+        x += noise();
+        u = 0.8 * u + 0.3 * noise();
+        v = 0.7 * v + 0.2 * noise();
+        let t = 1_700_000_000_000 + i * 60_000;
+        for (leg, p) in legs.iter_mut().zip([x, 0.5 * x + 20.0 + u, 2.0 * x - 30.0 + v]) {
+            let p = format!("{p:.6}");
+            leg.push_str(&format!("{t},{p},{p},{p},{p},10.0,{},1000.0,5,5.0,500.0,0\n", t + 59_999));
+        }
+    }
+    ["AAAUSDT", "BBBUSDT", "CCCUSDT"]
+        .iter()
+        .zip(legs)
+        .map(|(symbol, text)| {
+            let name = format!("binance_um_{symbol}_1m_basket.csv");
+            std::fs::write(dir.join(&name), &text).expect("write a leg");
+            (name, text.into_bytes())
+        })
+        .collect()
+}
