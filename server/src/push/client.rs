@@ -62,11 +62,11 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
             }
             frame = next_frame(&mut feed) => match frame {
                 // The feed itself lost bars: resynchronise from the store.
-                Ok(frame) if frame.as_str().is_empty() => view.as_ref().map(|v| encode(&snapshot(&hub, v))).unwrap_or_default(),
+                Ok(frame) if frame.as_str().is_empty() => resnapshot(&hub, view.as_ref()).await,
                 Ok(frame) => vec![frame],
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "slow browser client: resending a snapshot");
-                    view.as_ref().map(|v| encode(&snapshot(&hub, v))).unwrap_or_default()
+                    resnapshot(&hub, view.as_ref()).await
                 }
                 Err(broadcast::error::RecvError::Closed) => {
                     feed = None;
@@ -174,6 +174,14 @@ impl SubscribeBudget {
         }
         due
     }
+}
+
+/// A fresh snapshot of `view` (store reads, analytics and the p-value tape), computed on the
+/// blocking pool like the first one.
+async fn resnapshot(hub: &PushHub, view: Option<&View>) -> Vec<Utf8Bytes> {
+    let Some(view) = view.cloned() else { return Vec::new() };
+    let hub = hub.clone();
+    tokio::task::spawn_blocking(move || encode(&snapshot(&hub, &view))).await.unwrap_or_default()
 }
 
 /// The next frame of the client's view feed; never resolves without one.

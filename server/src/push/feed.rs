@@ -95,7 +95,12 @@ impl ViewFeed {
                 update = bars.recv() => match update {
                     Ok(update) => {
                         self.follow(&mut legs, &update);
+                        let tape = match legs.as_ref() {
+                            Some(l) => super::tape::on_close(&self.view, &l.bars, &update).await,
+                            None => None,
+                        };
                         let mut out = on_bar(&self.view, &mut pending, update);
+                        out.extend(tape);
                         let waiting = !pending.is_empty() || legs.as_ref().is_some_and(|l| l.changed);
                         if waiting && last_push.elapsed() >= PUSH_INTERVAL {
                             out.extend(self.flush(&mut pending, &mut legs));
@@ -272,6 +277,7 @@ pub(super) fn snapshot(hub: &PushHub, view: &View) -> Vec<ServerMsg> {
     let first = x_bars.first().map(|b| b.t).into_iter().chain(y_bars.first().map(|b| b.t)).min();
     let book = first.and_then(|from| book_msg(hub, view, from));
     let analytics = analytics_msg(view, &x_bars, &y_bars);
+    let tape = super::tape::snapshot_msg(view, &x_bars, &y_bars);
     let last = |symbol: &str, bars: &[Bar]| {
         bars.last().map(|b| LastPrice { symbol: symbol.to_string(), t_ms: b.t, price: b.close })
     };
@@ -287,6 +293,7 @@ pub(super) fn snapshot(hub: &PushHub, view: &View) -> Vec<ServerMsg> {
         prices,
     ]
     .into_iter()
+    .chain(tape)
     .chain(analytics)
     .chain(book)
     .collect()
@@ -489,5 +496,61 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[tokio::test]
+    async fn the_p_value_tape_comes_with_the_snapshot_and_a_point_per_closed_bar() {
+        use app::analytics::tape::{snapshot_tape, tape_of_bars, TapeUpdate, TAPE_WINDOW};
+        let n = 300i64;
+        // A pseudo-random walk x and y = 2x + noise (cointegrated, never collinear).
+        let noise = |i: i64| ((i.wrapping_mul(2_654_435_761) >> 7) % 1_000) as f64 / 1_000.0 - 0.5;
+        let mut level = 100.0;
+        let xb: Vec<Bar> = (0..n)
+            .map(|i| {
+                level += noise(i);
+                bar(i * 1_000, level)
+            })
+            .collect();
+        let yb: Vec<Bar> = xb.iter().map(|b| bar(b.t, 2.0 * b.close + noise(b.t / 1_000 + 77))).collect();
+        let (hub, bars, _trigger) = hub(FixedHistory(xb.clone(), yb.clone()));
+        let analytics =
+            ViewAnalytics { window: 20, corr_window: 10, hedge: app::analytics::live_view::HedgeMethod::RollingOls };
+        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000, analytics: Some(analytics) };
+        let tape = |msgs: &[ServerMsg]| -> Vec<TapeUpdate> {
+            msgs.iter().filter_map(|m| if let ServerMsg::Tape(t) = m { Some(t.clone()) } else { None }).collect()
+        };
+        let first = tape(&snapshot(&hub, &view));
+        assert_eq!(first.len(), 1, "one tape in the snapshot");
+        assert!(first[0].snapshot && first[0].window == TAPE_WINDOW);
+        // Every bar but the forming last one ends a window: 299 rows → 60 full 240-bar windows.
+        assert_eq!(first[0].points.len(), 60);
+        assert_eq!(first[0].points, snapshot_tape(&xb, &yb, 1_000, TAPE_WINDOW));
+        assert!(first[0].points.iter().all(|p| p.eg_p.is_some() && p.adf_p.is_some()));
+        let plain = View { analytics: None, ..view.clone() };
+        assert!(tape(&snapshot(&hub, &plain)).is_empty(), "a view without analytics has no tape");
+
+        let mut feed = hub.feed(&view);
+        tokio::task::yield_now().await;
+        // A forming bar adds no point; the closed bars of both legs at the next time do.
+        let (nx, ny) = (bar(n * 1_000, 104.0), bar(n * 1_000, 208.5));
+        bars.send(update("BTCUSDT", 1_000, nx, false)).expect("send");
+        bars.send(update("BTCUSDT", 1_000, nx, true)).expect("send");
+        bars.send(update("ETHUSDT", 1_000, ny, true)).expect("send");
+        let (mut xs, mut ys) = (xb, yb);
+        xs.push(nx);
+        ys.push(ny);
+        let want = tape_of_bars(&xs, &ys, 1_000, n * 1_000, TAPE_WINDOW, 1);
+        assert_eq!(want.len(), 1);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut points = Vec::new();
+        while points.len() < 2 {
+            let frame = tokio::time::timeout_at(deadline, feed.recv()).await.expect("tape in time").expect("frame");
+            if let Ok(ServerMsg::Tape(t)) = serde_json::from_str::<ServerMsg>(frame.as_str()) {
+                assert!(!t.snapshot && t.points.len() == 1);
+                points.push(t.points[0]);
+            }
+        }
+        assert_eq!(points.iter().map(|p| p.t).collect::<Vec<_>>(), [n * 1_000, n * 1_000], "one per closed bar");
+        assert_eq!(points[1], want[0], "the second, with both legs closed, is the tape of all bars");
     }
 }

@@ -14,11 +14,13 @@
 //!   analytics on the same bars a page holds, serialises each message once and fans the
 //!   frames out. A client that falls behind its feed (or a feed behind the bar broadcast)
 //!   gets a fresh snapshot instead of a backlog, so no queue grows without bound.
+//! * [`tape`]: the view's p-value tape (rolling EG / ADF p-values, half-life), once per view.
 //! * [`hub`]: what the push layer reads the latest state from, and the registry of feeds.
 
 pub mod client;
 pub mod feed;
 pub mod hub;
+pub mod tape;
 
 pub use client::ws_handler;
 pub use hub::{BarHistory, Feeds, PushHub, SideData};
