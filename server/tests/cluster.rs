@@ -24,17 +24,23 @@ const TRADES: u64 = 36_000;
 /// A `nats-server -js` on a free port with its store in a temp dir; killed on drop.
 struct Nats {
     url: String,
-    _dir: tempfile::TempDir,
-    _child: ChildGuard,
+    port: u16,
+    dir: tempfile::TempDir,
+    child: ChildGuard,
 }
 
 impl Nats {
     fn start() -> Nats {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
+        let child = Self::spawn(dir.path(), port);
+        Nats { url: format!("nats://127.0.0.1:{port}"), port, dir, child }
+    }
+
+    fn spawn(dir: &Path, port: u16) -> ChildGuard {
         let child = Command::new(nats_server_binary())
             .args(["-js", "-sd"])
-            .arg(dir.path())
+            .arg(dir)
             .args(["-a", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -48,7 +54,17 @@ impl Nats {
             assert!(Instant::now() < deadline, "nats-server did not listen on {port} within 10 s");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Nats { url: format!("nats://127.0.0.1:{port}"), _dir: dir, _child: child }
+        child
+    }
+
+    /// Stops the server (SIGTERM, as an operator's restart), stays down for `down`, starts
+    /// it again on the same port and store.
+    fn restart(&mut self, down: Duration) {
+        let pid = self.child.0.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM").success());
+        self.child.0.wait().expect("reap nats-server");
+        std::thread::sleep(down);
+        self.child = Self::spawn(self.dir.path(), self.port);
     }
 }
 
@@ -167,6 +183,33 @@ async fn redundant_ingest_with_a_sigkill_and_two_servers_store_every_trade_exact
     let mut stream = js.get_stream("PAIRDESK_MARKET").await.expect("stream");
     let info = stream.info().await.expect("stream info");
     assert_eq!(info.state.messages, all + 1, "the stream holds each trade once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_restarted_mid_stream_loses_and_doubles_nothing() {
+    let mut nats = Nats::start();
+    let total = TRADES.to_string();
+    let (_exchange, fx) = fake_exchange(&["--rate", "1000", "--max-trades", &total, "--duplicate-prob", "0.01"]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("a");
+    let (server, base) = serve_nats(&nats.url, &data).await;
+    let ingest_1 = ingest(&nats.url, fx);
+    let ingest_2 = ingest(&nats.url, fx);
+    until_generated(fx, TRADES / 3).await;
+    nats.restart(Duration::from_secs(6));
+    wait_until_caught_up(fx, &base, &SYMBOLS, Duration::from_secs(120)).await;
+    drop((ingest_1, ingest_2));
+    server.stop();
+    let mut all = 0;
+    for symbol in SYMBOLS {
+        let truth = truth(fx, symbol).await;
+        all += truth.len() as u64;
+        assert_exact(&data, symbol, &truth);
+    }
+    let client = async_nats::connect(&nats.url).await.expect("test client");
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js.get_stream("PAIRDESK_MARKET").await.expect("stream");
+    assert_eq!(stream.info().await.expect("stream info").state.messages, all, "the stream holds each trade once");
 }
 
 #[test]
