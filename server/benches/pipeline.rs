@@ -9,6 +9,7 @@
 //!
 //! `PAIRDESK_BENCH_TRADES=N` sets the trade count of `memory` and `ingest` (defaults 1M and
 //! 300k); `PAIRDESK_BENCH_BIG=N` that of `big` (default 10M).
+//! `PAIRDESK_DB_CACHE=BYTES` sets sled's page cache in `ingest` (default 256 MiB, as `serve --db-cache`).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -95,7 +96,9 @@ fn ingest_loopback_into_sled(n: u64, dir: &Path) {
         let addr = listener.local_addr().expect("addr");
         let (trigger, shutdown) = server::shutdown::channel();
         tokio::spawn(exchange.clone().serve(listener, shutdown.clone()));
-        let store = Store::open(dir).expect("open");
+        // `PAIRDESK_DB_CACHE` (bytes): sled's page cache, as `serve --db-cache` sets it.
+        let cache = env_count("PAIRDESK_DB_CACHE", server::store::DEFAULT_CACHE_BYTES);
+        let store = Store::open_serving(dir, 0, cache).expect("open");
         let (trade_tx, trade_rx) = mpsc::channel(65_536);
         let (status_tx, _status) = watch::channel(FeedStatus::default());
         let (_commands, commands_rx) = mpsc::channel(1);

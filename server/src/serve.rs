@@ -17,7 +17,21 @@ use crate::symbols::Symbols;
 use crate::web::{self, AppState};
 use crate::{alerts, fake_exchange, ingest, shutdown};
 
+/// glibc raises its mmap threshold each time a large block is freed, after which the large
+/// temporary buffers of analyses (Theil–Sen slopes, ADF design matrices) come from the heap
+/// arenas and are kept: RSS grew ~45 MB a minute under one analysis a second. A fixed
+/// threshold (glibc's initial 128 KiB, which also turns the adjustment off) hands them back to
+/// the kernel when freed (BENCHMARKS.md, "Soak").
+fn keep_large_allocations_returnable() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter (glibc takes its own lock for it).
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    keep_large_allocations_returnable();
     // Leptos' SSR spawns onto the ambient executor; tell it that is tokio.
     let _ = any_spawner::Executor::init_tokio();
     // rustls (ring) for every wss:// and https:// client, before any is built.

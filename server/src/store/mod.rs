@@ -98,8 +98,11 @@ pub fn is_storage_full(err: &sled::Error) -> bool {
         || e.to_string().contains("No space left"))
 }
 
-/// sled's own default page cache (1 GiB), `--db-cache`'s default.
-pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
+/// sled's page cache unless `--db-cache` says otherwise: 256 MiB, not sled's own 1 GiB. The
+/// cache keeps what was read and written, so a server ingesting 5 000 trades/s grows by
+/// ~8 MB a minute until it is full; 256 MiB bounds that at a quarter, and durable ingest of 10M
+/// trades measured 685k trades/s against 747k at 1 GiB (BENCHMARKS.md, "Soak").
+pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
 
 /// A bar to persist: symbol, interval, bar.
 pub type BarRecord = (String, i64, Bar);
@@ -127,8 +130,7 @@ impl Store {
     }
 
     fn open_with(dir: &Path, min_free: u64, cache_bytes: u64) -> Result<Self, StoreError> {
-        // sled's default 1 GiB page cache on purpose: smaller caps halve durable ingest (128 MiB,
-        // third session) or stall it (64 MiB, second session); see BENCHMARKS.md.
+        // Much smaller caches cost durable ingest (64 MiB: about −25 %); see BENCHMARKS.md.
         let db = sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(|source| {
             // sled holds an exclusive file lock: a second process gets an I/O error here.
             let hint = if is_storage_full(&source) {
