@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/target/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PAT
 export TRUNK_SKIP_VERSION_CHECK := true
 ARGS ?= --demo
 
-.PHONY: setup setup-test bundle build run test lint tests fuzz
+.PHONY: setup setup-test bundle build run test lint tests fuzz cluster-demo
 
 setup:
 	scripts/setup.sh
@@ -23,6 +23,12 @@ build: setup bundle
 
 run: build
 	target/release/pairdesk serve $(ARGS)
+
+# Cluster mode on this machine: nats-server, the fake exchange, two ingests, two servers
+# (ports 4222, 9100, 3000 and 3001; see scripts/cluster-demo.sh).
+cluster-demo: build
+	scripts/setup.sh --cluster
+	scripts/cluster-demo.sh
 
 lint:
 	cargo fmt --all --check

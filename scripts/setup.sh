@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+want_nats=0
+[ "${1:-}" = "--test" ] && want_test=1 && want_nats=1
+# --cluster: what `make cluster-demo` needs beyond the build (nats-server).
+[ "${1:-}" = "--cluster" ] && want_nats=1
 
 TRUNK_VERSION=0.21.14          # 0.22 needs a newer rustc than this machine's 1.95
 BINARYEN_VERSION=132.0.0       # Debian's wasm-opt 108 produces bundles that never hydrate
@@ -40,9 +43,9 @@ if [ "$("$TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print 
   npm install --prefix "$TOOLS" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
 fi
 
-# Cluster-mode tests (server/tests/cluster.rs) start their own JetStream server: Debian's
+# Cluster-mode tests (server/tests/cluster.rs) and `make cluster-demo` start their own JetStream server: Debian's
 # nats-server 2.9 (installing it starts no service here; Debian puts it in /usr/sbin).
-if [ "$want_test" = 1 ] && ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
+if [ "$want_nats" = 1 ] && ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
   say "installing nats-server (cluster-mode tests)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
