@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use csv::{ReaderBuilder, StringRecord, Trim};
 
 use super::error::{CsvError, ErrorKind};
-use super::types::{Bar, Dataset, Format};
 use super::time::{epoch_to_ms, fmt_ms, parse_timestamp};
+use super::types::{Bar, Dataset, Format};
 use super::wire::{detect_layout, Col, Layout};
 
 /// Options of [`parse_ohlc_csv_with`].

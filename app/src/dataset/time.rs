@@ -51,4 +51,3 @@ pub(crate) fn fmt_ms(t_ms: i64) -> String {
         .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
         .unwrap_or_else(|| t_ms.to_string())
 }
-

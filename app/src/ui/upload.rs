@@ -356,7 +356,11 @@ fn BasketSummary(report: serde_json::Value) -> impl IntoView {
             "basket-rank",
         ),
         ("ADF p-value of the spread", fmt_opt(num("/adf/pvalue"), 4), "basket-adf-p"),
-        ("KPSS statistic / p-value", format!("{} / {}", fmt_opt(num("/kpss/stat"), 4), fmt_opt(num("/kpss/pvalue"), 3)), ""),
+        (
+            "KPSS statistic / p-value",
+            format!("{} / {}", fmt_opt(num("/kpss/stat"), 4), fmt_opt(num("/kpss/pvalue"), 3)),
+            "",
+        ),
         ("Hurst exponent", fmt_opt(num("/hurst"), 3), "basket-hurst"),
         ("half-life (bars)", fmt_opt(num("/half_life/half_life"), 1), ""),
         ("last z-score", fmt_opt(num("/z_last"), 2), ""),
