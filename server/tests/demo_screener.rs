@@ -43,8 +43,10 @@ async fn the_demo_ingests_eight_symbols_and_screens_full_at_first_paint() {
     assert_eq!(five["pairs"].as_array().map(Vec::len), Some(28));
 
     // The cluster's six pairs are cointegrated; the unrelated walks mostly are not.
-    let names: Vec<&str> = report["symbols"].as_array().expect("symbols").iter().map(|s| s["symbol"].as_str().expect("name")).collect();
-    let cluster: BTreeSet<usize> = names.iter().enumerate().filter(|(_, n)| CLUSTER.contains(n)).map(|(i, _)| i).collect();
+    let names: Vec<&str> =
+        report["symbols"].as_array().expect("symbols").iter().map(|s| s["symbol"].as_str().expect("name")).collect();
+    let cluster: BTreeSet<usize> =
+        names.iter().enumerate().filter(|(_, n)| CLUSTER.contains(n)).map(|(i, _)| i).collect();
     let (mut in_cluster, mut unrelated_significant, mut unrelated) = (0, 0, 0);
     for pair in report["pairs"].as_array().expect("pairs") {
         let (x, y) = (pair["x"].as_u64().expect("x") as usize, pair["y"].as_u64().expect("y") as usize);
