@@ -625,6 +625,9 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
             })
             .await;
     }
+    // The sort (and the filters and source) live in the URL, so the table is shareable.
+    let url = browser.client.current_url().await.expect("url");
+    assert!(url.as_str().contains("sort=hl&desc=1"), "{url}");
     browser.screenshot("screener").await;
     // Screening uploaded data sets: the two Binance files give one pair, linked by series keys.
     browser.select_containing("screener-source", "uploaded").await;
@@ -644,6 +647,8 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
         })
         .await;
     assert!(href.contains(":ETHUSDT"), "rows link to Live with the data set keys: {href}");
+    let url = browser.client.current_url().await.expect("url");
+    assert!(url.as_str().contains("src=ds&ds="), "{url}");
     // Backtest page: equity curve and trades table on the live view once z exists.
     browser.client.goto(&format!("{}/backtest?window=10&entry=0.5", server.base_url)).await.expect("open backtest");
     browser

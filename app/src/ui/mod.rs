@@ -63,7 +63,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// The URL query of the page being rendered: the request's on the server, the address
 /// bar's in the browser — the same string, so both render the same view.
-fn current_query() -> String {
+pub(crate) fn current_query() -> String {
     #[cfg(feature = "ssr")]
     {
         use_context::<http::request::Parts>()

@@ -41,6 +41,21 @@ impl RankColumn {
         RankColumn::Liquidity,
     ];
 
+    /// The column's name in the URL query (`sort=hl`).
+    pub fn key(self) -> &'static str {
+        match self {
+            RankColumn::Pair => "pair",
+            RankColumn::PValue => "p",
+            RankColumn::QValue => "q",
+            RankColumn::HalfLife => "hl",
+            RankColumn::Hurst => "hurst",
+            RankColumn::Kpss => "kpss",
+            RankColumn::Corr => "corr",
+            RankColumn::Beta => "beta",
+            RankColumn::Liquidity => "liq",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             RankColumn::Pair => "pair (y / x)",
@@ -192,6 +207,79 @@ pub fn screener_url(interval_ms: i64, datasets: Option<&[u64]>) -> Option<String
     }
 }
 
+/// What the rank table shows, as the Screener page's URL query keeps it (shareable, and kept
+/// across a reload): the filters, the sort and the data sets screened.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScreenerQuery {
+    pub filter: RankFilter,
+    pub sort: RankSort,
+    /// `Some`: the series of these data sets (`src=ds&ds=1,2`) instead of the live symbols.
+    pub datasets: Option<Vec<u64>>,
+}
+
+impl ScreenerQuery {
+    /// `maxq=0.05&hlmin=5&hlmax=60&hurst=1&minliq=10&sort=hl&desc=1&src=ds&ds=1,2`: only what
+    /// differs from the defaults.
+    pub fn to_query(&self) -> String {
+        let f = &self.filter;
+        let mut parts = Vec::new();
+        let num = |key: &str, v: Option<f64>| v.map(|v| format!("{key}={v}"));
+        parts.extend(num("maxq", f.max_q));
+        parts.extend(num("hlmin", f.min_half_life));
+        parts.extend(num("hlmax", f.max_half_life));
+        if f.hurst_below_half {
+            parts.push("hurst=1".into());
+        }
+        parts.extend(num("minliq", Some(f.min_liquidity).filter(|v| *v > 0.0)));
+        if self.sort != RankSort::default() {
+            parts.push(format!("sort={}", self.sort.column.key()));
+            if self.sort.descending {
+                parts.push("desc=1".into());
+            }
+        }
+        if let Some(ids) = &self.datasets {
+            parts.push("src=ds".into());
+            if !ids.is_empty() {
+                parts.push(format!("ds={}", ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")));
+            }
+        }
+        parts.join("&")
+    }
+
+    /// Reads [`ScreenerQuery::to_query`]'s keys out of a page query; anything else, missing or
+    /// invalid keeps its default.
+    pub fn from_query(query: &str) -> ScreenerQuery {
+        let mut out = ScreenerQuery::default();
+        let (mut src, mut ids, mut sort, mut desc) = (false, Vec::new(), None, false);
+        for pair in query.trim_start_matches('?').split('&') {
+            let Some((key, value)) = pair.split_once('=') else { continue };
+            let non_negative = || parse_opt(value).filter(|v| *v >= 0.0);
+            match key {
+                "maxq" => out.filter.max_q = non_negative(),
+                "hlmin" => out.filter.min_half_life = non_negative(),
+                "hlmax" => out.filter.max_half_life = non_negative(),
+                "hurst" => out.filter.hurst_below_half = value == "1",
+                "minliq" => out.filter.min_liquidity = non_negative().unwrap_or(0.0),
+                "sort" => sort = RankColumn::ALL.into_iter().find(|c| c.key() == value),
+                "desc" => desc = value == "1",
+                "src" => src = value == "ds",
+                "ds" => ids = value.split(',').filter_map(|id| id.parse::<u64>().ok()).take(50).collect(),
+                _ => {}
+            }
+        }
+        if let Some(column) = sort {
+            out.sort = RankSort { column, descending: desc };
+        }
+        out.datasets = src.then_some(ids);
+        out
+    }
+}
+
+/// An optional number as an input's starting text (empty: no filter).
+fn opt_text(v: Option<f64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
 /// An optional number input: empty or unparsable = no filter.
 fn parse_opt(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
@@ -201,15 +289,31 @@ fn parse_opt(text: &str) -> Option<f64> {
 pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
     let view_q = RwSignal::new(initial);
     let live = super::state::connect_live(view_q);
+    // The rank table's filters, sort and source start from the URL query (and stay in it).
+    let start = ScreenerQuery::from_query(&super::current_query());
     // The uploaded data sets to screen; empty: the live symbols.
-    let sources = RwSignal::new(Vec::<u64>::new());
-    let use_datasets = RwSignal::new(false);
+    let sources = RwSignal::new(start.datasets.clone().unwrap_or_default());
+    let use_datasets = RwSignal::new(start.datasets.is_some());
     let interval = RwSignal::new(60_000i64);
     let min_volume = RwSignal::new(0.0f64);
     let min_trades = RwSignal::new(0.0f64);
     let report = RwSignal::new(None::<Result<ScreenerReport, String>>);
-    let sort = RwSignal::new(RankSort::default());
-    let filter = RwSignal::new(RankFilter::default());
+    let sort = RwSignal::new(start.sort);
+    let filter = RwSignal::new(start.filter);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let screener = ScreenerQuery {
+            filter: filter.get(),
+            sort: sort.get(),
+            datasets: use_datasets.get().then(|| sources.get()),
+        }
+        .to_query();
+        let query = view_q.with_untracked(ViewQuery::to_query);
+        let url = if screener.is_empty() { format!("?{query}") } else { format!("?{query}&{screener}") };
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    });
     // Bumped by the Refresh button and every 30 s, so the matrix follows the market.
     let refresh = RwSignal::new(0u32);
 
@@ -367,8 +471,8 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
                 <div class="controls">
                     <label class="control" title="Screen the live symbols, or every series of the data sets picked below"><span class="control-label">"source"</span>
                         <select data-testid="screener-source" on:change=move |ev| use_datasets.set(event_target_value(&ev) == "datasets")>
-                            <option value="live" selected=true>"live symbols"</option>
-                            <option value="datasets">"uploaded data sets"</option>
+                            <option value="live" selected=start.datasets.is_none()>"live symbols"</option>
+                            <option value="datasets" selected=start.datasets.is_some()>"uploaded data sets"</option>
                         </select>
                     </label>
                     <label class="control"><span class="control-label">"interval"</span>
@@ -418,19 +522,19 @@ pub fn ScreenerPage(initial: ViewQuery) -> impl IntoView {
                 <h2>"Rank table "<InfoLink anchor="screener"/></h2>
                 <div class="controls">
                     <label class="control" title="Keep pairs whose Benjamini–Hochberg q-value is below this (empty: all)"><span class="control-label">"q <"</span>
-                        <input type="number" min="0" max="1" step="any" data-testid="filter-q" on:change=set_filter(|r, v| r.max_q = parse_opt(v))/>
+                        <input type="number" min="0" max="1" step="any" data-testid="filter-q" prop:value=opt_text(start.filter.max_q) on:change=set_filter(|r, v| r.max_q = parse_opt(v))/>
                     </label>
                     <label class="control" title="Keep pairs whose half-life (bars) is at least this"><span class="control-label">"half-life ≥"</span>
-                        <input type="number" min="0" step="any" data-testid="filter-hl-min" on:change=set_filter(|r, v| r.min_half_life = parse_opt(v))/>
+                        <input type="number" min="0" step="any" data-testid="filter-hl-min" prop:value=opt_text(start.filter.min_half_life) on:change=set_filter(|r, v| r.min_half_life = parse_opt(v))/>
                     </label>
                     <label class="control" title="Keep pairs whose half-life (bars) is at most this"><span class="control-label">"half-life ≤"</span>
-                        <input type="number" min="0" step="any" data-testid="filter-hl-max" on:change=set_filter(|r, v| r.max_half_life = parse_opt(v))/>
+                        <input type="number" min="0" step="any" data-testid="filter-hl-max" prop:value=opt_text(start.filter.max_half_life) on:change=set_filter(|r, v| r.max_half_life = parse_opt(v))/>
                     </label>
                     <label class="control" title="Keep only spreads with a Hurst exponent below 0.5 (mean reverting)"><span class="control-label">"H < 0.5"</span>
-                        <input type="checkbox" data-testid="filter-hurst" on:change=move |ev| filter.update(|r| r.hurst_below_half = event_target_checked(&ev))/>
+                        <input type="checkbox" data-testid="filter-hurst" prop:checked=start.filter.hurst_below_half on:change=move |ev| filter.update(|r| r.hurst_below_half = event_target_checked(&ev))/>
                     </label>
                     <label class="control" title="Keep pairs whose smaller leg trades at least this volume per bar"><span class="control-label">"min pair volume / bar"</span>
-                        <input type="number" min="0" step="any" data-testid="filter-liquidity" on:change=set_filter(|r, v| r.min_liquidity = parse_opt(v).unwrap_or(0.0))/>
+                        <input type="number" min="0" step="any" data-testid="filter-liquidity" prop:value=opt_text(Some(start.filter.min_liquidity).filter(|v| *v > 0.0)) on:change=set_filter(|r, v| r.min_liquidity = parse_opt(v).unwrap_or(0.0))/>
                     </label>
                 </div>
                 <div class="rank-wrap">{rank_table}</div>
@@ -525,6 +629,33 @@ mod tests {
         assert_eq!(screener_url(1_000, None).as_deref(), Some("/api/screener?interval=1000"));
         assert_eq!(screener_url(60_000, Some(&[])), None);
         assert_eq!(screener_url(60_000, Some(&[3, 1])).as_deref(), Some("/api/screener?interval=60000&datasets=3,1"));
+    }
+
+    #[test]
+    fn filters_sort_and_source_round_trip_through_the_url() {
+        let q = ScreenerQuery {
+            filter: RankFilter {
+                max_q: Some(0.05),
+                min_half_life: Some(5.0),
+                max_half_life: Some(60.5),
+                hurst_below_half: true,
+                min_liquidity: 10.0,
+            },
+            sort: RankSort { column: RankColumn::HalfLife, descending: true },
+            datasets: Some(vec![3, 1]),
+        };
+        let text = q.to_query();
+        assert_eq!(text, "maxq=0.05&hlmin=5&hlmax=60.5&hurst=1&minliq=10&sort=hl&desc=1&src=ds&ds=3,1");
+        // Among the view's own keys, which it ignores (and which this ignores).
+        assert_eq!(ScreenerQuery::from_query(&format!("?x=BTCUSDT&interval=1s&{text}")), q);
+        assert_eq!(ScreenerQuery::default().to_query(), "", "the defaults add nothing");
+        assert_eq!(ScreenerQuery::from_query(""), ScreenerQuery::default());
+        let bad = ScreenerQuery::from_query("maxq=-1&hlmin=x&sort=nope&desc=1&src=ds&ds=a,2");
+        assert_eq!(bad.filter, RankFilter::default());
+        assert_eq!(bad.sort, RankSort::default(), "an unknown column keeps the default sort");
+        assert_eq!(bad.datasets, Some(vec![2]));
+        assert_eq!(opt_text(Some(0.5)), "0.5");
+        assert_eq!(opt_text(None), "");
     }
 
     #[test]
