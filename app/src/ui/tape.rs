@@ -21,7 +21,7 @@ fn line(label: &str, color: super::charts::Rgb, tape: &[TapePoint], v: fn(&TapeP
 /// What the page shows while there is no tape, if so.
 fn waiting(tape: Option<&TapeUpdate>) -> Option<String> {
     match tape {
-        None => Some("p-value tape: computed by the server for live views".into()),
+        None => Some("p-value tape: waiting for the server (live views only)".into()),
         Some(t) if t.points.is_empty() => Some(format!("p-value tape: needs {} closed bars", t.window)),
         Some(_) => None,
     }
