@@ -52,7 +52,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open_serving(&args.data_dir, args.min_free_space.0, args.db_cache.0)?;
     // Cluster mode: trades come from NATS JetStream; no exchange connection of our own.
     let nats = match &args.nats {
-        Some(url) => Some(crate::cluster::connect(url).await?.2),
+        Some(url) => {
+            let (client, _, stream) = crate::cluster::connect(url).await?;
+            let counters = Arc::new(crate::cluster::consume::ConsumeCounters::default());
+            Some(crate::cluster::consume::ClusterHealth { url: url.clone(), client, stream, counters })
+        }
         None => None,
     };
     // An upload or delete a crash cut short leaves a file or summary that no data set owns.
@@ -106,7 +110,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let checker = RestClient::new(&ingest_config.rest_base).context("cannot build the REST client")?;
     let funding_rest = checker.clone();
     let history_rest = checker.clone();
-    let symbols = match nats {
+    let symbols = match &nats {
         Some(_) => Symbols::new(ingest_symbols, None, None),
         None => Symbols::new(ingest_symbols, Some(ingest_commands), Some(checker)),
     };
@@ -116,8 +120,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut last_ids = last_ids;
     let ingest_shutdown = shutdown.clone();
     let cluster = nats.is_some();
-    if let Some(stream) = nats {
-        let counters = Arc::new(crate::cluster::consume::ConsumeCounters::default());
+    if let Some(nats) = &nats {
+        let (stream, counters) = (nats.stream.clone(), nats.counters.clone());
         let consume =
             crate::cluster::consume::run(stream, store.clone(), trade_tx, status_tx, counters, ingest_shutdown);
         tasks.spawn(consume);
@@ -198,6 +202,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         side,
         dataset_limits,
         analysis_timeout: args.analysis_timeout.0,
+        cluster: nats,
     };
     let router = web::router(state, guard);
     tracing::info!("pairdesk listening on http://{}", listener.local_addr()?);

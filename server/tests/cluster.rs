@@ -167,6 +167,16 @@ async fn redundant_ingest_with_a_sigkill_and_two_servers_store_every_trade_exact
 
     wait_until_caught_up(fx, &base_a, &SYMBOLS, Duration::from_secs(120)).await;
     wait_until_caught_up(fx, &base_b, &SYMBOLS, Duration::from_secs(60)).await;
+    // `/api/health` shows the NATS side: connected, nothing behind; B read the foreign message.
+    for (base, min_malformed) in [(&base_a, 0), (&base_b, 1)] {
+        let (status, body) = get(&format!("{base}/api/health")).await.expect("health");
+        assert_eq!(status, 200, "{body}");
+        let nats: serde_json::Value = serde_json::from_str::<serde_json::Value>(&body).expect("json")["nats"].clone();
+        assert_eq!(nats["connection"], "connected", "{nats}");
+        assert_eq!(nats["stream"], "PAIRDESK_MARKET", "{nats}");
+        assert_eq!(nats["behind"], 0, "{nats}");
+        assert!(nats["malformed"].as_u64().expect("malformed") >= min_malformed, "{nats}");
+    }
     drop((ingest_1, ingest_2));
     server_a.stop();
     server_b.stop();

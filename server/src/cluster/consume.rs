@@ -47,6 +47,49 @@ pub struct ConsumeCounters {
     pub gaps: AtomicU64,
     /// Consumer (re)creations after an error.
     pub restarts: AtomicU64,
+    /// Stream sequence of the last message received.
+    pub last_sequence: AtomicU64,
+}
+
+/// What `/api/health` shows of a `serve --nats`: the connection, how far the consumer is
+/// behind the stream, and the counters.
+#[derive(Clone)]
+pub struct ClusterHealth {
+    pub url: String,
+    pub client: async_nats::Client,
+    pub stream: Stream,
+    pub counters: Arc<ConsumeCounters>,
+}
+
+impl ClusterHealth {
+    pub async fn json(&self) -> serde_json::Value {
+        use async_nats::connection::State;
+        let connection = match self.client.connection_state() {
+            State::Connected => "connected",
+            State::Disconnected => "disconnected",
+            State::Pending => "connecting",
+        };
+        let mut stream = self.stream.clone();
+        let last = match tokio::time::timeout(Duration::from_secs(1), stream.info()).await {
+            Ok(Ok(info)) => Some(info.state.last_sequence),
+            _ => None,
+        };
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let delivered = n(&self.counters.last_sequence);
+        serde_json::json!({
+            "url": self.url,
+            "connection": connection,
+            "stream": super::STREAM,
+            "stream_last_sequence": last,
+            "delivered_sequence": delivered,
+            "behind": last.map(|l| l.saturating_sub(delivered)),
+            "trades": n(&self.counters.trades),
+            "duplicates": n(&self.counters.duplicates),
+            "malformed": n(&self.counters.malformed),
+            "gaps": n(&self.counters.gaps),
+            "restarts": n(&self.counters.restarts),
+        })
+    }
 }
 
 /// Where a fresh consumer starts, from what the local store holds.
@@ -141,6 +184,7 @@ pub async fn run(
                             Some(Ok(message)) => {
                                 if let Ok(info) = message.info() {
                                     next_sequence = Some(info.stream_sequence + 1);
+                                    counters.last_sequence.store(info.stream_sequence, Ordering::Relaxed);
                                 }
                                 match wire::decode_on(message.subject.as_str(), &message.payload) {
                                     Ok(trade) => {

@@ -32,6 +32,8 @@ pub struct AppState {
     pub dataset_limits: crate::datasets::Limits,
     /// `--analysis-timeout`: how long one `POST /api/analyze` may compute.
     pub analysis_timeout: std::time::Duration,
+    /// `serve --nats`: the NATS connection and consumer (`/api/health` shows them).
+    pub cluster: Option<crate::cluster::consume::ClusterHealth>,
 }
 
 pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOptions {
@@ -52,11 +54,15 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
 }
 
 /// `GET /api/health`: the trade feed's state, each side stream's state and counters, and the
-/// database's (`storage`: `ok`, `full` or `failing`, with the error).
+/// database's (`storage`: `ok`, `full` or `failing`, with the error); with `--nats`, the NATS
+/// connection and how far the consumer is behind the stream (`nats`).
 async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<serde_json::Value> {
     let trades = state.hub.status.borrow().clone();
     let mut body = state.side.health();
     body["trades"] = serde_json::json!({"state": trades.state.label(), "last_error": trades.last_error});
+    if let Some(cluster) = &state.cluster {
+        body["nats"] = cluster.json().await;
+    }
     // A flush probes the disk: sled reports a failed write on every later one.
     let _ = state.store.flush().await;
     let space = state.store.space();
