@@ -1,5 +1,5 @@
 //! The payload of a trade on `pairdesk.trades.<SYMBOL>`: one small JSON object,
-//! `{"v":1,"s":"BTCUSDT","a":123,"t":1700000000000,"p":"42000.5","q":"0.01","m":false}`
+//! `{"v":1,"s":"BTCUSDT","a":123,"t":1700000000000,"p":42000.5,"q":0.01,"m":false}`
 //! (symbol, aggregate id, trade time in ms, price, quantity, buyer is maker). Prices and
 //! quantities are JSON numbers written with Rust's shortest round-trip form, so a decoded
 //! trade equals the published one bit for bit.
