@@ -140,6 +140,13 @@ pub fn align_bars(xb: &[Bar], yb: &[Bar], interval_ms: i64, rule: AlignRule) -> 
     align_closes(&xt, &xc, &yt, &yc, interval_ms, rule)
 }
 
+/// [`inner_join`] as an [`AlignedPair`] (nothing filled): how two uploaded series are
+/// aligned, as `pairdesk analyze` aligns two files.
+pub fn inner_join_pair(xb: &[Bar], yb: &[Bar]) -> Result<AlignedPair> {
+    let (t, x, y) = inner_join(xb, yb)?;
+    Ok(AlignedPair { x_filled: vec![false; t.len()], y_filled: vec![false; t.len()], t, x, y })
+}
+
 /// Inner join of two bar series on the bar open time: `(t, x close, y close)` for the times
 /// present in both (inputs must be strictly increasing in time).
 pub fn inner_join(xb: &[Bar], yb: &[Bar]) -> Result<(Vec<i64>, Vec<f64>, Vec<f64>)> {

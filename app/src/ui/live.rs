@@ -16,7 +16,7 @@ use super::state::{LegBooks, LiveQuotes, LiveState};
 use super::topbar::StatusBar;
 use super::view::{LegsChart, Page, ViewQuery, WINDOW_RANGE, Z_ENTRY_RANGE, Z_EXIT_RANGE};
 use super::widgets::{InfoLink, Slider, SymbolPicker, Tile};
-use crate::analytics::align::{align_bars, inner_join, AlignRule, AlignedPair};
+use crate::analytics::align::{align_bars, inner_join_pair, AlignRule, AlignedPair};
 use crate::analytics::execution::{executable_spread, quote_at, round_trip_cost_bps, value_at};
 use crate::analytics::live_view::{compute_view, HedgeMethod, ViewParams, ViewSeries};
 use crate::analytics::{adfuller, coint, price_stats, AdfOptions, PriceStats};
@@ -49,7 +49,7 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
                 if live {
                     align_bars(xb, yb, interval, AlignRule::Union).unwrap_or_default()
                 } else {
-                    inner_join_pair(xb, yb)
+                    inner_join_pair(xb, yb).unwrap_or_default()
                 }
             })
         })
@@ -447,13 +447,6 @@ fn quoted_cost_text(quotes: Option<LiveQuotes>, beta: Option<f64>) -> String {
         Some(bps) => format!("{bps:.2} bps"),
         None => "—".into(),
     }
-}
-
-/// Two uploaded series on the times both have (what `pairdesk analyze` does with two files).
-fn inner_join_pair(xb: &[Bar], yb: &[Bar]) -> AlignedPair {
-    inner_join(xb, yb)
-        .map(|(t, x, y)| AlignedPair { x_filled: vec![false; t.len()], y_filled: vec![false; t.len()], t, x, y })
-        .unwrap_or_default()
 }
 
 /// The typical spacing of an uploaded series' bars (the median gap), e.g. `1d`, `1m`.

@@ -194,6 +194,20 @@ pub fn load_datasets(state: LiveState) {
     });
 }
 
+/// The bars of an uploaded series (`GET /api/datasets/{id}/bars?symbol=`), as charts take them.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn fetch_upload_bars(leg: &super::series::SeriesRef) -> Result<Vec<Bar>, String> {
+    #[derive(serde::Deserialize)]
+    struct Bars {
+        bars: Vec<crate::dataset::Bar>,
+    }
+    let url = leg.bars_url().ok_or_else(|| format!("{} is not an uploaded series", leg.key()))?;
+    match super::http::request::<Bars>("GET", &url, None::<&()>).await? {
+        Some(b) => Ok(b.bars.into_iter().map(Bar::from).collect()),
+        None => Err("empty answer".to_string()),
+    }
+}
+
 /// Loads the bars of a view with uploaded legs; both must be uploaded (a live leg's bars and
 /// an upload's rarely share a time, and the live one would move under a fixed one).
 #[cfg(feature = "hydrate")]
@@ -201,31 +215,19 @@ fn load_upload_legs(state: LiveState, x: super::series::SeriesRef, y: super::ser
     state.bars_x.set(Vec::new());
     state.bars_y.set(Vec::new());
     state.bars_view.set(None);
-    let (Some(x_url), Some(y_url)) = (x.bars_url(), y.bars_url()) else {
+    if x.is_live() || y.is_live() {
         state.leg_error.set(Some(
             "a live symbol and an uploaded series cannot be paired: pick two live symbols or two uploaded series"
                 .into(),
         ));
         return;
-    };
-    state.leg_error.set(None);
-    #[derive(serde::Deserialize)]
-    struct Bars {
-        bars: Vec<crate::dataset::Bar>,
     }
-    let to_bars = |b: Bars| -> Vec<Bar> { b.bars.into_iter().map(Bar::from).collect() };
+    state.leg_error.set(None);
     leptos::task::spawn_local(async move {
-        let fetch = |url: String| async move {
-            match super::http::request::<Bars>("GET", &url, None::<&()>).await {
-                Ok(Some(bars)) => Ok(bars),
-                Ok(None) => Err("empty answer".to_string()),
-                Err(err) => Err(err),
-            }
-        };
-        match (fetch(x_url).await, fetch(y_url).await) {
+        match (fetch_upload_bars(&x).await, fetch_upload_bars(&y).await) {
             (Ok(xb), Ok(yb)) => {
-                state.bars_x.set(to_bars(xb));
-                state.bars_y.set(to_bars(yb));
+                state.bars_x.set(xb);
+                state.bars_y.set(yb);
                 state.bars_view.set(Some((x.key(), y.key(), 0)));
             }
             (Err(err), _) | (_, Err(err)) => {

@@ -14,9 +14,8 @@ use super::series::{default_pair, SeriesRef};
 use super::topbar::StatusBar;
 use super::view::{Page, ViewQuery};
 use super::widgets::InfoLink;
-use crate::analytics::align::inner_join;
+use crate::analytics::align::inner_join_pair;
 use crate::analytics::live_view::{compute_view, ViewParams};
-use crate::analytics::AlignedPair;
 use crate::protocol::Bar;
 
 /// Human text of an API error object `{kind, message, line, column, file}`.
@@ -172,35 +171,18 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let answer = super::http::request::<serde_json::Value>("POST", "/api/analyze", Some(&body)).await;
             report.set(Some(answer.map(Option::unwrap_or_default)));
-            let url = |id: u64, s: &str| format!("/api/datasets/{id}/bars?symbol={s}");
-            #[derive(serde::Deserialize)]
-            struct Bars {
-                bars: Vec<crate::dataset::Bar>,
-            }
-            let to_bars = |b: Bars| -> Vec<Bar> { b.bars.into_iter().map(Bar::from).collect() };
-            let x = super::http::request::<Bars>("GET", &url(xid, &xs), None::<&()>).await;
-            let y = super::http::request::<Bars>("GET", &url(yid, &ys), None::<&()>).await;
-            if let (Ok(Some(x)), Ok(Some(y))) = (x, y) {
-                bars.set((to_bars(x), to_bars(y)));
+            let leg = |dataset, symbol| SeriesRef::Upload { dataset, symbol };
+            let x = super::state::fetch_upload_bars(&leg(xid, xs)).await;
+            let y = super::state::fetch_upload_bars(&leg(yid, ys)).await;
+            if let (Ok(x), Ok(y)) = (x, y) {
+                bars.set((x, y));
             }
         });
         #[cfg(not(feature = "hydrate"))]
         let _ = body;
     };
 
-    let aligned = Memo::new(move |_| {
-        bars.with(|(x, y)| {
-            inner_join(x, y)
-                .map(|(t, x, y)| AlignedPair {
-                    x_filled: vec![false; t.len()],
-                    y_filled: vec![false; t.len()],
-                    t,
-                    x,
-                    y,
-                })
-                .unwrap_or_default()
-        })
-    });
+    let aligned = Memo::new(move |_| bars.with(|(x, y)| inner_join_pair(x, y).unwrap_or_default()));
     let range = TimeRange::over_times(Signal::derive(move || aligned.with(|a| Some((*a.t.first()?, *a.t.last()?)))));
     let series = Memo::new(move |_| {
         let params = view_q.with(|v| ViewParams {
