@@ -9,7 +9,7 @@
 //!
 //! `PAIRDESK_BENCH_TRADES=N` sets the trade count of `memory` and `ingest` (defaults 1M and
 //! 300k); `PAIRDESK_BENCH_BIG=N` that of `big` (default 10M).
-//! `PAIRDESK_DB_CACHE=BYTES` sets sled's page cache in `ingest` (default 256 MiB, as `serve --db-cache`).
+//! `PAIRDESK_DB_CACHE=BYTES` sets sled's page cache in `ingest` (default 64 MiB, as `serve --db-cache`).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

@@ -114,7 +114,7 @@ pub struct ServeArgs {
     pub min_free_space: ByteSize,
     /// sled's page cache: the database keeps up to about this much (more in practice, sled
     /// counts entries, not their allocations) of what it read or wrote in memory.
-    #[arg(long, default_value = "256MiB", env = "PAIRDESK_DB_CACHE")]
+    #[arg(long, default_value = "64MiB", env = "PAIRDESK_DB_CACHE")]
     pub db_cache: ByteSize,
 }
 

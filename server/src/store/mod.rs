@@ -98,11 +98,13 @@ pub fn is_storage_full(err: &sled::Error) -> bool {
         || e.to_string().contains("No space left"))
 }
 
-/// sled's page cache unless `--db-cache` says otherwise: 256 MiB, not sled's own 1 GiB. The
+/// sled's page cache unless `--db-cache` says otherwise: 64 MiB, not sled's own 1 GiB. The
 /// cache keeps what was read and written, so a server ingesting 5 000 trades/s grows by
-/// ~8 MB a minute until it is full; 256 MiB bounds that at a quarter, and durable ingest of 10M
-/// trades measured 685k trades/s against 747k at 1 GiB (BENCHMARKS.md, "Soak").
-pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
+/// ~8 MB a minute until it is full: at 1 GiB that is two hours of growth, at 256 MiB still half
+/// an hour, at 64 MiB a few minutes, after which RSS is flat (BENCHMARKS.md, "Soak"). Durable
+/// ingest of 10M trades measured 553k trades/s at 64 MiB against 747k at 1 GiB, still far
+/// above both the 300k target and any one exchange connection's rate.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
 
 /// A bar to persist: symbol, interval, bar.
 pub type BarRecord = (String, i64, Bar);
@@ -130,7 +132,7 @@ impl Store {
     }
 
     fn open_with(dir: &Path, min_free: u64, cache_bytes: u64) -> Result<Self, StoreError> {
-        // Much smaller caches cost durable ingest (64 MiB: about −25 %); see BENCHMARKS.md.
+        // Smaller caches cost durable ingest (64 MiB: about −25 % of 1 GiB); see BENCHMARKS.md.
         let db = sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(|source| {
             // sled holds an exclusive file lock: a second process gets an I/O error here.
             let hint = if is_storage_full(&source) {
