@@ -103,8 +103,8 @@ pub struct ServeArgs {
     /// upload past it is refused with 507.
     #[arg(long, default_value = "512MiB", env = "PAIRDESK_MAX_DATASET_BYTES")]
     pub max_dataset_bytes: ByteSize,
-    /// Longest one `POST /api/analyze` may compute (`30s`, `500ms`, `2m`); past it the
-    /// analysis is stopped and answered 504 `timeout`.
+    /// Longest one `POST /api/analyze` or `GET /api/screener` may compute (`30s`, `500ms`,
+    /// `2m`); past it the work is stopped and answered 504 `timeout`.
     #[arg(long, default_value = "30s", env = "PAIRDESK_ANALYSIS_TIMEOUT")]
     pub analysis_timeout: Timeout,
     /// Below this much free space in the data directory's filesystem the store takes no

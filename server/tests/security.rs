@@ -196,6 +196,68 @@ async fn a_long_analysis_is_cut_at_its_deadline_and_frees_its_slot() {
     assert_healthy(base).await;
 }
 
+/// Uploads `count` random-walk series of `rows` minutes (one data set each, distinct seeds so
+/// no two are alike) and returns their data set ids.
+async fn upload_walks(http: &reqwest::Client, base: &str, count: u64, rows: i64) -> Vec<u64> {
+    let mut ids = Vec::new();
+    for k in 0..count {
+        let mut state = (k + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut price = 100.0;
+        let mut csv = String::from(
+            "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore\n",
+        );
+        for i in 0..rows {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            price *= 1.0 + ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.01;
+            let t = 1_700_000_000_000 + i * 60_000;
+            csv.push_str(&format!("{t},{price},{price},{price},{price},1,{},{price},1,0,0,0\n", t + 59_999));
+        }
+        let name = format!("WALK{k}USDT.csv");
+        let (content_type, body) = multipart_file(&name, csv.as_bytes());
+        let request = http.post(format!("{base}/api/datasets")).header(header::CONTENT_TYPE, content_type).body(body);
+        let response = request.send().await.expect("upload");
+        assert_eq!(response.status(), 201, "{name}");
+        let body: Value = response.json().await.expect("json");
+        ids.push(body["datasets"][0]["id"].as_u64().expect("id"));
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_screen_is_cut_at_its_deadline_and_frees_its_slot() {
+    let (_server, base, _data, [_, small]) = analysis_server("300ms").await;
+    let base = base.as_str();
+    let http = reqwest::Client::new();
+    // 10 series × 10,000 bars: 45 pairs of Engle–Granger with AIC lag search, KPSS and Hurst,
+    // seconds of work in this (debug) build, far past the 300 ms deadline.
+    let walks = upload_walks(&http, base, 10, 10_000).await;
+    let list = walks.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    let started = Instant::now();
+    let url = format!("{base}/api/screener?datasets={list}&bars=10000");
+    let (answer, ()) =
+        tokio::join!(async { error_kind(http.get(&url).send().await.expect("screener")).await }, async {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            assert_healthy(base).await;
+        });
+    let took = started.elapsed();
+    let (status, kind, message) = answer;
+    assert_eq!((status, kind.as_str()), (504, "timeout"), "{message}");
+    assert!(message.contains("--analysis-timeout"), "{message}");
+    assert!(took < Duration::from_secs(2), "the deadline is 300 ms, the answer came after {took:?}");
+
+    // The cancelled screen has stopped: a one-pair screen gets the slot at once.
+    let started = Instant::now();
+    let url = format!("{base}/api/screener?datasets={},{}", small[0], small[1]);
+    let response = http.get(url).send().await.expect("screener");
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.expect("json");
+    assert_eq!(report["pairs"].as_array().map(Vec::len), Some(1), "{report}");
+    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+    assert_healthy(base).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_goes_away_frees_its_analysis_slot() {
     // A deadline far away: only the disconnects can stop the work.

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 
 use super::adf::{adfuller, AdfOptions, Autolag};
+use super::cancel::Cancel;
 use super::coint::coint_from_residuals;
 use super::error::{AnalyticsError, Result};
 use super::half_life::half_life;
@@ -48,7 +49,7 @@ impl Default for ScreenOptions {
 }
 
 /// One screened pair: series `y` regressed on series `x` (indices into the input, `x < y`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PairScreen {
     pub x: usize,
     pub y: usize,
@@ -214,6 +215,18 @@ pub struct PairRank {
 /// pairs, half-life, Hurst and KPSS of each spread. `liquidity[i]` (if given, one per series)
 /// becomes each pair's `min(liquidity[x], liquidity[y])`.
 pub fn rank_pairs(series: &[&[f64]], liquidity: Option<&[f64]>, threads: usize) -> Result<Vec<PairRank>> {
+    rank_pairs_with(series, liquidity, threads, &Cancel::never())
+}
+
+/// [`rank_pairs`], stopping with [`AnalyticsError::Cancelled`] soon after `cancel` is raised:
+/// no pair starts once it is (a pair is at most a few ms of work), so a server's deadline or a
+/// client that left frees the threads within moments.
+pub fn rank_pairs_with(
+    series: &[&[f64]],
+    liquidity: Option<&[f64]>,
+    threads: usize,
+    cancel: &Cancel,
+) -> Result<Vec<PairRank>> {
     check_aligned(series)?;
     if let Some(l) = liquidity.filter(|l| l.len() != series.len()) {
         return Err(AnalyticsError::LengthMismatch { what: "screener liquidity", left: l.len(), right: series.len() });
@@ -221,7 +234,12 @@ pub fn rank_pairs(series: &[&[f64]], liquidity: Option<&[f64]>, threads: usize) 
     let pairs = pair_indices(series.len());
     let run = |k: usize| {
         let (i, j) = pairs[k];
-        let (screen, resid) = screen_pair_resid(series[i], series[j], ScreenTest::EngleGranger);
+        let (screen, resid) = if cancel.is_cancelled() {
+            // Skipped: the whole result is refused below, so this row is never seen.
+            (PairScreen::default(), None)
+        } else {
+            screen_pair_resid(series[i], series[j], ScreenTest::EngleGranger)
+        };
         let mut row = PairRank {
             screen: PairScreen { x: i, y: j, ..screen },
             qvalue: None,
@@ -241,6 +259,8 @@ pub fn rank_pairs(series: &[&[f64]], liquidity: Option<&[f64]>, threads: usize) 
         row
     };
     let mut rows = par_map(pairs.len(), threads, run);
+    // The flag is never lowered: raised now if any pair was skipped.
+    cancel.check()?;
     let p: Vec<Option<f64>> = rows.iter().map(|r| r.screen.pvalue).collect();
     for (r, q) in rows.iter_mut().zip(bh_qvalues_opt(&p)?) {
         r.qvalue = q;
@@ -292,6 +312,17 @@ mod tests {
         let r = screen_pairs(&[&a, &c], &ScreenOptions { threads: 2, ..ScreenOptions::default() }).unwrap();
         assert!(r[0].error.is_some());
         assert!(screen_pairs(&[], &ScreenOptions::default()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_raised_token_stops_the_rank_and_an_unraised_one_changes_nothing() {
+        let data: Vec<Vec<f64>> = (0..4).map(|k| walk(k + 21, 200)).collect();
+        let series: Vec<&[f64]> = data.iter().map(Vec::as_slice).collect();
+        let cancel = Cancel::new();
+        let free = rank_pairs_with(&series, None, 2, &cancel).unwrap();
+        assert_eq!(free, rank_pairs(&series, None, 2).unwrap());
+        cancel.cancel();
+        assert!(matches!(rank_pairs_with(&series, None, 2, &cancel), Err(AnalyticsError::Cancelled)));
     }
 
     #[test]

@@ -96,7 +96,7 @@ struct ErrorBody {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             body: ErrorBody { kind: kind.into(), message: message.into(), line: None, column: None, file: None },
@@ -109,7 +109,7 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", what)
     }
     /// The details go to the log, never to the client (they can name paths and internals).
-    fn internal(message: impl std::fmt::Display) -> Self {
+    pub(super) fn internal(message: impl std::fmt::Display) -> Self {
         tracing::error!(%message, "api: internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the server log has the details")
     }
@@ -196,7 +196,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(super) type ApiResult<T> = Result<T, ApiError>;
 
 /// CPU work (parsing, analysis) of this many requests at a time, on the blocking pool: the
 /// async workers that answer everything else never run it, and a flood of requests queues
@@ -248,7 +248,7 @@ impl Drop for CancelOnDrop {
 /// [`blocking`] for an analysis: `f` gets a token that is raised when `deadline` passes since
 /// the work started (the answer is then 504 `timeout`) or when the client goes away; the
 /// analytics stop at their next check and the slot frees.
-async fn analysis<T: Send + 'static>(
+pub(super) async fn analysis<T: Send + 'static>(
     deadline: std::time::Duration,
     f: impl FnOnce(&Cancel) -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {

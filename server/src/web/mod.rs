@@ -30,7 +30,7 @@ pub struct AppState {
     pub side: crate::side::SideFeeds,
     /// `--max-datasets` and `--max-dataset-bytes`.
     pub dataset_limits: crate::datasets::Limits,
-    /// `--analysis-timeout`: how long one `POST /api/analyze` may compute.
+    /// `--analysis-timeout`: how long one `POST /api/analyze` or `GET /api/screener` may compute.
     pub analysis_timeout: std::time::Duration,
     /// `serve --nats`: the NATS connection and consumer (`/api/health` shows them).
     pub cluster: Option<crate::cluster::consume::ClusterHealth>,

@@ -8,10 +8,14 @@
 //! symbols (named by their `ID:SYMBOL` keys, which Live's pickers accept), inner-joined on
 //! the bar times they all have, the latest `bars` (default 10,000) of them; at most
 //! [`MAX_SERIES`] series. A bad list, an unknown data set or too many series answer 422.
+//!
+//! A screen is an analysis (200 symbols are seconds of both cores): it waits for one of the
+//! API's work slots, stops at `--analysis-timeout` (504 `timeout`) and when its client goes.
 
 use std::collections::BTreeSet;
 
-use app::analytics::screener::rank_pairs;
+use app::analytics::screener::rank_pairs_with;
+use app::analytics::{AnalyticsError, Cancel};
 use app::protocol::{Bar, INTERVALS_MS};
 use app::screener_view::{ScreenedPair, ScreenedSymbol, ScreenerReport};
 use axum::extract::{Query, State};
@@ -21,9 +25,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::api::{analysis, ApiError};
 use super::AppState;
 use crate::store::Store;
-use crate::symbols::Symbols;
 
 /// Fewest common bars worth testing (ADF lag selection needs some room).
 const MIN_BARS: usize = 30;
@@ -44,7 +48,7 @@ struct ScreenerQuery {
     datasets: Option<String>,
 }
 
-/// Why a screen of data sets is refused: 422 (the request) or 500 (the store), and why.
+/// Why a screen is refused: 422 (the request), 503 (cancelled) or 500 (the store), and why.
 type Refusal = (StatusCode, String);
 
 fn unprocessable(message: impl std::fmt::Display) -> Refusal {
@@ -52,12 +56,11 @@ fn unprocessable(message: impl std::fmt::Display) -> Refusal {
 }
 
 fn internal(err: impl std::fmt::Display) -> Refusal {
-    (StatusCode::INTERNAL_SERVER_ERROR, format!("screener failed: {err}"))
+    (StatusCode::INTERNAL_SERVER_ERROR, format!("screener: the store failed: {err}"))
 }
 
-fn refused((status, message): Refusal) -> Response {
-    let kind = if status == StatusCode::UNPROCESSABLE_ENTITY { "invalid_request" } else { "internal" };
-    (status, Json(serde_json::json!({"error": {"kind": kind, "message": message}}))).into_response()
+fn refused(refusal: Refusal) -> Response {
+    api_error(refusal).into_response()
 }
 
 /// The ids of `?datasets=`: distinct, in the order given.
@@ -123,47 +126,60 @@ fn common_times(bars: &[Vec<Bar>]) -> BTreeSet<i64> {
     common.unwrap_or_default()
 }
 
-async fn screener(
-    State(store): State<Store>,
-    State(symbols): State<Symbols>,
-    Query(q): Query<ScreenerQuery>,
-) -> Response {
+async fn screener(State(state): State<AppState>, Query(q): Query<ScreenerQuery>) -> Response {
     let interval_ms = q.interval.unwrap_or(60_000);
     if !INTERVALS_MS.contains(&interval_ms) {
-        let body = serde_json::json!({"error": {"message": "interval: use 1000, 60000 or 300000"}});
-        return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
+        return refused(unprocessable("interval: use 1000, 60000 or 300000"));
     }
-    if let Some(list) = q.datasets.as_deref() {
+    // A screen is an analysis: one of the API's work slots, its deadline (`--analysis-timeout`,
+    // 504 past it) and cancellation when the client goes, like `POST /api/analyze`.
+    let (store, deadline) = (state.store, state.analysis_timeout);
+    let work = if let Some(list) = q.datasets.as_deref() {
         let ids = match parse_dataset_ids(list) {
             Ok(ids) => ids,
             Err(message) => return refused(unprocessable(message)),
         };
         let limit = q.bars.unwrap_or(10_000).clamp(MIN_BARS, 10_000);
-        let work = tokio::task::spawn_blocking(move || {
-            let (names, mut bars) = dataset_series(&store, &ids)?;
+        analysis(deadline, move |cancel| {
+            let (names, mut bars) = dataset_series(&store, &ids).map_err(api_error)?;
             latest_common(&mut bars, limit);
-            Ok::<_, Refusal>(ScreenerReport { datasets: ids, ..screen(&names, &bars, interval_ms) })
-        });
-        return match work.await {
-            Ok(Ok(report)) => Json(report).into_response(),
-            Ok(Err(refusal)) => refused(refusal),
-            Err(err) => refused(internal(err)),
-        };
-    }
-    let limit = q.bars.unwrap_or(1_440).clamp(MIN_BARS, 10_000);
-    let symbols = symbols.current();
-    let work = tokio::task::spawn_blocking(move || {
-        let bars: Vec<Vec<Bar>> = symbols.iter().map(|s| store.recent_bars(s, interval_ms, limit)).collect();
-        screen(&symbols, &bars, interval_ms)
-    });
-    match work.await {
+            let report = screen(&names, &bars, interval_ms, cancel).map_err(api_error)?;
+            Ok(ScreenerReport { datasets: ids, ..report })
+        })
+        .await
+    } else {
+        let limit = q.bars.unwrap_or(1_440).clamp(MIN_BARS, 10_000);
+        let symbols = state.symbols.current();
+        analysis(deadline, move |cancel| {
+            let bars: Vec<Vec<Bar>> = symbols.iter().map(|s| store.recent_bars(s, interval_ms, limit)).collect();
+            screen(&symbols, &bars, interval_ms, cancel).map_err(api_error)
+        })
+        .await
+    };
+    match work {
         Ok(report) => Json(report).into_response(),
-        Err(err) => refused(internal(err)),
+        Err(err) => err.into_response(),
     }
 }
 
-/// Aligns all symbols on the bar times they all have, then screens every pair.
-pub fn screen(symbols: &[String], bars: &[Vec<Bar>], interval_ms: i64) -> ScreenerReport {
+/// The API's error body: 422 `invalid_request` and 503 `cancelled` say why; anything else is
+/// the store's, logged and answered without its text.
+fn api_error((status, message): Refusal) -> ApiError {
+    match status {
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::new(status, "invalid_request", message),
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::new(status, "cancelled", message),
+        _ => ApiError::internal(message),
+    }
+}
+
+/// Aligns all symbols on the bar times they all have, then screens every pair; refused only
+/// when `cancel` was raised (the deadline passed or the client left).
+pub fn screen(
+    symbols: &[String],
+    bars: &[Vec<Bar>],
+    interval_ms: i64,
+    cancel: &Cancel,
+) -> Result<ScreenerReport, Refusal> {
     let liquidity: Vec<ScreenedSymbol> = symbols
         .iter()
         .zip(bars)
@@ -181,12 +197,12 @@ pub fn screen(symbols: &[String], bars: &[Vec<Bar>], interval_ms: i64) -> Screen
     let mut report = ScreenerReport { interval_ms, bars: common.len(), symbols: liquidity, ..Default::default() };
     if common.len() < MIN_BARS || symbols.len() < 2 {
         report.note = Some(format!("needs at least {MIN_BARS} common bars of every symbol, has {}", common.len()));
-        return report;
+        return Ok(report);
     }
     let closes: Vec<Vec<f64>> =
         bars.iter().map(|b| b.iter().filter(|b| common.contains(&b.t)).map(|b| b.close).collect()).collect();
     let series: Vec<&[f64]> = closes.iter().map(Vec::as_slice).collect();
-    match rank_pairs(&series, Some(&volume), 2) {
+    match rank_pairs_with(&series, Some(&volume), 2, cancel) {
         Ok(pairs) => {
             report.pairs = pairs
                 .into_iter()
@@ -205,9 +221,16 @@ pub fn screen(symbols: &[String], bars: &[Vec<Bar>], interval_ms: i64) -> Screen
                 })
                 .collect()
         }
+        Err(AnalyticsError::Cancelled) => return Err(cancelled()),
         Err(err) => report.note = Some(err.to_string()),
     }
-    report
+    Ok(report)
+}
+
+/// What a cancelled screen answers; the caller's deadline has its own 504, this is for the
+/// client that left (nobody reads it) and for a deadline raised between the checks.
+fn cancelled() -> Refusal {
+    (StatusCode::SERVICE_UNAVAILABLE, "the screen was stopped before it finished".into())
 }
 
 #[cfg(test)]
@@ -230,7 +253,8 @@ mod tests {
         let symbols = vec!["A".to_string(), "B".to_string(), "C".to_string()];
         let mut c_bars = bars(c.into_iter());
         c_bars.remove(10); // one missing bar: the common set shrinks by one
-        let report = screen(&symbols, &[bars(a.into_iter()), bars(b.into_iter()), c_bars], 60_000);
+        let report =
+            screen(&symbols, &[bars(a.into_iter()), bars(b.into_iter()), c_bars], 60_000, &Cancel::never()).unwrap();
         assert_eq!(report.bars, n - 1);
         assert_eq!(report.pairs.len(), 3);
         let ab = report.pair(0, 1).expect("A/B");
@@ -264,7 +288,9 @@ mod tests {
     #[test]
     fn too_little_history_is_explained() {
         let symbols = vec!["A".to_string(), "B".to_string()];
-        let report = screen(&symbols, &[bars([1.0, 2.0].into_iter()), bars([1.0, 2.0].into_iter())], 60_000);
+        let report =
+            screen(&symbols, &[bars([1.0, 2.0].into_iter()), bars([1.0, 2.0].into_iter())], 60_000, &Cancel::never())
+                .unwrap();
         assert!(report.pairs.is_empty());
         assert!(report.note.is_some_and(|n| n.contains("common bars")));
     }
