@@ -374,6 +374,56 @@ async fn greedy_sockets_are_bounded() {
     assert_healthy(base).await;
 }
 
+/// The bars a 1m BTC/ETH snapshot carries once the demo's history is in (each leg's count).
+async fn snapshot_bars(url: &str, subscribe: &str) -> usize {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("socket");
+    socket.send(Message::Text(subscribe.into())).await.expect("send");
+    while let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+        let msg: Value = serde_json::from_str(&text).expect("json");
+        if msg["type"] == "snapshot" {
+            let count = |leg: &str| msg[leg].as_array().map_or(0, Vec::len);
+            return count("x_bars").min(count("y_bars"));
+        }
+    }
+    0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_sockets_subscribing_theil_sen_at_once_do_not_starve_the_server() {
+    let server = Server::start_api_only(&["--demo"]).await;
+    let base = &server.base_url;
+    let url = format!("{}/ws", base.replace("http://", "ws://"));
+    let subscribe = |window: usize| {
+        json!({"type": "subscribe", "x": "BTCUSDT", "y": "ETHUSDT", "interval_ms": 60_000,
+               "analytics": {"window": window, "corr_window": 30, "hedge": "theil_sen"}})
+        .to_string()
+    };
+    // The demo's two days of 1m history: each snapshot is Theil–Sen over ~1,440 bars (a million
+    // slopes, O(n²)), so the flood below is minutes of CPU.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while snapshot_bars(&url, &subscribe(30)).await < 1_000 {
+        assert!(Instant::now() < deadline, "the demo's 1m history did not arrive");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // 40 sockets × their burst of 20 subscribes, every one a distinct view.
+    let mut sockets = Vec::new();
+    for k in 0..40 {
+        let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.expect("socket");
+        for i in 0..20 {
+            socket.feed(Message::Text(subscribe(31 + k * 20 + i).into())).await.expect("send");
+        }
+        socket.flush().await.expect("flush");
+        sockets.push(socket);
+    }
+    // Every request meanwhile is answered as fast as on an idle server.
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_healthy(base).await;
+    }
+    drop(sockets);
+    assert_healthy(base).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_idle_sockets_do_not_starve_the_server() {
     let server = Server::start_api_only(&["--demo"]).await;

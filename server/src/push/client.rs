@@ -104,10 +104,10 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
                             // Join the feed first: a delta racing the snapshot is applied twice, never lost.
                             feed = Some(hub.feed(&v));
                             let only_analytics = view.as_ref().is_some_and(|current| current.same_bars(&v));
-                            // Store reads and analytics (Theil–Sen is O(n²)) run on the blocking
-                            // pool, never on the async workers that answer every other request.
+                            // Store reads and analytics (Theil–Sen is O(n²)) run in the `/ws` work
+                            // slots, never on the async workers that answer every other request.
                             let (work_hub, work_view) = (hub.clone(), v.clone());
-                            let msgs = tokio::task::spawn_blocking(move || {
+                            let msgs = super::work::blocking(move || {
                                 if only_analytics {
                                     // Only the analytics changed: the page already holds the bars.
                                     let (x_bars, y_bars) = recent_bars(&work_hub, &work_view);
@@ -176,12 +176,12 @@ impl SubscribeBudget {
     }
 }
 
-/// A fresh snapshot of `view` (store reads, analytics and the p-value tape), computed on the
-/// blocking pool like the first one.
+/// A fresh snapshot of `view` (store reads, analytics and the p-value tape), computed in the
+/// `/ws` work slots ([`super::work`]) like the first one.
 async fn resnapshot(hub: &PushHub, view: Option<&View>) -> Vec<Utf8Bytes> {
     let Some(view) = view.cloned() else { return Vec::new() };
     let hub = hub.clone();
-    tokio::task::spawn_blocking(move || encode(&snapshot(&hub, &view))).await.unwrap_or_default()
+    super::work::blocking(move || encode(&snapshot(&hub, &view))).await.unwrap_or_default()
 }
 
 /// The next frame of the client's view feed; never resolves without one.

@@ -82,7 +82,7 @@ struct Legs {
 impl ViewFeed {
     pub(super) async fn run(self, mut bars: broadcast::Receiver<BarUpdate>, mut shutdown: Shutdown) {
         let mut pending = Pending::default();
-        let mut legs = self.load_legs();
+        let mut legs = self.load_legs().await;
         let mut last_push = Instant::now() - PUSH_INTERVAL;
         let mut status = self.status.clone();
         let mut status_open = true;
@@ -103,7 +103,7 @@ impl ViewFeed {
                         out.extend(tape);
                         let waiting = !pending.is_empty() || legs.as_ref().is_some_and(|l| l.changed);
                         if waiting && last_push.elapsed() >= PUSH_INTERVAL {
-                            out.extend(self.flush(&mut pending, &mut legs));
+                            out.extend(self.flush(&mut pending, &mut legs).await);
                             last_push = Instant::now();
                         }
                         encode(&out)
@@ -111,7 +111,7 @@ impl ViewFeed {
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::debug!(missed, "view feed lagged: watchers resync");
                         pending = Pending::default();
-                        legs = self.load_legs();
+                        legs = self.load_legs().await;
                         vec![Utf8Bytes::from_static("")]
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
@@ -125,13 +125,13 @@ impl ViewFeed {
                     } else {
                         history = done;
                         pending = Pending::default();
-                        legs = self.load_legs();
+                        legs = self.load_legs().await;
                         vec![Utf8Bytes::from_static("")]
                     }
                 }
                 () = tokio::time::sleep_until(push_due.unwrap_or_else(Instant::now)), if push_due.is_some() => {
                     last_push = Instant::now();
-                    encode(&self.flush(&mut pending, &mut legs))
+                    encode(&self.flush(&mut pending, &mut legs).await)
                 }
                 () = shutdown.wait() => break,
             };
@@ -146,13 +146,18 @@ impl ViewFeed {
         self.retire();
     }
 
-    /// The legs' recent bars, as a snapshot carries them, when the view computes analytics.
-    fn load_legs(&self) -> Option<Legs> {
+    /// The legs' recent bars, as a snapshot carries them, when the view computes analytics
+    /// (store reads, in the `/ws` work slots).
+    async fn load_legs(&self) -> Option<Legs> {
         self.view.analytics?;
-        let limit = live_bars(self.view.interval_ms);
-        let x = self.history.recent_bars(&self.view.x, self.view.interval_ms, limit);
-        let y = self.history.recent_bars(&self.view.y, self.view.interval_ms, limit);
-        Some(Legs { bars: ViewBars { x, y }, changed: false })
+        let (history, view) = (self.history.clone(), self.view.clone());
+        let limit = live_bars(view.interval_ms);
+        super::work::blocking(move || {
+            let x = history.recent_bars(&view.x, view.interval_ms, limit);
+            let y = history.recent_bars(&view.y, view.interval_ms, limit);
+            Legs { bars: ViewBars { x, y }, changed: false }
+        })
+        .await
     }
 
     /// Applies a bar update to the legs exactly as a page applies the pushed bar.
@@ -167,12 +172,14 @@ impl ViewFeed {
     }
 
     /// The coalesced deltas, then the analytics if a bar changed: computed once here for
-    /// every watcher.
-    fn flush(&self, pending: &mut Pending, legs: &mut Option<Legs>) -> Vec<ServerMsg> {
+    /// every watcher, in the `/ws` work slots ([`super::work`]) — a Theil–Sen view is ~16 ms
+    /// a push, which must not run on the async workers.
+    async fn flush(&self, pending: &mut Pending, legs: &mut Option<Legs>) -> Vec<ServerMsg> {
         let mut out = flush(&self.view, pending);
         if let Some(legs) = legs.as_mut().filter(|l| l.changed) {
             legs.changed = false;
-            out.extend(analytics_msg(&self.view, &legs.bars.x, &legs.bars.y));
+            let (view, x, y) = (self.view.clone(), legs.bars.x.clone(), legs.bars.y.clone());
+            out.extend(super::work::blocking(move || analytics_msg(&view, &x, &y)).await.flatten());
         }
         out
     }

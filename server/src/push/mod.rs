@@ -21,6 +21,7 @@ pub mod client;
 pub mod feed;
 pub mod hub;
 pub mod tape;
+mod work;
 
 pub use client::ws_handler;
 pub use hub::{BarHistory, Feeds, PushHub, SideData};

@@ -1,7 +1,7 @@
 //! The view's p-value tape on the server ([`app::analytics::tape`]): computed once per view
 //! for every watcher — over the snapshot's bars when a page subscribes, then one point per bar
-//! of the view that closes, from the bars the view feed keeps — and always on the blocking
-//! pool (a point is ~65 µs, a 500-point snapshot ~27 ms: BENCHMARKS.md "p-value tape").
+//! of the view that closes, from the bars the view feed keeps — and always in the `/ws` work
+//! slots ([`super::work`]; a point is ~65 µs, a 500-point snapshot ~27 ms: BENCHMARKS.md "p-value tape").
 //!
 //! The tape window is fixed at [`TAPE_WINDOW`] bars in this version; it is computed for views
 //! that ask for analytics (the Live page's).
@@ -32,7 +32,7 @@ pub(super) fn snapshot_msg(view: &View, x_bars: &[Bar], y_bars: &[Bar]) -> Optio
 }
 
 /// The tape point of a bar of the view that just closed (already applied to `bars`), computed
-/// on the blocking pool from the tail of the legs the point needs; None for other updates.
+/// in the `/ws` work slots from the tail of the legs the point needs; None for other updates.
 pub(super) async fn on_close(view: &View, bars: &ViewBars, update: &BarUpdate) -> Option<ServerMsg> {
     if !update.closed || update.interval_ms != view.interval_ms || (update.symbol != view.x && update.symbol != view.y)
     {
@@ -41,7 +41,6 @@ pub(super) async fn on_close(view: &View, bars: &ViewBars, update: &BarUpdate) -
     // A window's bars plus the one before it (for the union fill): at most that many bars.
     let tail = |b: &[Bar]| b[b.len().saturating_sub(TAPE_WINDOW + 2)..].to_vec();
     let (x, y, interval_ms, through) = (tail(&bars.x), tail(&bars.y), view.interval_ms, update.bar.t);
-    let points =
-        tokio::task::spawn_blocking(move || tape_of_bars(&x, &y, interval_ms, through, TAPE_WINDOW, 1)).await.ok()?;
+    let points = super::work::blocking(move || tape_of_bars(&x, &y, interval_ms, through, TAPE_WINDOW, 1)).await?;
     (!points.is_empty()).then(|| message(view, false, points))
 }
