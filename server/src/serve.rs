@@ -50,13 +50,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
     let store = Store::open_serving(&args.data_dir, args.min_free_space.0, args.db_cache.0)?;
-    // Cluster mode: trades come from NATS JetStream; no exchange connection of our own.
-    let nats = match &args.nats {
-        Some(url) => {
-            let (client, _, stream) = crate::cluster::connect(url).await?;
-            let counters = Arc::new(crate::cluster::consume::ConsumeCounters::default());
-            Some(crate::cluster::consume::ClusterHealth { url: url.clone(), client, stream, counters })
-        }
+    // Cluster mode: trades come from NATS JetStream, no exchange connection of our own; the
+    // symbol set and the alert rules are shared there (`cluster::server`).
+    let mut nats = match &args.nats {
+        Some(url) => Some(crate::cluster::server::ServeCluster::connect(url).await?),
         None => None,
     };
     // An upload or delete a crash cut short leaves a file or summary that no data set owns.
@@ -110,8 +107,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let checker = RestClient::new(&ingest_config.rest_base).context("cannot build the REST client")?;
     let funding_rest = checker.clone();
     let history_rest = checker.clone();
-    let symbols = match &nats {
-        Some(_) => Symbols::new(ingest_symbols, None, None),
+    let symbols = match &mut nats {
+        Some(cluster) => cluster.symbols(&ingest_symbols, checker, &mut tasks, &shutdown).await?,
         None => Symbols::new(ingest_symbols, Some(ingest_commands), Some(checker)),
     };
     // With history, a symbol seen for the first time starts at the current minute's first
@@ -120,11 +117,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut last_ids = last_ids;
     let ingest_shutdown = shutdown.clone();
     let cluster = nats.is_some();
-    if let Some(nats) = &nats {
-        let (stream, counters) = (nats.stream.clone(), nats.counters.clone());
-        let consume =
-            crate::cluster::consume::run(stream, store.clone(), trade_tx, status_tx, counters, ingest_shutdown);
-        tasks.spawn(consume);
+    if let Some(cluster) = &nats {
+        cluster.consume(&store, trade_tx, status_tx, &mut tasks, &ingest_shutdown);
     } else {
         tasks.spawn(async move {
             if let Some((rest, symbols)) = seed {
@@ -170,8 +164,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let (alerts_tx, _) = broadcast::channel::<app::alerts::AlertEvent>(1_024);
     let webhooks = alerts::webhook::WebhookSender::new(&args.allow_webhook_host);
-    let alerts = alerts::start(&store, &symbols, &pair, (&bars_tx, &alerts_tx), &mut tasks, &shutdown, webhooks)?
+    let delivery = match &nats {
+        Some(cluster) => cluster.delivery(),
+        None => alerts::webhook::Delivery::Direct(webhooks.clone()),
+    };
+    let alerts = alerts::start(&store, &symbols, &pair, (&bars_tx, &alerts_tx), &mut tasks, &shutdown, delivery)?
         .with_max_rules(args.max_alert_rules);
+    let alerts = match &mut nats {
+        Some(cluster) => cluster.share_alerts(alerts, webhooks, &mut tasks, &shutdown).await?,
+        None => alerts,
+    };
 
     let hub = PushHub {
         symbols: symbols.clone(),
@@ -202,7 +204,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         side,
         dataset_limits,
         analysis_timeout: args.analysis_timeout.0,
-        cluster: nats,
+        cluster: nats.as_ref().map(|cluster| cluster.health()),
     };
     let router = web::router(state, guard);
     tracing::info!("pairdesk listening on http://{}", listener.local_addr()?);

@@ -6,6 +6,9 @@
 //! one row), so a typo is refused with Binance's own message instead of silently
 //! subscribing to a stream that never sends anything. Changes last until the server
 //! stops; `--symbols` sets the list a server starts with.
+//!
+//! In cluster mode a change goes to the cluster's symbols bucket instead, which this set,
+//! every other server's and every ingest process follow ([`crate::cluster::symbols`]).
 
 use std::sync::Arc;
 
@@ -33,6 +36,8 @@ pub enum SymbolError {
     LastPair,
     #[error("the ingest has stopped; restart the server")]
     IngestStopped,
+    #[error("the cluster's symbol set did not take the change: {0}")]
+    Shared(String),
 }
 
 /// Shared handle to the ingested symbols (upper case). Cheap to clone.
@@ -42,11 +47,19 @@ pub struct Symbols {
 }
 
 struct Inner {
-    current: watch::Sender<Vec<String>>,
-    ingest: Option<mpsc::Sender<IngestCommand>>,
+    current: Arc<watch::Sender<Vec<String>>>,
+    changes: Changes,
     rest: Option<RestClient>,
     /// One change at a time, so two concurrent adds of one symbol cannot both pass the check.
     changing: Mutex<()>,
+}
+
+/// Where a change goes.
+enum Changes {
+    /// This server's own exchange connection, as (UN)SUBSCRIBE commands; None: a fixed set.
+    Ingest(Option<mpsc::Sender<IngestCommand>>),
+    /// The cluster's bucket; `current` follows it.
+    Shared(Box<crate::cluster::symbols::SharedSymbols>),
 }
 
 impl Symbols {
@@ -55,7 +68,19 @@ impl Symbols {
     pub fn new(initial: Vec<String>, ingest: Option<mpsc::Sender<IngestCommand>>, rest: Option<RestClient>) -> Self {
         let initial = initial.into_iter().map(|s| s.to_ascii_uppercase()).collect();
         let (current, _) = watch::channel(initial);
-        Self { inner: Arc::new(Inner { current, ingest, rest, changing: Mutex::new(()) }) }
+        let changes = Changes::Ingest(ingest);
+        Self { inner: Arc::new(Inner { current: Arc::new(current), changes, rest, changing: Mutex::new(()) }) }
+    }
+
+    /// A set that follows the cluster's bucket through `current` (which the bucket's follower
+    /// keeps) and changes by writing to it; `rest` checks new symbols.
+    pub fn shared(
+        current: Arc<watch::Sender<Vec<String>>>,
+        shared: crate::cluster::symbols::SharedSymbols,
+        rest: RestClient,
+    ) -> Self {
+        let changes = Changes::Shared(Box::new(shared));
+        Self { inner: Arc::new(Inner { current, changes, rest: Some(rest), changing: Mutex::new(()) }) }
     }
 
     /// A fixed set (tests and tools).
@@ -83,7 +108,8 @@ impl Symbols {
         if self.contains(&symbol) {
             return Err(SymbolError::AlreadyIngested(symbol));
         }
-        let (Some(ingest), Some(rest)) = (&self.inner.ingest, &self.inner.rest) else {
+        let (Changes::Ingest(Some(_)) | Changes::Shared(_), Some(rest)) = (&self.inner.changes, &self.inner.rest)
+        else {
             return Err(SymbolError::IngestStopped);
         };
         match rest.agg_trades(&symbol, 0, 1).await {
@@ -93,11 +119,17 @@ impl Symbols {
             }
             Err(err) => return Err(SymbolError::ExchangeUnreachable { symbol, reason: err.to_string() }),
         }
-        ingest
-            .send(IngestCommand::Subscribe(vec![symbol.to_ascii_lowercase()]))
-            .await
-            .map_err(|_| SymbolError::IngestStopped)?;
-        self.inner.current.send_modify(|set| set.push(symbol));
+        match &self.inner.changes {
+            Changes::Ingest(Some(ingest)) => {
+                ingest
+                    .send(IngestCommand::Subscribe(vec![symbol.to_ascii_lowercase()]))
+                    .await
+                    .map_err(|_| SymbolError::IngestStopped)?;
+                self.inner.current.send_modify(|set| set.push(symbol));
+            }
+            Changes::Ingest(None) => return Err(SymbolError::IngestStopped),
+            Changes::Shared(shared) => shared.add(&symbol).await.map_err(|e| SymbolError::Shared(e.to_string()))?,
+        }
         Ok(self.current())
     }
 
@@ -111,18 +143,23 @@ impl Symbols {
         if self.inner.current.borrow().len() <= 2 {
             return Err(SymbolError::LastPair);
         }
-        let Some(ingest) = &self.inner.ingest else { return Err(SymbolError::IngestStopped) };
-        ingest
-            .send(IngestCommand::Unsubscribe(vec![symbol.to_ascii_lowercase()]))
-            .await
-            .map_err(|_| SymbolError::IngestStopped)?;
-        self.inner.current.send_modify(|set| set.retain(|s| *s != symbol));
+        match &self.inner.changes {
+            Changes::Ingest(Some(ingest)) => {
+                ingest
+                    .send(IngestCommand::Unsubscribe(vec![symbol.to_ascii_lowercase()]))
+                    .await
+                    .map_err(|_| SymbolError::IngestStopped)?;
+                self.inner.current.send_modify(|set| set.retain(|s| *s != symbol));
+            }
+            Changes::Ingest(None) => return Err(SymbolError::IngestStopped),
+            Changes::Shared(shared) => shared.remove(&symbol).await.map_err(|e| SymbolError::Shared(e.to_string()))?,
+        }
         Ok(self.current())
     }
 }
 
 /// Upper-case symbol, or why `raw` cannot be one.
-fn normalise(raw: &str) -> Result<String, SymbolError> {
+pub(crate) fn normalise(raw: &str) -> Result<String, SymbolError> {
     let symbol = raw.trim().to_ascii_uppercase();
     let valid =
         (2..=MAX_SYMBOL_LEN).contains(&symbol.len()) && symbol.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');

@@ -8,6 +8,11 @@
 //!   servers' ticks equal the exchange's exactly (0 missing, 0 duplicate, 0 extra, bars count
 //!   each once) and the stream holds each trade once.
 //! * NATS down at start: `ingest` and `serve` exit non-zero naming the URL.
+//! * Shared state: a rule created on server A is listed, evaluated and fires on server B, and
+//!   its webhook reaches a local receiver exactly once; a symbol added on A reaches B and the
+//!   ingest process (it publishes the new symbol's trades and says so in its heartbeat), and
+//!   its removal on B reaches A; `/api/health` shows the ingest, the lag per symbol and the
+//!   alert counters.
 
 mod pipeline_support;
 
@@ -82,8 +87,13 @@ fn nats_server_binary() -> std::path::PathBuf {
 
 /// `pairdesk ingest` of BTC and ETH from the fake exchange into `nats`.
 fn ingest(nats: &str, fx: u16) -> ChildGuard {
+    ingest_named(nats, fx, &[])
+}
+
+fn ingest_named(nats: &str, fx: u16, extra: &[&str]) -> ChildGuard {
     let child = Command::new(BIN)
         .args(["ingest", "--nats", nats, "--symbols", "btcusdt,ethusdt"])
+        .args(extra)
         .args(["--binance-ws-url", &format!("ws://127.0.0.1:{fx}/market")])
         .args(["--binance-rest-url", &format!("http://127.0.0.1:{fx}")])
         .env("RUST_LOG", "warn")
@@ -96,6 +106,12 @@ fn ingest(nats: &str, fx: u16) -> ChildGuard {
 /// `pairdesk serve --nats` (API only) on `data_dir`; every exchange URL points at a dead
 /// port, so any exchange connection would show as missing trades.
 async fn serve_nats(nats: &str, data_dir: &Path) -> (ChildGuard, String) {
+    serve_nats_with(nats, data_dir, None, &[]).await
+}
+
+/// [`serve_nats`] with `rest` (if given) as the REST base symbol additions are checked with,
+/// and extra flags.
+async fn serve_nats_with(nats: &str, data_dir: &Path, rest: Option<&str>, extra: &[&str]) -> (ChildGuard, String) {
     let port = free_port();
     let dead = free_port();
     let child = Command::new(BIN)
@@ -106,7 +122,8 @@ async fn serve_nats(nats: &str, data_dir: &Path) -> (ChildGuard, String) {
         .args(["--site-root", "/nonexistent-site-root", "--history", "0"])
         .args(["--binance-ws-url", &format!("ws://127.0.0.1:{dead}/market")])
         .args(["--binance-public-ws-url", &format!("ws://127.0.0.1:{dead}/public")])
-        .args(["--binance-rest-url", &format!("http://127.0.0.1:{dead}")])
+        .args(["--binance-rest-url", rest.unwrap_or(&format!("http://127.0.0.1:{dead}"))])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -241,4 +258,146 @@ fn nats_down_at_start_is_a_clear_error_naming_the_url() {
         assert!(!output.status.success(), "exited 0: {stderr}");
         assert!(stderr.contains(&format!("cannot connect to NATS at {url}")), "{stderr}");
     }
+}
+
+/// A local webhook receiver: every body POSTed to `/hook`.
+async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use axum::routing::post;
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().expect("received").push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().expect("addr").port());
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("receiver") });
+    (url, received)
+}
+
+async fn json_of(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    let response = http.get(url).send().await.expect("get");
+    assert_eq!(response.status().as_u16(), 200, "{url}");
+    response.json().await.expect("json")
+}
+
+/// Polls `check` on `url`'s JSON until it holds (or panics after `within`, showing the body).
+async fn until_json(
+    http: &reqwest::Client,
+    url: &str,
+    within: Duration,
+    what: &str,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let body = json_of(http, url).await;
+        if check(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn lists(body: &serde_json::Value, key: &str, symbol: &str) -> bool {
+    body[key].as_array().is_some_and(|a| a.iter().any(|s| s == symbol))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_made_on_one_server_fires_on_another_and_its_webhook_comes_once_and_symbols_are_shared() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let nats = Nats::start();
+    let (_exchange, fx) = fake_exchange(&["--rate", "500", "--max-trades", "200000"]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (hook, received) = webhook_receiver().await;
+    let rest = format!("http://127.0.0.1:{fx}");
+    let extra = ["--allow-webhook-host", "127.0.0.1"];
+    let (_server_a, a) = serve_nats_with(&nats.url, &dir.path().join("a"), Some(&rest), &extra).await;
+    let (_server_b, b) = serve_nats_with(&nats.url, &dir.path().join("b"), Some(&rest), &extra).await;
+    let _ingest = ingest_named(&nats.url, fx, &["--id", "ingest-one"]);
+    let http = reqwest::Client::new();
+
+    // A rule on A that fires on the first bar it sees (price > 0) and never clears.
+    let rule = serde_json::json!({
+        "name": "btc trades", "metric": "price", "comparison": "above", "threshold": 0.0,
+        "view": {"x": "BTCUSDT", "y": "ETHUSDT", "interval_ms": 1000, "window": 10, "corr_window": 10},
+        "webhook": hook,
+    });
+    let response = http.post(format!("{a}/api/alerts")).json(&rule).send().await.expect("save rule");
+    assert_eq!(response.status().as_u16(), 200);
+    let saved: serde_json::Value = response.json().await.expect("rule json");
+    let id = saved["id"].as_str().expect("id").to_string();
+    let has_rule = |body: &serde_json::Value| body.as_array().is_some_and(|r| r.iter().any(|r| r["id"] == *id));
+    until_json(&http, &format!("{b}/api/alerts"), Duration::from_secs(5), "the rule listed on B", has_rule).await;
+    // Both servers evaluate it and show its event; the webhook is sent by one of them.
+    let fired = |body: &serde_json::Value| {
+        body.as_array().is_some_and(|e| e.iter().any(|e| e["rule_id"] == *id && e["kind"] == "fired"))
+    };
+    let within = Duration::from_secs(30);
+    let on_b = until_json(&http, &format!("{b}/api/alerts/events"), within, "the event on B", fired).await;
+    let on_a = until_json(&http, &format!("{a}/api/alerts/events"), within, "the event on A", fired).await;
+    let bar = |events: &serde_json::Value| {
+        events.as_array().and_then(|e| e.iter().find(|e| e["rule_id"] == *id)).map(|e| e["t_ms"].clone())
+    };
+    assert_eq!(bar(&on_a), bar(&on_b), "both servers fired on the same bar");
+    let deadline = Instant::now() + within;
+    while received.lock().expect("received").is_empty() {
+        assert!(Instant::now() < deadline, "no webhook received");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Long enough for a second copy (each server publishes its own) to arrive if it could.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    {
+        let received = received.lock().expect("received");
+        assert_eq!(received.len(), 1, "exactly one webhook: {received:?}");
+        assert_eq!(received[0]["rule_id"], *id);
+        assert_eq!(received[0]["t_ms"], bar(&on_a).expect("t"));
+    }
+    let (health_a, health_b) =
+        (json_of(&http, &format!("{a}/api/health")).await, json_of(&http, &format!("{b}/api/health")).await);
+    let count =
+        |key: &str| [&health_a, &health_b].iter().map(|h| h["nats"]["alerts"][key].as_u64().expect(key)).sum::<u64>();
+    assert_eq!(count("published"), 1, "the stream stored one event: {health_a} {health_b}");
+    assert_eq!(count("duplicates"), 1, "the other server's copy was a duplicate");
+    assert_eq!(count("webhooks_delivered"), 1);
+
+    // A symbol added on A reaches B and the ingest, which publishes its trades.
+    let response = http.post(format!("{a}/api/symbols")).json(&serde_json::json!({"symbol": "solusdt"})).send().await;
+    assert_eq!(response.expect("add").status().as_u16(), 200);
+    until_json(&http, &format!("{b}/api/symbols"), Duration::from_secs(5), "SOLUSDT on B", |b| {
+        lists(b, "symbols", "SOLUSDT")
+    })
+    .await;
+    let health = until_json(&http, &format!("{b}/api/health"), within, "SOLUSDT ingested and seen on B", |h| {
+        let ingest = h["nats"]["ingests"]["recent"].as_array().and_then(|r| r.iter().find(|i| i["id"] == "ingest-one"));
+        let sol = &h["nats"]["symbols"]["SOLUSDT"];
+        ingest.is_some_and(|i| lists(i, "symbols", "SOLUSDT") && i["last_ids"]["SOLUSDT"].as_u64().is_some())
+            && sol["stream_messages"].as_u64().is_some_and(|n| n > 0)
+            && sol["last_id"].as_u64().is_some()
+    })
+    .await;
+    let btc = &health["nats"]["symbols"]["BTCUSDT"];
+    assert!(btc["behind_ids"].as_u64().is_some() && btc["stream_last_id"].as_u64().is_some(), "{health}");
+    assert_eq!(health["nats"]["ingests"]["recent"].as_array().map(Vec::len), Some(1), "{health}");
+    // Removed on B: gone from A and from what the ingest says it ingests.
+    let response = http.delete(format!("{b}/api/symbols/SOLUSDT")).send().await.expect("remove");
+    assert_eq!(response.status().as_u16(), 200);
+    until_json(&http, &format!("{a}/api/symbols"), Duration::from_secs(5), "SOLUSDT gone from A", |a| {
+        !lists(a, "symbols", "SOLUSDT") && lists(a, "symbols", "BTCUSDT")
+    })
+    .await;
+    until_json(&http, &format!("{a}/api/health"), Duration::from_secs(10), "the ingest dropped SOLUSDT", |h| {
+        h["nats"]["ingests"]["recent"]
+            .as_array()
+            .and_then(|r| r.iter().find(|i| i["id"] == "ingest-one"))
+            .is_some_and(|i| !lists(i, "symbols", "SOLUSDT") && lists(i, "symbols", "ETHUSDT"))
+    })
+    .await;
 }

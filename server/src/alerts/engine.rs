@@ -22,7 +22,8 @@ use app::view::{analytics_values, live_bars, AnalyticsValues, ViewBars, ViewSpec
 use tokio::sync::{broadcast, watch};
 
 use super::repo::AlertRepo;
-use super::webhook::WebhookSender;
+use super::webhook::Delivery;
+use super::ActiveRules;
 use crate::pipeline::BarUpdate;
 use crate::shutdown::Shutdown;
 
@@ -37,7 +38,8 @@ pub fn no_seed() -> SeedBars {
 
 /// Every rule's state, grouped by the view it watches.
 pub struct RuleSet {
-    rules: HashMap<String, (AlertRule, AlertState)>,
+    /// Rule, its fire/clear state, the first bar time it is evaluated at (if bounded).
+    rules: HashMap<String, (AlertRule, AlertState, Option<i64>)>,
     views: HashMap<ViewSpec, ViewState>,
     seed: SeedBars,
 }
@@ -56,9 +58,16 @@ impl RuleSet {
     /// Keeps the state of unchanged rules, starts fresh for new or edited ones; a view no
     /// rule watches any more is dropped, a new one seeded.
     pub fn sync(&mut self, rules: &[AlertRule]) {
-        self.rules.retain(|id, (rule, _)| rules.iter().any(|r| &r.id == id && r == rule));
+        self.sync_active(&ActiveRules::local(rules.to_vec()));
+    }
+
+    /// [`RuleSet::sync`], each rule evaluated from its `not_before` bar time if it has one.
+    pub fn sync_active(&mut self, active: &ActiveRules) {
+        let rules = &active.rules;
+        let start = |id: &str| active.not_before.get(id).copied();
+        self.rules.retain(|id, (rule, _, from)| rules.iter().any(|r| &r.id == id && r == rule) && *from == start(id));
         for rule in rules {
-            self.rules.entry(rule.id.clone()).or_insert_with(|| (rule.clone(), AlertState::default()));
+            self.rules.entry(rule.id.clone()).or_insert_with(|| (rule.clone(), AlertState::default(), start(&rule.id)));
         }
         self.views.retain(|spec, _| rules.iter().any(|r| &r.view == spec));
         for rule in rules {
@@ -84,11 +93,16 @@ impl RuleSet {
         let mut events = Vec::new();
         for (spec, view) in self.views.iter_mut().filter(|(spec, _)| wants(spec, update)) {
             // Price and volume rules need no analytics; skip them when no rule of the view does.
-            let needs_values = self.rules.values().any(|(rule, _)| {
+            let needs_values = self.rules.values().any(|(rule, _, _)| {
                 &rule.view == spec && !matches!(rule.metric, AlertMetric::Price | AlertMetric::Volume)
             });
             for row in view.on_closed_bar(spec, update, needs_values) {
-                for (rule, alert) in self.rules.values_mut().filter(|(rule, _)| &rule.view == spec) {
+                for (rule, alert, from) in self.rules.values_mut().filter(|(rule, _, _)| &rule.view == spec) {
+                    // Bars before a shared rule was saved are the same history for every
+                    // server: none of them evaluates it there.
+                    if from.is_some_and(|from| row.t < from) {
+                        continue;
+                    }
                     let value = match rule.metric {
                         AlertMetric::Price => row.x.map(|b| b.close),
                         AlertMetric::Volume => row.x.map(|b| b.volume),
@@ -173,10 +187,11 @@ impl ViewState {
 /// The evaluation task's inputs and outputs.
 pub struct AlertEngine {
     pub repo: AlertRepo,
-    pub rules: watch::Receiver<Vec<AlertRule>>,
+    pub rules: watch::Receiver<ActiveRules>,
     pub bars: broadcast::Receiver<BarUpdate>,
     pub events: broadcast::Sender<AlertEvent>,
-    pub webhooks: WebhookSender,
+    /// Where the webhooks of rules that have one go.
+    pub delivery: Delivery,
     /// Where a newly watched view's bars start.
     pub seed: SeedBars,
 }
@@ -184,12 +199,12 @@ pub struct AlertEngine {
 impl AlertEngine {
     pub async fn run(mut self, mut shutdown: Shutdown) {
         let mut set = RuleSet::new(self.seed.clone());
-        set.sync(&self.rules.borrow_and_update());
+        set.sync_active(&self.rules.borrow_and_update());
         loop {
             tokio::select! {
                 changed = self.rules.changed() => {
                     if changed.is_err() { return; }
-                    set.sync(&self.rules.borrow_and_update());
+                    set.sync_active(&self.rules.borrow_and_update());
                 }
                 update = self.bars.recv() => match update {
                     Ok(update) if set.wants(&update) => {
@@ -209,7 +224,7 @@ impl AlertEngine {
                             // A panic in the analytics loses the windows, not the engine.
                             Err(err) => {
                                 tracing::error!(%err, "alert evaluation failed; rules start over");
-                                set.sync(&self.rules.borrow());
+                                set.sync_active(&self.rules.borrow());
                             }
                         }
                     }
@@ -229,7 +244,7 @@ impl AlertEngine {
             tracing::error!(%err, "cannot store an alert event");
         }
         if let Some(url) = &rule.webhook {
-            self.webhooks.send(url.clone(), event.clone());
+            self.delivery.deliver(url, &event);
         }
         // No browser listening is fine.
         let _ = self.events.send(event);
@@ -285,6 +300,24 @@ mod tests {
         }
         let kinds: Vec<_> = events.iter().map(|(_, e)| (e.t_ms, e.kind)).collect();
         assert_eq!(kinds, vec![(1000, AlertEventKind::Fired), (2000, AlertEventKind::Cleared)]);
+    }
+
+    #[test]
+    fn a_shared_rule_is_not_evaluated_on_bars_before_it_was_saved() {
+        let r = rule(AlertMetric::Price, Comparison::Above, 100.0);
+        let mut set = RuleSet::default();
+        set.sync_active(&ActiveRules { rules: vec![r.clone()], not_before: [("r".to_string(), 1500)].into() });
+        let mut events = vec![];
+        for t in [0, 1000, 2000, 3000] {
+            events.extend(set.on_closed_bar(&closed("BTCUSDT", t, 101.0)));
+            events.extend(set.on_closed_bar(&closed("ETHUSDT", t, 5.0)));
+        }
+        assert_eq!(events.iter().map(|(_, e)| e.t_ms).collect::<Vec<_>>(), [2000], "the first bar at or after 1500");
+        // The same rule without the bound restarts: it fires on the next row.
+        set.sync(&[r]);
+        set.on_closed_bar(&closed("BTCUSDT", 4000, 101.0));
+        let events = set.on_closed_bar(&closed("ETHUSDT", 4000, 5.0));
+        assert_eq!(events.iter().map(|(_, e)| e.t_ms).collect::<Vec<_>>(), [4000]);
     }
 
     #[test]

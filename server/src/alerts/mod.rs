@@ -1,6 +1,10 @@
 //! Server-side alerting: rules and events persisted in sled ([`repo`]), evaluated on every
 //! closed bar of every rule's view whether or not a page is open ([`engine`]), pushed to
 //! browsers and optionally POSTed to a webhook per rule ([`webhook`]).
+//!
+//! In cluster mode the rules live in a shared bucket that this server's sled follows
+//! ([`RuleStorage::Shared`], [`crate::cluster::rules`]) and webhooks go through the cluster's
+//! alert stream ([`webhook::Delivery::Cluster`]); everything else is the same code.
 
 pub mod engine;
 pub mod repo;
@@ -9,6 +13,7 @@ pub mod webhook;
 pub use engine::AlertEngine;
 pub use repo::AlertRepo;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use app::alerts::{AlertEvent, AlertMetric, AlertRule, Comparison};
@@ -28,16 +33,41 @@ pub const DEFAULT_MAX_RULES: usize = 100;
 /// linear (< 1 ms): ten bound the worst case to ~0.16 s of the blocking pool per second.
 pub const MAX_THEIL_SEN_VIEWS: usize = 10;
 
+/// The rules the engine evaluates. In cluster mode each has the time it was saved, and is
+/// evaluated from the first bar starting then or later, so every server starts it on the same
+/// bar; a rule without one (embedded mode) starts at the next closed bar.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ActiveRules {
+    pub rules: Vec<AlertRule>,
+    pub not_before: HashMap<String, i64>,
+}
+
+impl ActiveRules {
+    /// Rules evaluated from their next closed bar.
+    pub fn local(rules: Vec<AlertRule>) -> Self {
+        ActiveRules { rules, not_before: HashMap::new() }
+    }
+}
+
+/// Where rules are kept: this server's sled alone, or the cluster's bucket with sled as
+/// this server's copy (the bucket's follower writes it and the live rule set).
+#[derive(Clone)]
+pub enum RuleStorage {
+    Local,
+    Shared(Box<crate::cluster::rules::SharedRules>),
+}
+
 /// What the HTTP API needs to edit rules: the repo, the live rule set, the known symbols.
 #[derive(Clone)]
 pub struct AlertsHandle {
     pub repo: AlertRepo,
-    pub rules: Arc<watch::Sender<Vec<AlertRule>>>,
+    pub rules: Arc<watch::Sender<ActiveRules>>,
     pub symbols: crate::symbols::Symbols,
     /// `--max-alert-rules`: a new rule past it is refused (replacing one always works).
     pub max_rules: usize,
     /// Makes the count check and the save one step across concurrent requests.
     saving: Arc<tokio::sync::Mutex<()>>,
+    pub storage: RuleStorage,
 }
 
 impl AlertsHandle {
@@ -45,17 +75,23 @@ impl AlertsHandle {
         AlertsHandle { max_rules, ..self }
     }
 
+    /// The same handle keeping its rules in `storage`.
+    pub fn with_storage(self, storage: RuleStorage) -> Self {
+        AlertsHandle { storage, ..self }
+    }
+
     /// Saves a rule durably (returns after the flush) and hands the new rule set to the engine.
     /// A new id past [`AlertsHandle::max_rules`] is refused ([`repo::RepoError::TooMany`]).
     pub async fn upsert(&self, rule: AlertRule) -> Result<AlertRule, repo::RepoError> {
         let _saving = self.saving.lock().await;
-        let stored = self.rules.borrow().len();
-        if stored >= self.max_rules && !self.rules.borrow().iter().any(|r| r.id == rule.id) {
+        let stored = self.rules.borrow().rules.len();
+        if stored >= self.max_rules && !self.rules.borrow().rules.iter().any(|r| r.id == rule.id) {
             return Err(repo::RepoError::TooMany { stored, max: self.max_rules });
         }
         if rule.view.analytics.hedge == app::analytics::live_view::HedgeMethod::TheilSen {
             let rules = self.rules.borrow();
             let views: std::collections::HashSet<&ViewSpec> = rules
+                .rules
                 .iter()
                 .filter(|r| r.id != rule.id && r.view.analytics.hedge == rule.view.analytics.hedge)
                 .map(|r| &r.view)
@@ -64,23 +100,33 @@ impl AlertsHandle {
                 return Err(repo::RepoError::TooManyTheilSen { views: views.len(), max: MAX_THEIL_SEN_VIEWS });
             }
         }
-        self.repo.upsert(&rule)?;
-        self.repo.flush_rules().await?;
-        self.publish()?;
+        match &self.storage {
+            RuleStorage::Local => {
+                self.repo.upsert(&rule)?;
+                self.repo.flush_rules().await?;
+                self.publish()?;
+            }
+            RuleStorage::Shared(shared) => shared.put(&rule).await?,
+        }
         Ok(rule)
     }
 
     /// Removes a rule durably; `false` if there was none.
     pub async fn delete(&self, id: &str) -> Result<bool, repo::RepoError> {
         let _saving = self.saving.lock().await;
-        let removed = self.repo.delete(id)?;
-        self.repo.flush_rules().await?;
-        self.publish()?;
-        Ok(removed)
+        match &self.storage {
+            RuleStorage::Local => {
+                let removed = self.repo.delete(id)?;
+                self.repo.flush_rules().await?;
+                self.publish()?;
+                Ok(removed)
+            }
+            RuleStorage::Shared(shared) => Ok(shared.delete(id).await?),
+        }
     }
 
     fn publish(&self) -> Result<(), repo::RepoError> {
-        self.rules.send_replace(self.repo.rules()?);
+        self.rules.send_replace(ActiveRules::local(self.repo.rules()?));
         Ok(())
     }
 }
@@ -112,7 +158,7 @@ pub fn start(
     (bars, events): (&broadcast::Sender<BarUpdate>, &broadcast::Sender<AlertEvent>),
     tasks: &mut tokio::task::JoinSet<()>,
     shutdown: &Shutdown,
-    webhooks: webhook::WebhookSender,
+    delivery: webhook::Delivery,
 ) -> anyhow::Result<AlertsHandle> {
     let repo = AlertRepo::open(store)?;
     let mut rules = repo.rules()?;
@@ -121,7 +167,7 @@ pub fn start(
         repo.upsert(&rule)?;
         rules.push(rule);
     }
-    let (rules_tx, rules_rx) = watch::channel(rules);
+    let (rules_tx, rules_rx) = watch::channel(ActiveRules::local(rules));
     // Each watched view starts from the bars a page's snapshot would hold.
     let seed_store = store.clone();
     let seed: engine::SeedBars =
@@ -131,7 +177,7 @@ pub fn start(
         rules: rules_rx,
         bars: bars.subscribe(),
         events: events.clone(),
-        webhooks,
+        delivery,
         seed,
     };
     tasks.spawn(engine.run(shutdown.clone()));
@@ -141,6 +187,7 @@ pub fn start(
         symbols: symbols.clone(),
         max_rules: DEFAULT_MAX_RULES,
         saving: Arc::default(),
+        storage: RuleStorage::Local,
     })
 }
 
@@ -159,8 +206,8 @@ mod tests {
         let mut tasks = tokio::task::JoinSet::new();
         let symbols = crate::symbols::Symbols::fixed(&["BTCUSDT".into(), "ETHUSDT".into()]);
         let pair = ("BTCUSDT".to_string(), "ETHUSDT".to_string());
-        let webhooks = webhook::WebhookSender::new(&[]);
-        let handle = start(&store, &symbols, &pair, (&bars, &events), &mut tasks, &shutdown, webhooks).expect("start");
+        let delivery = webhook::Delivery::Direct(webhook::WebhookSender::new(&[]));
+        let handle = start(&store, &symbols, &pair, (&bars, &events), &mut tasks, &shutdown, delivery).expect("start");
         let theil_sen = |id: usize, window: usize| AlertRule {
             id: format!("ts{id}"),
             view: ViewSpec {

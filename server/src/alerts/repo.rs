@@ -30,6 +30,8 @@ pub enum RepoError {
     Corrupt(String),
     #[error("{stored} alert rules are stored, the most allowed (--max-alert-rules {max}); delete one to add another")]
     TooMany { stored: usize, max: usize },
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
     #[error("{views} Theil–Sen views are watched by rules, the most allowed ({max}): each costs ~16 ms per closed 1s bar (its fit is quadratic in the view's bars); reuse one of their views or another hedge method")]
     TooManyTheilSen { views: usize, max: usize },
 }

@@ -102,35 +102,61 @@ impl WebhookSender {
         let sender = self.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let (host, addr) = match sender.target(&url).await {
-                Ok(target) => target,
-                Err(err) => {
-                    tracing::warn!(%url, %err, "webhook not delivered");
-                    return;
-                }
-            };
-            // Pinned to the checked address; redirects would lead anywhere, so none.
-            let client = match reqwest::Client::builder()
-                .timeout(TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
-                .resolve(&host, addr)
-                .build()
-            {
-                Ok(client) => client,
-                Err(err) => {
-                    tracing::warn!(%url, %err, "webhook client");
-                    return;
-                }
-            };
-            for attempt in 1..=ATTEMPTS {
-                match client.post(&url).json(&event).send().await {
-                    Ok(response) if response.status().is_success() => return,
-                    Ok(response) => tracing::warn!(%url, status = %response.status(), attempt, "webhook refused"),
-                    Err(err) => tracing::warn!(%url, %err, attempt, "webhook failed"),
-                }
-                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
-            }
+            sender.deliver(&url, &event).await;
         });
+    }
+
+    /// POSTs `event` to `url` (checked first), trying [`ATTEMPTS`] times; whether it was taken.
+    pub async fn deliver(&self, url: &str, event: &AlertEvent) -> bool {
+        let (host, addr) = match self.target(url).await {
+            Ok(target) => target,
+            Err(err) => {
+                tracing::warn!(%url, %err, "webhook not delivered");
+                return false;
+            }
+        };
+        // Pinned to the checked address; redirects would lead anywhere, so none.
+        let client = match reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(&host, addr)
+            .build()
+        {
+            Ok(client) => client,
+            Err(err) => {
+                tracing::warn!(%url, %err, "webhook client");
+                return false;
+            }
+        };
+        for attempt in 1..=ATTEMPTS {
+            match client.post(url).json(event).send().await {
+                Ok(response) if response.status().is_success() => return true,
+                Ok(response) => tracing::warn!(%url, status = %response.status(), attempt, "webhook refused"),
+                Err(err) => tracing::warn!(%url, %err, attempt, "webhook failed"),
+            }
+            tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+        }
+        false
+    }
+}
+
+/// Where a fired rule's webhook goes: straight out from this server (embedded mode), or to
+/// the cluster's alert stream, where every server's copy of the same event collapses into
+/// one and a single server delivers it ([`crate::cluster::alert_events`]).
+#[derive(Clone)]
+pub enum Delivery {
+    Direct(WebhookSender),
+    Cluster(Box<crate::cluster::alert_events::EventPublisher>),
+}
+
+impl Delivery {
+    /// Hands `event` of a rule with webhook `url` on; returns at once.
+    pub fn deliver(&self, url: &str, event: &AlertEvent) {
+        match self {
+            Delivery::Direct(sender) => sender.send(url.to_string(), event.clone()),
+            // The delivering server takes the URL from its own copy of the rule.
+            Delivery::Cluster(publisher) => publisher.publish(event),
+        }
     }
 }
 

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app::protocol::{FeedState, FeedStatus};
@@ -49,19 +49,83 @@ pub struct ConsumeCounters {
     pub restarts: AtomicU64,
     /// Stream sequence of the last message received.
     pub last_sequence: AtomicU64,
+    /// Last aggregate id (and its trade time, once one came from the stream) handed to the
+    /// pipeline, per symbol: `/api/health` compares it with the stream's last.
+    pub forwarded: Mutex<HashMap<String, (u64, Option<i64>)>>,
+}
+
+impl ConsumeCounters {
+    fn forwarded(&self, trade: &Trade) {
+        if let Ok(mut last) = self.forwarded.lock() {
+            let now = (trade.agg_id, Some(trade.t_ms));
+            match last.get_mut(&trade.symbol) {
+                Some(held) => *held = now,
+                None => {
+                    last.insert(trade.symbol.clone(), now);
+                }
+            }
+        }
+    }
 }
 
 /// What `/api/health` shows of a `serve --nats`: the connection, how far the consumer is
-/// behind the stream, and the counters.
+/// behind the stream (in all and per symbol), the counters, the shared-state buckets, the
+/// alert stream and the ingest processes heard from recently.
 #[derive(Clone)]
 pub struct ClusterHealth {
     pub url: String,
     pub client: async_nats::Client,
     pub stream: Stream,
     pub counters: Arc<ConsumeCounters>,
+    pub buckets: Vec<super::bucket::Bucket>,
+    pub alerts: Arc<super::alert_events::AlertCounters>,
+    pub ingests: super::heartbeat::Ingests,
 }
 
 impl ClusterHealth {
+    /// Per symbol on the stream: its messages, the last trade there, the last one handed to
+    /// this server's pipeline, and the difference in ids and trade time (aggregate ids are
+    /// consecutive, so `behind_ids` counts trades not yet here).
+    async fn lag(&self) -> Option<serde_json::Value> {
+        let stream = self.stream.clone();
+        let mut subjects = stream.info_with_subjects(TRADE_SUBJECTS).await.ok()?;
+        let mut counts = Vec::new();
+        while let Some(Ok((subject, count))) = subjects.next().await {
+            counts.push((subject, count));
+        }
+        drop(subjects);
+        let forwarded = self.counters.forwarded.lock().map(|f| f.clone()).unwrap_or_default();
+        let mut lag = serde_json::Map::new();
+        for (subject, count) in counts {
+            let Some(symbol) = subject.strip_prefix(TRADE_SUBJECT_PREFIX) else { continue };
+            let last = match stream.get_last_raw_message_by_subject(&subject).await {
+                Ok(message) => wire::decode_on(&subject, &message.payload).ok(),
+                Err(_) => None,
+            };
+            let here = forwarded.get(symbol).copied();
+            let behind_ids = match (&last, here) {
+                (Some(last), Some((id, _))) => Some(last.agg_id.saturating_sub(id)),
+                (Some(_), None) => None,
+                (None, _) => Some(0),
+            };
+            let behind_ms = match (&last, here) {
+                (Some(last), Some((_, Some(t)))) => Some((last.t_ms - t).max(0)),
+                _ => None,
+            };
+            lag.insert(
+                symbol.to_string(),
+                serde_json::json!({
+                    "stream_messages": count,
+                    "stream_last_id": last.as_ref().map(|t| t.agg_id),
+                    "last_id": here.map(|(id, _)| id),
+                    "behind_ids": behind_ids,
+                    "behind_ms": behind_ms,
+                }),
+            );
+        }
+        Some(serde_json::Value::Object(lag))
+    }
+
     pub async fn json(&self) -> serde_json::Value {
         use async_nats::connection::State;
         let connection = match self.client.connection_state() {
@@ -76,6 +140,8 @@ impl ClusterHealth {
         };
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let delivered = n(&self.counters.last_sequence);
+        let symbols = tokio::time::timeout(Duration::from_secs(2), self.lag()).await.ok().flatten();
+        let buckets: Vec<serde_json::Value> = self.buckets.iter().map(|b| b.health()).collect();
         serde_json::json!({
             "url": self.url,
             "connection": connection,
@@ -88,6 +154,10 @@ impl ClusterHealth {
             "malformed": n(&self.counters.malformed),
             "gaps": n(&self.counters.gaps),
             "restarts": n(&self.counters.restarts),
+            "symbols": symbols,
+            "buckets": buckets,
+            "alerts": self.alerts.json(),
+            "ingests": self.ingests.json(),
         })
     }
 }
@@ -152,7 +222,11 @@ pub async fn run(
     counters: Arc<ConsumeCounters>,
     mut shutdown: Shutdown,
 ) {
-    let mut order = Reorder::new(store.last_ids().unwrap_or_default());
+    let stored = store.last_ids().unwrap_or_default();
+    if let Ok(mut forwarded) = counters.forwarded.lock() {
+        forwarded.extend(stored.iter().map(|(symbol, id)| (symbol.clone(), (*id, None))));
+    }
+    let mut order = Reorder::new(stored);
     let mut next_sequence: Option<u64> = None;
     loop {
         let policy = match next_sequence {
@@ -190,7 +264,7 @@ pub async fn run(
                                     Ok(trade) => {
                                         counters.trades.fetch_add(1, Ordering::Relaxed);
                                         let ready = order.accept(trade, Instant::now(), &counters);
-                                        if !forward(&trades, ready).await {
+                                        if !forward(&trades, ready, &counters).await {
                                             return;
                                         }
                                     }
@@ -205,7 +279,7 @@ pub async fn run(
                         },
                         _ = tick.tick() => {
                             let ready = order.expire(Instant::now(), &counters);
-                            if !forward(&trades, ready).await {
+                            if !forward(&trades, ready, &counters).await {
                                 return;
                             }
                         }
@@ -226,8 +300,9 @@ pub async fn run(
 }
 
 /// False when the pipeline is gone.
-async fn forward(trades: &mpsc::Sender<Trade>, ready: Vec<Trade>) -> bool {
+async fn forward(trades: &mpsc::Sender<Trade>, ready: Vec<Trade>, counters: &ConsumeCounters) -> bool {
     for trade in ready {
+        counters.forwarded(&trade);
         if trades.send(trade).await.is_err() {
             return false;
         }

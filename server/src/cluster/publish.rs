@@ -3,14 +3,18 @@
 //! resumes after the last trade the stream holds (whoever published it), so a restarted or
 //! redundant process only repeats trades the stream drops by `Nats-Msg-Id`.
 //!
+//! The symbols are the cluster's shared set ([`super::symbols`]; `--symbols` seeds it when it
+//! was never written): an add or remove on any server (UN)SUBSCRIBEs here. Every
+//! [`super::heartbeat::EVERY`] the process says on `pairdesk.heartbeat.<id>` what it ingests.
+//!
 //! Publishing is pipelined ([`WINDOW`] unacknowledged at once). A failed or timed-out
 //! acknowledgement puts that trade and every later unacknowledged one back, in order, to be
 //! sent again once NATS answers; at most [`IngestArgs::buffer`] trades wait so, beyond which
 //! the ingest is back-pressured (its stream stalls, reconnects and backfills from REST).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -37,9 +41,14 @@ pub struct IngestArgs {
     /// NATS server URL, e.g. `nats://127.0.0.1:4222`.
     #[arg(long, env = "PAIRDESK_NATS")]
     pub nats: String,
-    /// Symbols to ingest, comma-separated (any case).
+    /// Symbols to ingest, comma-separated (any case): they seed the cluster's shared set
+    /// when it was never written; after that the shared set (changed from any server's
+    /// `/api/symbols`) is what every ingest process ingests.
     #[arg(long, value_delimiter = ',', required = true)]
     pub symbols: Vec<String>,
+    /// This process's name in heartbeats and servers' `/api/health` (default `<host>-<pid>`).
+    #[arg(long)]
+    pub id: Option<String>,
     /// Binance futures WebSocket base URL; `/stream?streams=…` is appended.
     #[arg(long, default_value = crate::cli::BINANCE_WS_URL, env = "PAIRDESK_BINANCE_WS_URL")]
     pub binance_ws_url: String,
@@ -60,6 +69,17 @@ pub struct PublishCounters {
     pub duplicates: AtomicU64,
     /// Publishes that failed or timed out and were queued again.
     pub retried: AtomicU64,
+    /// Last aggregate id the stream acknowledged, per symbol (heartbeats carry it).
+    pub last_ids: Mutex<BTreeMap<String, u64>>,
+}
+
+impl PublishCounters {
+    fn acknowledged(&self, trade: &Trade) {
+        if let Ok(mut ids) = self.last_ids.lock() {
+            let last = ids.entry(trade.symbol.clone()).or_insert(0);
+            *last = (*last).max(trade.agg_id);
+        }
+    }
 }
 
 pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
@@ -67,16 +87,22 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let symbols: Vec<String> =
         args.symbols.iter().map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()).collect();
     anyhow::ensure!(!symbols.is_empty(), "--symbols needs at least one symbol");
-    let (_client, js, stream) = super::connect(&args.nats).await?;
-    let last_ids = last_ids(&stream, &symbols).await?;
-    tracing::info!(nats = %args.nats, ?last_ids, "resuming after the stream's last trades");
-
+    let (client, js, stream) = super::connect(&args.nats).await?;
     let (trigger, shutdown) = shutdown::channel();
+    let mut tasks = tokio::task::JoinSet::new();
+    let shared = Arc::new(watch::channel(Vec::new()).0);
+    super::symbols::follow(&js, &symbols, shared.clone(), &mut tasks, &shutdown).await?;
+    let symbols = shared.borrow().clone();
+    anyhow::ensure!(!symbols.is_empty(), "the shared symbol set ({}) is empty", super::SYMBOLS_BUCKET);
+    let last_ids = last_ids(&stream, &symbols).await?;
+    tracing::info!(nats = %args.nats, ?symbols, ?last_ids, "resuming after the stream's last trades");
+
     let (trade_tx, trade_rx) = mpsc::channel(65_536);
-    let (status_tx, _status_rx) = watch::channel(FeedStatus::default());
+    let (status_tx, status_rx) = watch::channel(FeedStatus::default());
     let counters = Arc::new(IngestCounters::default());
-    // No runtime symbol changes yet: the sender stays alive so the ingest keeps listening.
-    let (_commands, commands_rx) = mpsc::channel(1);
+    // The shared set's changes become (UN)SUBSCRIBE commands on the exchange connection.
+    let (commands, commands_rx) = mpsc::channel(64);
+    tasks.spawn(super::symbols::drive_ingest(shared.subscribe(), symbols.clone(), commands, shutdown.clone()));
     let config = IngestConfig { ws_base: args.binance_ws_url, rest_base: args.binance_rest_url, symbols };
     let ingest = tokio::spawn(crate::ingest::client::run(
         config,
@@ -89,10 +115,14 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     ));
     let published = Arc::new(PublishCounters::default());
     let publisher = tokio::spawn(publish(js, trade_rx, args.buffer.max(WINDOW), published.clone()));
+    let id = super::heartbeat::ingest_id(args.id.as_deref());
+    tracing::info!(%id, "heartbeats on {}", super::heartbeat_subject(&id));
+    tasks.spawn(super::heartbeat::beat(client, id, shared.subscribe(), status_rx, published.clone(), shutdown.clone()));
     shutdown::os_signal().await;
     tracing::info!("shutdown requested");
     trigger.fire();
     let _ = ingest.await;
+    tasks.shutdown().await;
     // The ingest is gone, so the channel closes: the publisher drains what it holds.
     match tokio::time::timeout(Duration::from_secs(5), publisher).await {
         Ok(joined) => joined.context("the publisher failed")?,
@@ -201,8 +231,14 @@ pub async fn publish(
         // input is idle), so `inflight` drains in order.
         while let Some((trade, ack)) = inflight.pop_front() {
             match ack.await {
-                Ok(ack) if ack.duplicate => counters.duplicates.fetch_add(1, Ordering::Relaxed),
-                Ok(_) => counters.stored.fetch_add(1, Ordering::Relaxed),
+                Ok(ack) if ack.duplicate => {
+                    counters.acknowledged(&trade);
+                    counters.duplicates.fetch_add(1, Ordering::Relaxed)
+                }
+                Ok(_) => {
+                    counters.acknowledged(&trade);
+                    counters.stored.fetch_add(1, Ordering::Relaxed)
+                }
                 Err(err) => {
                     tracing::warn!(%err, symbol = %trade.symbol, id = trade.agg_id, "no acknowledgement; sending again");
                     // This one and every later unacknowledged one, in order, before the queue.

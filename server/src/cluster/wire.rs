@@ -1,10 +1,23 @@
-//! The payload of a trade on `pairdesk.trades.<SYMBOL>`: one small JSON object,
-//! `{"v":1,"s":"BTCUSDT","a":123,"t":1700000000000,"p":42000.5,"q":0.01,"m":false}`
-//! (symbol, aggregate id, trade time in ms, price, quantity, buyer is maker). Prices and
-//! quantities are JSON numbers written with Rust's shortest round-trip form, so a decoded
-//! trade equals the published one bit for bit.
+//! What cluster-mode processes write to NATS, and the checks on reading it back: everything
+//! on these subjects and buckets may come from anyone who can reach the NATS server, so each
+//! decoder validates and the callers count and skip what it refuses.
+//!
+//! * A trade on `pairdesk.trades.<SYMBOL>`: one small JSON object,
+//!   `{"v":1,"s":"BTCUSDT","a":123,"t":1700000000000,"p":42000.5,"q":0.01,"m":false}`
+//!   (symbol, aggregate id, trade time in ms, price, quantity, buyer is maker). Prices and
+//!   quantities are JSON numbers written with Rust's shortest round-trip form, so a decoded
+//!   trade equals the published one bit for bit.
+//! * An alert rule in the `PAIRDESK_RULES` bucket (key = rule id):
+//!   `{"v":1,"from_ms":1700000000000,"rule":{…}}`, the rule as `/api/alerts` takes it and
+//!   the time it takes effect (a second after it was saved).
+//! * A symbol in the `PAIRDESK_SYMBOLS` bucket (key = the upper-case symbol): `{"v":1,"added_ms":…}`.
+//! * A fired or cleared alert on `pairdesk.alerts.<rule id>`: `{"v":1,"event":{…}}`, the event
+//!   as the page and the webhook get it.
+//! * An ingest heartbeat on `pairdesk.heartbeat.<ingest id>`: see [`Heartbeat`].
 
 use serde::{Deserialize, Serialize};
+
+use app::alerts::{AlertEvent, AlertRule};
 
 use crate::market::Trade;
 
@@ -76,6 +89,150 @@ pub fn decode_on(subject: &str, payload: &[u8]) -> Result<Trade, WireError> {
     Ok(trade)
 }
 
+/// Why a stored rule, symbol, alert event or heartbeat was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EntryError {
+    #[error("malformed: {0}")]
+    Malformed(String),
+    #[error("unknown wire version {0}")]
+    Version(u32),
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
+
+fn parse<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, EntryError> {
+    serde_json::from_slice(payload).map_err(|e| EntryError::Malformed(e.to_string()))
+}
+
+fn check_version(v: u32) -> Result<(), EntryError> {
+    if v == VERSION {
+        Ok(())
+    } else {
+        Err(EntryError::Version(v))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireRule {
+    v: u32,
+    from_ms: i64,
+    rule: AlertRule,
+}
+
+/// A rule as the `PAIRDESK_RULES` bucket holds it, with the time it takes effect: every
+/// server evaluates it from the first bar starting at or after `from_ms`, so they all fire on
+/// the same bars (and their copies of an event collapse into one by message id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedRule {
+    pub rule: AlertRule,
+    pub from_ms: i64,
+}
+
+/// The bucket value of `rule`.
+pub fn encode_rule(rule: &SharedRule) -> Vec<u8> {
+    let wire = WireRule { v: VERSION, from_ms: rule.from_ms, rule: rule.rule.clone() };
+    serde_json::to_vec(&wire).unwrap_or_default()
+}
+
+/// The rule stored under `key`: its id must be the key, and it must pass the checks a rule
+/// sent to `/api/alerts` passes (bounded windows, known interval, http(s) webhook); its
+/// symbols are taken as known (the symbol set may change after the rule was saved).
+pub fn decode_rule(key: &str, payload: &[u8]) -> Result<SharedRule, EntryError> {
+    let wire: WireRule = parse(payload)?;
+    check_version(wire.v)?;
+    let rule = wire.rule;
+    if rule.id != key {
+        return Err(EntryError::Invalid(format!("rule id {:?} under key {key:?}", rule.id)));
+    }
+    rule.validate(&[rule.view.x.clone(), rule.view.y.clone()]).map_err(EntryError::Invalid)?;
+    Ok(SharedRule { rule, from_ms: wire.from_ms })
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireSymbol {
+    v: u32,
+    added_ms: i64,
+}
+
+/// The bucket value of a symbol added at `added_ms`.
+pub fn encode_symbol(added_ms: i64) -> Vec<u8> {
+    serde_json::to_vec(&WireSymbol { v: VERSION, added_ms }).unwrap_or_default()
+}
+
+/// The symbol stored under `key` and when it was added (the key is the symbol; it must be a
+/// valid, upper-case one).
+pub fn decode_symbol(key: &str, payload: &[u8]) -> Result<(String, i64), EntryError> {
+    let wire: WireSymbol = parse(payload)?;
+    check_version(wire.v)?;
+    match crate::symbols::normalise(key) {
+        Ok(symbol) if symbol == key => Ok((symbol, wire.added_ms)),
+        _ => Err(EntryError::Invalid(format!("symbol key {key:?}"))),
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireAlert {
+    v: u32,
+    event: AlertEvent,
+}
+
+/// The payload of `event` on `pairdesk.alerts.<rule id>`.
+pub fn encode_alert(event: &AlertEvent) -> Vec<u8> {
+    serde_json::to_vec(&WireAlert { v: VERSION, event: event.clone() }).unwrap_or_default()
+}
+
+/// The event on `subject`, whose last token must be the event's rule id.
+pub fn decode_alert(subject: &str, payload: &[u8]) -> Result<AlertEvent, EntryError> {
+    let wire: WireAlert = parse(payload)?;
+    check_version(wire.v)?;
+    if subject != super::alert_subject(&wire.event.rule_id) {
+        return Err(EntryError::Invalid(format!("subject {subject} does not carry rule {:?}", wire.event.rule_id)));
+    }
+    if !wire.event.value.is_finite() {
+        return Err(EntryError::Invalid("value".into()));
+    }
+    Ok(wire.event)
+}
+
+/// What an ingest process says about itself every few seconds on
+/// `pairdesk.heartbeat.<id>`:
+/// `{"v":1,"id":"host-4242","t_ms":…,"symbols":["BTCUSDT"],"last_ids":{"BTCUSDT":123},
+/// "exchange":"live","stored":10,"duplicates":2,"retried":0}` — the symbols it ingests, the
+/// last aggregate id the stream acknowledged per symbol, its exchange connection's state and
+/// its publish counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub v: u32,
+    pub id: String,
+    pub t_ms: i64,
+    pub symbols: Vec<String>,
+    pub last_ids: std::collections::BTreeMap<String, u64>,
+    pub exchange: String,
+    pub stored: u64,
+    pub duplicates: u64,
+    pub retried: u64,
+}
+
+/// Most symbols a heartbeat may list (a bound on what one message can make a server keep).
+const MAX_HEARTBEAT_SYMBOLS: usize = 1_000;
+
+pub fn encode_heartbeat(beat: &Heartbeat) -> Vec<u8> {
+    serde_json::to_vec(beat).unwrap_or_default()
+}
+
+/// The heartbeat on `subject`, whose last token must be its id.
+pub fn decode_heartbeat(subject: &str, payload: &[u8]) -> Result<Heartbeat, EntryError> {
+    let beat: Heartbeat = parse(payload)?;
+    check_version(beat.v)?;
+    if subject != super::heartbeat_subject(&beat.id) || beat.id.len() > 64 {
+        return Err(EntryError::Invalid(format!("heartbeat id {:?} on {subject}", beat.id)));
+    }
+    if beat.symbols.len() > MAX_HEARTBEAT_SYMBOLS || beat.last_ids.len() > MAX_HEARTBEAT_SYMBOLS {
+        return Err(EntryError::Invalid("too many symbols".into()));
+    }
+    Ok(beat)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +272,68 @@ mod tests {
             assert!(decode(payload).is_err(), "{}", String::from_utf8_lossy(payload));
         }
         assert!(matches!(decode_on("pairdesk.trades.ETHUSDT", &encode(&trade())), Err(WireError::Subject { .. })));
+    }
+
+    fn rule() -> SharedRule {
+        let pair = ("BTCUSDT".to_string(), "ETHUSDT".to_string());
+        let rule = AlertRule { id: "r1".into(), ..crate::alerts::default_rule(&pair) };
+        SharedRule { rule, from_ms: 1_700_000_000_000 }
+    }
+
+    #[test]
+    fn rules_round_trip_and_bad_ones_are_refused() {
+        let r = rule();
+        assert_eq!(decode_rule("r1", &encode_rule(&r)), Ok(r.clone()));
+        assert!(matches!(decode_rule("r2", &encode_rule(&r)), Err(EntryError::Invalid(_))), "id must be the key");
+        let mut huge = r.clone();
+        huge.rule.view.analytics.window = 1_000_000;
+        assert!(matches!(decode_rule("r1", &encode_rule(&huge)), Err(EntryError::Invalid(_))), "bounded windows");
+        let mut hook = r.clone();
+        hook.rule.webhook = Some("file:///etc/passwd".into());
+        assert!(matches!(decode_rule("r1", &encode_rule(&hook)), Err(EntryError::Invalid(_))));
+        for bad in [&b""[..], b"{}", br#"{"v":2,"from_ms":0,"rule":{}}"#, b"[1,2]"] {
+            assert!(decode_rule("r1", bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn symbols_alerts_and_heartbeats_are_checked() {
+        assert_eq!(decode_symbol("SOLUSDT", &encode_symbol(5)), Ok(("SOLUSDT".into(), 5)));
+        for (key, payload) in [
+            ("solusdt", encode_symbol(5)),
+            ("SOL.USDT", encode_symbol(5)),
+            ("SOLUSDT", b"x".to_vec()),
+            ("SOLUSDT", br#"{"v":9,"added_ms":1}"#.to_vec()),
+        ] {
+            assert!(decode_symbol(key, &payload).is_err(), "{key} {}", String::from_utf8_lossy(&payload));
+        }
+        let event = AlertEvent {
+            rule_id: "r1".into(),
+            rule_name: "n".into(),
+            kind: app::alerts::AlertEventKind::Fired,
+            metric: app::alerts::AlertMetric::Price,
+            comparison: app::alerts::Comparison::Above,
+            threshold: 1.0,
+            value: 2.0,
+            t_ms: 1000,
+        };
+        assert_eq!(decode_alert("pairdesk.alerts.r1", &encode_alert(&event)), Ok(event.clone()));
+        assert!(decode_alert("pairdesk.alerts.r2", &encode_alert(&event)).is_err(), "subject names another rule");
+        assert!(decode_alert("pairdesk.alerts.r1", b"{}").is_err());
+        let beat = Heartbeat {
+            v: VERSION,
+            id: "host-1".into(),
+            t_ms: 1,
+            symbols: vec!["BTCUSDT".into()],
+            last_ids: [("BTCUSDT".to_string(), 7)].into(),
+            exchange: "live".into(),
+            stored: 1,
+            duplicates: 0,
+            retried: 0,
+        };
+        assert_eq!(decode_heartbeat("pairdesk.heartbeat.host-1", &encode_heartbeat(&beat)), Ok(beat.clone()));
+        assert!(decode_heartbeat("pairdesk.heartbeat.other", &encode_heartbeat(&beat)).is_err());
+        let many = Heartbeat { symbols: vec!["X".into(); 1_001], ..beat };
+        assert!(decode_heartbeat("pairdesk.heartbeat.host-1", &encode_heartbeat(&many)).is_err());
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Errors are `{"error": {"kind", "message"}}`: `invalid_rule` (422), `not_found` (404),
 //! `quota_exceeded` (409, past `--max-alert-rules`; deletes always work), `storage_full`
-//! (507) and `internal`
+//! (507), `cluster_unavailable` (503, `serve --nats` when NATS does not answer) and `internal`
 //! (500, details only in the server log).
 
 use app::alerts::{AlertEvent, AlertRule};
@@ -37,6 +37,11 @@ fn repo_error(err: RepoError) -> Response {
     match err {
         RepoError::TooMany { .. } | RepoError::TooManyTheilSen { .. } => {
             error(StatusCode::CONFLICT, "quota_exceeded", err.to_string())
+        }
+        RepoError::Cluster(err) => {
+            tracing::error!(%err, "alerts api: the cluster's rules bucket did not take the change");
+            let message = "the cluster's shared rules (NATS) did not take the change; try again when NATS is reachable";
+            error(StatusCode::SERVICE_UNAVAILABLE, "cluster_unavailable", message)
         }
         err if err.is_storage_full() => {
             tracing::error!(%err, "alerts api: the disk is full");

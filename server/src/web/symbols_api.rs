@@ -47,7 +47,7 @@ fn answer(result: Result<Vec<String>, SymbolError>) -> Response {
                 SymbolError::AlreadyIngested(_) | SymbolError::LastPair => StatusCode::CONFLICT,
                 SymbolError::NotIngested(_) => StatusCode::NOT_FOUND,
                 SymbolError::ExchangeUnreachable { .. } => StatusCode::BAD_GATEWAY,
-                SymbolError::IngestStopped => StatusCode::SERVICE_UNAVAILABLE,
+                SymbolError::IngestStopped | SymbolError::Shared(_) => StatusCode::SERVICE_UNAVAILABLE,
             };
             error(status, err.to_string())
         }
