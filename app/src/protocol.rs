@@ -111,13 +111,19 @@ pub enum ClientMsg {
     /// Show this pair at this bar interval: the server replies with a snapshot, then deltas.
     /// With `analytics`, the server also computes that view's last values (hedge ratio,
     /// spread, z, correlation) and pushes them with the prices. Re-sending the same pair and
-    /// interval with other analytics only switches those (no new snapshot).
+    /// interval with other analytics only switches those (no new snapshot). A view with
+    /// analytics also gets its p-value tape over `tape_window` bars (absent:
+    /// [`crate::analytics::tape::TAPE_WINDOW`]; bounded by
+    /// [`crate::analytics::tape::TAPE_WINDOW_RANGE`]); another window on the same bars brings
+    /// only that tape.
     Subscribe {
         x: String,
         y: String,
         interval_ms: i64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         analytics: Option<ViewAnalytics>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tape_window: Option<usize>,
     },
 }
 
@@ -220,10 +226,20 @@ mod tests {
         let msg: ClientMsg =
             serde_json::from_str(r#"{"type":"subscribe","x":"BTCUSDT","y":"ETHUSDT","interval_ms":60000}"#)
                 .expect("parse");
-        assert_eq!(
-            msg,
-            ClientMsg::Subscribe { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 60_000, analytics: None }
-        );
+        let plain = ClientMsg::Subscribe {
+            x: "BTCUSDT".into(),
+            y: "ETHUSDT".into(),
+            interval_ms: 60_000,
+            analytics: None,
+            tape_window: None,
+        };
+        assert_eq!(msg, plain, "a subscribe without a tape window still parses");
+        let with_tape: ClientMsg = serde_json::from_str(
+            r#"{"type":"subscribe","x":"BTCUSDT","y":"ETHUSDT","interval_ms":60000,"tape_window":480}"#,
+        )
+        .expect("parse");
+        assert!(matches!(with_tape, ClientMsg::Subscribe { tape_window: Some(480), .. }), "{with_tape:?}");
+        assert!(!serde_json::to_string(&plain).expect("serialise").contains("tape_window"));
         assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"drop_tables"}"#).is_err());
     }
 

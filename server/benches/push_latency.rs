@@ -148,6 +148,7 @@ fn main() {
             y: "ETHUSDT".into(),
             interval_ms: 1_000,
             analytics: None,
+            tape_window: None,
         })
         .expect("subscribe");
         let measure_from = Instant::now() + Duration::from_secs(2);

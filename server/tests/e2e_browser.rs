@@ -392,6 +392,44 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
     assert!(browser.attr("chart-half-life", "data-x-range").await.is_some(), "the half-life chart is drawn");
     browser.screenshot("live-tape").await;
 
+    // The tape window is the page's: another window goes into the URL, the server sends that
+    // window's tape, and the tiles name it and show its values.
+    let tape_tiles = || async {
+        let label = |id: &str| {
+            format!(
+                r#"return document.querySelector("[data-testid='{id}']").parentElement.querySelector('.tile-label').textContent;"#
+            )
+        };
+        let eg_label = browser.client.execute(&label("tape-eg-p"), vec![]).await.ok()?.as_str()?.trim().to_string();
+        let values =
+            (browser.text("tape-eg-p").await, browser.text("tape-adf-p").await, browser.text("tape-half-life").await);
+        Some((eg_label, values))
+    };
+    let (label_240, values_240) = tape_tiles().await.expect("tape tiles");
+    assert!(label_240.starts_with("EG p (240 bars)"), "{label_240}");
+    browser.select_containing("tape-window", "480 bars").await;
+    browser
+        .wait_for("tape=480 in the URL", Duration::from_secs(5), || async {
+            browser.client.current_url().await.ok()?.query()?.contains("tape=480").then_some(())
+        })
+        .await;
+    let values_480 = browser
+        .wait_for("the 480-bar tape in the tiles", Duration::from_secs(30), || async {
+            let (label, values) = tape_tiles().await?;
+            (label.starts_with("EG p (480 bars)") && values.2.parse::<f64>().is_ok() && values != values_240).then_some(values)
+        })
+        .await;
+    assert!(values_480.0.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()).is_some(), "{values_480:?}");
+    // The URL reopens the same window (server-rendered, then hydrated).
+    browser.client.refresh().await.expect("reload");
+    browser.wait_until_live("hydration of the 480-bar tape view", Duration::from_secs(20)).await;
+    browser
+        .wait_for("the reloaded page's 480-bar tape", Duration::from_secs(30), || async {
+            let (label, values) = tape_tiles().await?;
+            (label.starts_with("EG p (480 bars)") && values.2.parse::<f64>().is_ok()).then_some(())
+        })
+        .await;
+
     // Theme switch: system → dark → light, remembered across a reload.
     let theme = |browser: &Browser| {
         let client = browser.client.clone();

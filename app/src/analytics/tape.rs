@@ -3,9 +3,11 @@
 //! spread (`adfuller(resid, regression="c", autolag="AIC")`) and that spread's half-life, each
 //! from its own module, on the window alone (the hedge is refitted per window).
 //!
-//! The live server computes it once per view: the snapshot carries the tape over the loaded
-//! bars (at most [`TAPE_POINTS`] points, the forming last bar excluded), then one point per
-//! closed bar ([`TapeUpdate`]); the page folds them in with [`apply_tape`].
+//! The live server computes it once per view and tape window: the snapshot carries the tape
+//! over the loaded bars (at most [`TAPE_POINTS`] points, the forming last bar excluded), then
+//! one point per closed bar ([`TapeUpdate`]); the page folds them in with [`apply_tape`]. The
+//! window comes from outside (the page's URL, its subscribe message): [`check_tape_window`]
+//! is the one bound both ends apply.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,10 +18,27 @@ use super::half_life::half_life;
 use super::ols::ols_with_resid;
 use super::resample::Bar;
 
-/// Bars per tape window.
+/// Bars per tape window, by default.
 pub const TAPE_WINDOW: usize = 240;
+/// Shortest and longest tape window (bars). Below 30 the ADF lag search has almost nothing to
+/// fit; a point's cost grows about as window × maxlag³ (maxlag ∝ window^¼), so 1,000 bars is
+/// ~15× a 240-bar point and a 500-point snapshot stays well under a second — what one
+/// subscribe may cost, at the socket's subscribe rate.
+pub const TAPE_WINDOW_RANGE: (usize, usize) = (30, 1_000);
+/// The windows the Live page offers.
+pub const TAPE_WINDOW_CHOICES: [usize; 5] = [60, 120, 240, 480, 960];
 /// Most points a tape holds (the snapshot computes at most this many).
 pub const TAPE_POINTS: usize = 500;
+
+/// `window` if it is a tape window [`TAPE_WINDOW_RANGE`] allows, else why not (the limits named).
+pub fn check_tape_window(window: usize) -> Result<usize, String> {
+    let (lo, hi) = TAPE_WINDOW_RANGE;
+    if (lo..=hi).contains(&window) {
+        Ok(window)
+    } else {
+        Err(format!("tape window must be {lo}–{hi} bars, got {window}"))
+    }
+}
 
 /// The tape at one bar: the window of `window` aligned bars ending at `t`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -239,6 +258,20 @@ mod tests {
         assert_eq!(tape.as_ref().map(|t| t.points.len()), Some(3), "another view's point is ignored");
         fold_tape(&mut tape, msg("Z", true, vec![p(9)]));
         assert_eq!(tape.map(|t| (t.x_symbol, t.points)), Some(("Z".to_string(), vec![p(9)])));
+    }
+
+    #[test]
+    fn tape_windows_are_bounded_with_the_limits_in_the_message() {
+        let (lo, hi) = TAPE_WINDOW_RANGE;
+        assert_eq!(check_tape_window(lo), Ok(lo));
+        assert_eq!(check_tape_window(hi), Ok(hi));
+        assert_eq!(check_tape_window(TAPE_WINDOW), Ok(TAPE_WINDOW));
+        for bad in [0, lo - 1, hi + 1, usize::MAX] {
+            let err = check_tape_window(bad).unwrap_err();
+            assert!(err.contains("30–1000") && err.contains(&bad.to_string()), "{err}");
+        }
+        assert!(TAPE_WINDOW_CHOICES.iter().all(|w| check_tape_window(*w).is_ok()));
+        assert!(TAPE_WINDOW_CHOICES.contains(&TAPE_WINDOW), "the default is offered");
     }
 
     #[test]

@@ -164,7 +164,7 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
                     help="Spread y − βx − α with its rolling mean and bands at ± z-entry standard deviations"/>
                 <Chart testid="chart-zscore" title="Spread z-score with entry/exit lines" data=z_chart range=range
                     help="Rolling z-score; red lines = ±entry, green = ±exit"/>
-                {move || is_live.get().then(|| view! { <super::tape::PValueTape range=range/> })}
+                {move || is_live.get().then(|| view! { <super::tape::PValueTape range=range view_q=view_q/> })}
                 <Chart testid="chart-corr" title="Rolling correlation of returns" data=corr_chart range=range
                     help="Pearson correlation of simple returns over the correlation window"/>
                 <p class="hint">"Wheel or +/− to zoom, drag or ←/→ to pan, double-click or 0 to reset. Times are UTC."</p>

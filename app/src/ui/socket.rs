@@ -20,9 +20,15 @@ thread_local! {
 }
 
 /// Opens the socket (and keeps reopening it) for the lifetime of the page, and keeps the
-/// server subscribed to `wanted` = (x symbol, y symbol, interval ms) with `analytics`; with
-/// `None` (a view of uploaded series) the socket still brings status, symbols and alerts.
-pub fn connect(state: LiveState, wanted: Signal<Option<(String, String, i64)>>, analytics: Signal<ViewAnalytics>) {
+/// server subscribed to `wanted` = (x symbol, y symbol, interval ms) with `analytics` and a
+/// p-value tape of `tape_window` bars; with `None` (a view of uploaded series) the socket
+/// still brings status, symbols and alerts.
+pub fn connect(
+    state: LiveState,
+    wanted: Signal<Option<(String, String, i64)>>,
+    analytics: Signal<ViewAnalytics>,
+    tape_window: Signal<usize>,
+) {
     let Some(window) = web_sys::window() else { return };
     let location = window.location();
     let (Ok(protocol), Ok(host)) = (location.protocol(), location.host()) else { return };
@@ -31,8 +37,9 @@ pub fn connect(state: LiveState, wanted: Signal<Option<(String, String, i64)>>, 
     Effect::new(move |_| {
         let Some((x, y, interval_ms)) = wanted.get() else { return };
         let analytics = Some(analytics.get());
+        let tape_window = Some(tape_window.get());
         if state.socket_open.get() {
-            send(&ClientMsg::Subscribe { x, y, interval_ms, analytics });
+            send(&ClientMsg::Subscribe { x, y, interval_ms, analytics, tape_window });
         }
     });
 }

@@ -159,8 +159,9 @@ impl Default for LiveState {
 
 /// Creates the page's live state and, in the browser, feeds it: the `/ws` connection (status,
 /// symbols, alerts; and the view's bars when both legs are live), the data set list, and the
-/// bars of uploaded legs. Only the view's identity (legs, interval) and its analytic
-/// parameters are memoised into the subscription, so a z slider never re-subscribes.
+/// bars of uploaded legs. Only the view's identity (legs, interval), its analytic
+/// parameters and its tape window are memoised into the subscription, so a z slider never
+/// re-subscribes.
 pub fn connect_live(view_q: RwSignal<ViewQuery>) -> LiveState {
     let state = LiveState::new();
     provide_context(state);
@@ -169,7 +170,8 @@ pub fn connect_live(view_q: RwSignal<ViewQuery>) -> LiveState {
         let wanted =
             Memo::new(move |_| view_q.with(|v| v.is_live().then(|| (v.x.clone(), v.y.clone(), v.interval_ms))));
         let analytics = Memo::new(move |_| view_q.with(ViewQuery::analytics));
-        super::socket::connect(state, wanted.into(), analytics.into());
+        let tape_window = Memo::new(move |_| view_q.with(|v| v.tape_window));
+        super::socket::connect(state, wanted.into(), analytics.into(), tape_window.into());
         load_datasets(state);
         let legs = Memo::new(move |_| view_q.with(|v| (!v.is_live()).then(|| v.legs())));
         Effect::new(move |_| {

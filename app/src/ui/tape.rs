@@ -1,15 +1,18 @@
 //! The Live page's p-value tape: the rolling Engle–Granger and ADF p-values of the view's last
-//! [`TAPE_WINDOW`] bars at every bar (`chart-pvalues`, with the 0.05 level) and the rolling
-//! half-life (`chart-half-life`), as the server computes them once per view and pushes them
-//! as bars close; tiles show the last p-values and flag a crossing of 0.05 at the last bar.
+//! W bars at every bar (`chart-pvalues`, with the 0.05 level) and the rolling half-life
+//! (`chart-half-life`), as the server computes them once per view and tape window and pushes
+//! them as bars close; tiles show the last p-values and flag a crossing of 0.05 at the last
+//! bar. W is the page's (`tape-window`, `tape=` in the URL; default
+//! [`TAPE_WINDOW`](crate::analytics::tape::TAPE_WINDOW)).
 
 use leptos::prelude::*;
 
 use super::charts::{Chart, ChartData, ChartLevel, ChartLine, TimeRange, ENTRY, LEG_X, LEG_Y, SERIES};
 use super::format::fmt_opt;
 use super::state::LiveState;
+use super::view::ViewQuery;
 use super::widgets::Tile;
-use crate::analytics::tape::{crossed, TapePoint, TapeUpdate, TAPE_WINDOW};
+use crate::analytics::tape::{crossed, TapePoint, TapeUpdate, TAPE_WINDOW_CHOICES};
 
 /// The significance level the tape marks and flags.
 pub const TAPE_LEVEL: f64 = 0.05;
@@ -57,14 +60,30 @@ pub fn tape_tile_text(points: &[TapePoint], p: fn(&TapePoint) -> Option<f64>) ->
     }
 }
 
-/// The tape's charts and tiles, for the live view the page holds.
+/// The windows the picker lists: the usual choices, plus the URL's own if it is another.
+pub fn tape_window_options(current: usize) -> Vec<usize> {
+    let mut options = TAPE_WINDOW_CHOICES.to_vec();
+    if !options.contains(&current) {
+        options.push(current);
+        options.sort_unstable();
+    }
+    options
+}
+
+/// The tape's window picker, charts and tiles, for the live view the page holds.
 #[component]
-pub fn PValueTape(range: TimeRange) -> impl IntoView {
+pub fn PValueTape(range: TimeRange, view_q: RwSignal<ViewQuery>) -> impl IntoView {
     let state = expect_context::<LiveState>();
-    // The pushed tape, if it is the tape of the bars the page holds.
+    let window = Memo::new(move |_| view_q.with(|v| v.tape_window));
+    // The pushed tape, if it is the tape of the bars the page holds at the window it asked for
+    // (right after a change of window, the old one is not shown as the new one).
     let tape = Memo::new(move |_| {
         let view = state.bars_view.get();
-        state.tape.get().filter(|t| view == Some((t.x_symbol.clone(), t.y_symbol.clone(), t.interval_ms)))
+        let w = window.get();
+        state
+            .tape
+            .get()
+            .filter(|t| t.window == w && view == Some((t.x_symbol.clone(), t.y_symbol.clone(), t.interval_ms)))
     });
     let pvalues = Signal::derive(move || tape.with(|t| pvalue_chart_data(t.as_ref())));
     let half_lives = Signal::derive(move || tape.with(|t| half_life_chart_data(t.as_ref())));
@@ -82,17 +101,31 @@ pub fn PValueTape(range: TimeRange) -> impl IntoView {
     view! {
         <div class="tape" class:tape-crossed=flagged data-testid="tape">
             <section class="tiles" aria-label="p-value tape">
-                <Tile label=Signal::derive(|| format!("EG p ({TAPE_WINDOW} bars)")) testid="tape-eg-p" value=text(|p| p.eg_p)
+                <label class="control" title="Bars in each window of the p-value tape (the server computes the tape for this window)">
+                    <span class="control-label">"tape window"</span>
+                    <select data-testid="tape-window" on:change=move |ev| {
+                        if let Ok(w) = event_target_value(&ev).parse::<usize>() {
+                            view_q.update(|v| v.tape_window = w);
+                        }
+                    }>
+                        // The URL's window is known at render and every later one is a choice:
+                        // a fixed list (no reactive children inside the select to hydrate).
+                        {tape_window_options(window.get_untracked()).into_iter().map(|w| view! {
+                            <option value=w.to_string() selected=move || window.get() == w>{format!("{w} bars")}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <Tile label=Signal::derive(move || format!("EG p ({} bars)", window.get())) testid="tape-eg-p" value=text(|p| p.eg_p)
                     help="Engle–Granger p-value of the last window; flagged when it crossed 0.05 at the last closed bar" anchor="p-value-tape"/>
-                <Tile label=Signal::derive(|| format!("ADF p ({TAPE_WINDOW} bars)")) testid="tape-adf-p" value=text(|p| p.adf_p)
+                <Tile label=Signal::derive(move || format!("ADF p ({} bars)", window.get())) testid="tape-adf-p" value=text(|p| p.adf_p)
                     help="ADF p-value of the last window's OLS spread; flagged when it crossed 0.05 at the last closed bar" anchor="p-value-tape"/>
                 <Tile label=Signal::derive(|| "half-life (bars)".to_string()) testid="tape-half-life" value=text(|p| p.half_life)
                     help="Half-life of mean reversion of the last window's OLS spread, in bars" anchor="p-value-tape"/>
             </section>
             <Chart testid="chart-pvalues" title="p-value tape: rolling Engle–Granger and ADF p-values" data=pvalues range=range
-                help="At every closed bar, the tests on the last 240 bars (hedge refitted per window); red line = 0.05"/>
+                help="At every closed bar, the tests on the last tape-window bars (hedge refitted per window); red line = 0.05"/>
             <Chart testid="chart-half-life" title="Rolling half-life of the spread (bars)" data=half_lives range=range
-                help="Half-life of the last 240 bars' OLS spread at every closed bar; gaps = no mean reversion"/>
+                help="Half-life of the last tape-window bars' OLS spread at every closed bar; gaps = no mean reversion"/>
         </div>
     }
 }
@@ -100,6 +133,7 @@ pub fn PValueTape(range: TimeRange) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analytics::tape::TAPE_WINDOW;
 
     fn tape(p: &[f64]) -> Vec<TapePoint> {
         p.iter()
@@ -114,6 +148,12 @@ mod tests {
         assert_eq!(tape_tile_text(&tape(&[0.03, 0.2]), |p| p.eg_p), "0.2000 ↑ crossed above 0.05");
         assert_eq!(tape_tile_text(&tape(&[0.03, 0.02]), |p| p.eg_p), "0.0200");
         assert_eq!(tape_tile_text(&[], |p| p.eg_p), "—");
+    }
+
+    #[test]
+    fn the_picker_lists_the_choices_and_a_window_from_the_url() {
+        assert_eq!(tape_window_options(TAPE_WINDOW), TAPE_WINDOW_CHOICES.to_vec());
+        assert_eq!(tape_window_options(300), vec![60, 120, 240, 300, 480, 960]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::series::SeriesRef;
 use crate::analytics::live_view::HedgeMethod;
+use crate::analytics::tape::{TAPE_WINDOW, TAPE_WINDOW_RANGE};
 use crate::protocol::{interval_label, parse_interval, INTERVALS_MS};
 
 /// Which page of the dashboard is shown.
@@ -96,6 +97,9 @@ pub struct ViewQuery {
     pub log_scale: bool,
     /// `ratio=1`: the price ratio y/x as a chart of its own.
     pub show_ratio: bool,
+    /// `tape=480`: bars per p-value tape window (live views), within
+    /// [`crate::analytics::tape::TAPE_WINDOW_RANGE`].
+    pub tape_window: usize,
 }
 
 pub const WINDOW_RANGE: (usize, usize) = (10, 500);
@@ -117,6 +121,7 @@ impl Default for ViewQuery {
             legs_chart: LegsChart::Percent,
             log_scale: false,
             show_ratio: false,
+            tape_window: TAPE_WINDOW,
         }
     }
 }
@@ -190,6 +195,12 @@ impl ViewQuery {
                     "pct" => view.legs_chart = LegsChart::Percent,
                     _ => {}
                 },
+                "tape" => {
+                    // The server refuses a window outside the range; the URL clamps to it.
+                    if let Ok(w) = value.parse::<usize>() {
+                        view.tape_window = w.clamp(TAPE_WINDOW_RANGE.0, TAPE_WINDOW_RANGE.1);
+                    }
+                }
                 "log" => view.log_scale = value == "1",
                 "ratio" => view.show_ratio = value == "1",
                 _ => {}
@@ -230,6 +241,9 @@ impl ViewQuery {
         if self.show_ratio {
             out.push_str("&ratio=1");
         }
+        if self.tape_window != TAPE_WINDOW {
+            out.push_str(&format!("&tape={}", self.tape_window));
+        }
         out
     }
 }
@@ -253,9 +267,12 @@ mod tests {
             legs_chart: LegsChart::Candles,
             log_scale: true,
             show_ratio: true,
+            tape_window: 480,
         };
         assert_eq!(ViewQuery { page: Page::Backtest, ..ViewQuery::from_query(&view.to_query()) }, view);
         assert!(view.href().starts_with("/backtest?x=SOLUSDT&"), "{}", view.href());
+        assert!(view.to_query().ends_with("&tape=480"), "{}", view.to_query());
+        assert!(!ViewQuery::default().to_query().contains("tape="), "the default window is not spelled out");
         let upload = ViewQuery { x: "3:SOLUSDT".into(), y: "4:^GSPC".into(), ..ViewQuery::default() };
         assert_eq!(ViewQuery::from_query(&upload.to_query()), upload);
         assert!(!upload.is_live() && ViewQuery::default().is_live());
@@ -281,5 +298,10 @@ mod tests {
         assert_eq!(view.z_exit, Z_EXIT_RANGE.1);
         assert_eq!(view.interval_ms, 1_000);
         assert_eq!(view.hedge, HedgeMethod::RollingOls);
+        assert_eq!(view.tape_window, TAPE_WINDOW);
+        assert_eq!(ViewQuery::from_query("tape=5").tape_window, TAPE_WINDOW_RANGE.0);
+        assert_eq!(ViewQuery::from_query("tape=99999999").tape_window, TAPE_WINDOW_RANGE.1);
+        assert_eq!(ViewQuery::from_query("tape=-3&tape=x").tape_window, TAPE_WINDOW);
+        assert_eq!(ViewQuery::from_query("tape=120").tape_window, 120);
     }
 }

@@ -99,19 +99,22 @@ async fn serve_client(mut socket: WebSocket, mut hub: PushHub) {
                             vec![]
                         }
                     }
-                    Ok(ClientMsg::Subscribe { x, y, interval_ms, analytics }) => match validate(&hub, x, y, interval_ms, analytics) {
+                    Ok(ClientMsg::Subscribe { x, y, interval_ms, analytics, tape_window }) => match validate(&hub, x, y, interval_ms, analytics, tape_window) {
                         Ok(v) => {
                             // Join the feed first: a delta racing the snapshot is applied twice, never lost.
                             feed = Some(hub.feed(&v));
                             let only_analytics = view.as_ref().is_some_and(|current| current.same_bars(&v));
+                            let new_tape = view.as_ref().is_none_or(|current| current.tape_window != v.tape_window);
                             // Store reads and analytics (Theil–Sen is O(n²)) run in the `/ws` work
                             // slots, never on the async workers that answer every other request.
                             let (work_hub, work_view) = (hub.clone(), v.clone());
                             let msgs = super::work::blocking(move || {
                                 if only_analytics {
-                                    // Only the analytics changed: the page already holds the bars.
+                                    // Only the analytics (or the tape window) changed: the page
+                                    // already holds the bars.
                                     let (x_bars, y_bars) = recent_bars(&work_hub, &work_view);
-                                    analytics_msg(&work_view, &x_bars, &y_bars).into_iter().collect()
+                                    let tape = new_tape.then(|| super::tape::snapshot_msg(&work_view, &x_bars, &y_bars));
+                                    tape.flatten().into_iter().chain(analytics_msg(&work_view, &x_bars, &y_bars)).collect()
                                 } else {
                                     snapshot(&work_hub, &work_view)
                                 }

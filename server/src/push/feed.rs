@@ -34,6 +34,9 @@ pub(super) struct View {
     pub(super) interval_ms: i64,
     /// The analytics to compute and push with the prices, if asked for.
     pub(super) analytics: Option<ViewAnalytics>,
+    /// Bars per p-value tape window (the tape comes with the analytics). Part of the feed's
+    /// key: each distinct (view, tape window) has one feed that computes its tape once.
+    pub(super) tape_window: usize,
 }
 
 impl View {
@@ -350,6 +353,7 @@ fn flush(view: &View, pending: &mut Pending) -> Vec<ServerMsg> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::analytics::tape::TAPE_WINDOW;
 
     fn bar(t: i64, close: f64) -> Bar {
         Bar { t, open: close, high: close, low: close, close, volume: 1.0, count: 1 }
@@ -361,7 +365,13 @@ mod tests {
 
     #[test]
     fn forming_bars_and_prices_are_coalesced_closed_bars_are_not() {
-        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000, analytics: None };
+        let view = View {
+            x: "BTCUSDT".into(),
+            y: "ETHUSDT".into(),
+            interval_ms: 1_000,
+            analytics: None,
+            tape_window: TAPE_WINDOW,
+        };
         let mut pending = Pending::default();
         for i in 0..50 {
             assert!(on_bar(&view, &mut pending, update("BTCUSDT", 1_000, bar(0, 100.0 + i as f64), false)).is_empty());
@@ -382,7 +392,13 @@ mod tests {
 
     #[test]
     fn other_intervals_only_feed_prices() {
-        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 60_000, analytics: None };
+        let view = View {
+            x: "BTCUSDT".into(),
+            y: "ETHUSDT".into(),
+            interval_ms: 60_000,
+            analytics: None,
+            tape_window: TAPE_WINDOW,
+        };
         let mut pending = Pending::default();
         assert!(on_bar(&view, &mut pending, update("BTCUSDT", 1_000, bar(0, 7.0), true)).is_empty());
         let out = flush(&view, &mut pending);
@@ -427,7 +443,13 @@ mod tests {
         let (hub, _bars, _trigger) = hub(FixedHistory(Vec::new(), Vec::new()));
         let (status_tx, status) = watch::channel(FeedStatus::default());
         let hub = PushHub { status, ..hub };
-        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 60_000, analytics: None };
+        let view = View {
+            x: "BTCUSDT".into(),
+            y: "ETHUSDT".into(),
+            interval_ms: 60_000,
+            analytics: None,
+            tape_window: TAPE_WINDOW,
+        };
         let mut feed = hub.feed(&view);
         tokio::task::yield_now().await;
         let progress = |symbol: &str, done: bool| app::protocol::HistoryProgress {
@@ -449,7 +471,13 @@ mod tests {
     #[tokio::test]
     async fn watchers_of_one_view_share_one_feed_which_ends_with_the_last_watcher() {
         let (hub, bars, _trigger) = hub(FixedHistory(Vec::new(), Vec::new()));
-        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000, analytics: None };
+        let view = View {
+            x: "BTCUSDT".into(),
+            y: "ETHUSDT".into(),
+            interval_ms: 1_000,
+            analytics: None,
+            tape_window: TAPE_WINDOW,
+        };
         let (mut a, mut b) = (hub.feed(&view), hub.feed(&view));
         let other = hub.feed(&View { interval_ms: 60_000, ..view.clone() });
         assert_eq!(hub.feeds.len(), 2, "two distinct views, two feeds");
@@ -477,7 +505,13 @@ mod tests {
         let (hub, bars, _trigger) = hub(FixedHistory(xb.clone(), yb.clone()));
         let analytics =
             ViewAnalytics { window: 10, corr_window: 10, hedge: app::analytics::live_view::HedgeMethod::Ols };
-        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000, analytics: Some(analytics) };
+        let view = View {
+            x: "BTCUSDT".into(),
+            y: "ETHUSDT".into(),
+            interval_ms: 1_000,
+            analytics: Some(analytics),
+            tape_window: TAPE_WINDOW,
+        };
         let first = snapshot(&hub, &view);
         let expected = analytics_values(&xb, &yb, 1_000, analytics).expect("values");
         assert_eq!(first.last(), Some(&ServerMsg::Analytics(expected)));
@@ -505,11 +539,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn the_p_value_tape_comes_with_the_snapshot_and_a_point_per_closed_bar() {
-        use app::analytics::tape::{snapshot_tape, tape_of_bars, TapeUpdate, TAPE_WINDOW};
-        let n = 300i64;
-        // A pseudo-random walk x and y = 2x + noise (cointegrated, never collinear).
+    /// `n` 1s bars of a pseudo-random walk x and y = 2x + noise (cointegrated, never collinear).
+    fn cointegrated_bars(n: i64) -> (Vec<Bar>, Vec<Bar>) {
         let noise = |i: i64| ((i.wrapping_mul(2_654_435_761) >> 7) % 1_000) as f64 / 1_000.0 - 0.5;
         let mut level = 100.0;
         let xb: Vec<Bar> = (0..n)
@@ -519,14 +550,100 @@ mod tests {
             })
             .collect();
         let yb: Vec<Bar> = xb.iter().map(|b| bar(b.t, 2.0 * b.close + noise(b.t / 1_000 + 77))).collect();
-        let (hub, bars, _trigger) = hub(FixedHistory(xb.clone(), yb.clone()));
+        (xb, yb)
+    }
+
+    /// A hub over `n` cointegrated bars of both legs, and the analytics its tape views ask for.
+    fn tape_hub(
+        n: i64,
+    ) -> (PushHub, broadcast::Sender<BarUpdate>, crate::shutdown::Trigger, Vec<Bar>, Vec<Bar>, ViewAnalytics) {
+        let (xb, yb) = cointegrated_bars(n);
+        let (hub, bars, trigger) = hub(FixedHistory(xb.clone(), yb.clone()));
         let analytics =
             ViewAnalytics { window: 20, corr_window: 10, hedge: app::analytics::live_view::HedgeMethod::RollingOls };
-        let view = View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms: 1_000, analytics: Some(analytics) };
-        let tape = |msgs: &[ServerMsg]| -> Vec<TapeUpdate> {
-            msgs.iter().filter_map(|m| if let ServerMsg::Tape(t) = m { Some(t.clone()) } else { None }).collect()
+        (hub, bars, trigger, xb, yb, analytics)
+    }
+
+    fn tapes(msgs: &[ServerMsg]) -> Vec<app::analytics::tape::TapeUpdate> {
+        msgs.iter().filter_map(|m| if let ServerMsg::Tape(t) = m { Some(t.clone()) } else { None }).collect()
+    }
+
+    /// The next tape message of a feed (within 2 s).
+    async fn next_tape(feed: &mut broadcast::Receiver<Utf8Bytes>) -> app::analytics::tape::TapeUpdate {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let frame = tokio::time::timeout_at(deadline, feed.recv()).await.expect("tape in time").expect("frame");
+            if let Ok(ServerMsg::Tape(t)) = serde_json::from_str::<ServerMsg>(frame.as_str()) {
+                return t;
+            }
+        }
+    }
+
+    #[test]
+    fn a_subscribe_s_tape_window_is_bounded_where_it_enters() {
+        let (hub, _bars, _trigger) = hub(FixedHistory(Vec::new(), Vec::new()));
+        let check = |w: Option<usize>| {
+            super::super::hub::validate(&hub, "btcusdt".into(), "ethusdt".into(), 1_000, None, w).map(|v| v.tape_window)
         };
-        let first = tape(&snapshot(&hub, &view));
+        assert_eq!(check(None), Ok(TAPE_WINDOW), "absent: the default window");
+        assert_eq!(check(Some(480)), Ok(480));
+        for bad in [0, 29, 1_001, usize::MAX] {
+            let err = check(Some(bad)).expect_err("out of range");
+            assert!(err.contains("tape window must be 30–1000 bars"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn two_tape_windows_are_two_feeds_each_with_the_tape_of_its_window() {
+        use app::analytics::tape::{snapshot_tape, tape_of_bars};
+        let n = 400i64;
+        let (hub, bars, _trigger, xb, yb, analytics) = tape_hub(n);
+        let view = |w: usize| {
+            super::super::hub::validate(&hub, "BTCUSDT".into(), "ETHUSDT".into(), 1_000, Some(analytics), Some(w))
+                .expect("valid")
+        };
+        let (short, long) = (view(60), view(120));
+        let (first_short, first_long) = (tapes(&snapshot(&hub, &short)), tapes(&snapshot(&hub, &long)));
+        assert_eq!((first_short.len(), first_long.len()), (1, 1), "one tape per snapshot");
+        assert_eq!((first_short[0].window, first_long[0].window), (60, 120));
+        assert_eq!(first_short[0].points, snapshot_tape(&xb, &yb, 1_000, 60));
+        assert_eq!(first_long[0].points, snapshot_tape(&xb, &yb, 1_000, 120));
+        // 399 closed rows: 340 full 60-bar windows, 280 of 120 bars; and other p-values.
+        assert_eq!((first_short[0].points.len(), first_long[0].points.len()), (340, 280));
+        let last = |t: &app::analytics::tape::TapeUpdate| t.points.last().copied().expect("a point");
+        assert_eq!(last(&first_short[0]).t, last(&first_long[0]).t);
+        assert_ne!(last(&first_short[0]).eg_p, last(&first_long[0]).eg_p, "the windows test different bars");
+
+        let (mut feed_short, mut feed_long) = (hub.feed(&short), hub.feed(&long));
+        assert_eq!(hub.feeds.len(), 2, "one feed per (view, tape window)");
+        tokio::task::yield_now().await;
+        let (nx, ny) = (bar(n * 1_000, 104.0), bar(n * 1_000, 208.5));
+        bars.send(update("BTCUSDT", 1_000, nx, true)).expect("send");
+        bars.send(update("ETHUSDT", 1_000, ny, true)).expect("send");
+        let (mut xs, mut ys) = (xb, yb);
+        xs.push(nx);
+        ys.push(ny);
+        for (feed, w) in [(&mut feed_short, 60), (&mut feed_long, 120)] {
+            let _x_closed = next_tape(feed).await;
+            let both_closed = next_tape(feed).await;
+            assert_eq!(both_closed.window, w);
+            assert_eq!(both_closed.points, tape_of_bars(&xs, &ys, 1_000, n * 1_000, w, 1), "window {w}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_p_value_tape_comes_with_the_snapshot_and_a_point_per_closed_bar() {
+        use app::analytics::tape::{snapshot_tape, tape_of_bars};
+        let n = 300i64;
+        let (hub, bars, _trigger, xb, yb, analytics) = tape_hub(n);
+        let view = View {
+            x: "BTCUSDT".into(),
+            y: "ETHUSDT".into(),
+            interval_ms: 1_000,
+            analytics: Some(analytics),
+            tape_window: TAPE_WINDOW,
+        };
+        let first = tapes(&snapshot(&hub, &view));
         assert_eq!(first.len(), 1, "one tape in the snapshot");
         assert!(first[0].snapshot && first[0].window == TAPE_WINDOW);
         // Every bar but the forming last one ends a window: 299 rows → 60 full 240-bar windows.
@@ -534,7 +651,7 @@ mod tests {
         assert_eq!(first[0].points, snapshot_tape(&xb, &yb, 1_000, TAPE_WINDOW));
         assert!(first[0].points.iter().all(|p| p.eg_p.is_some() && p.adf_p.is_some()));
         let plain = View { analytics: None, ..view.clone() };
-        assert!(tape(&snapshot(&hub, &plain)).is_empty(), "a view without analytics has no tape");
+        assert!(tapes(&snapshot(&hub, &plain)).is_empty(), "a view without analytics has no tape");
 
         let mut feed = hub.feed(&view);
         tokio::task::yield_now().await;
@@ -548,14 +665,11 @@ mod tests {
         ys.push(ny);
         let want = tape_of_bars(&xs, &ys, 1_000, n * 1_000, TAPE_WINDOW, 1);
         assert_eq!(want.len(), 1);
-        let deadline = Instant::now() + Duration::from_secs(2);
         let mut points = Vec::new();
-        while points.len() < 2 {
-            let frame = tokio::time::timeout_at(deadline, feed.recv()).await.expect("tape in time").expect("frame");
-            if let Ok(ServerMsg::Tape(t)) = serde_json::from_str::<ServerMsg>(frame.as_str()) {
-                assert!(!t.snapshot && t.points.len() == 1);
-                points.push(t.points[0]);
-            }
+        for _ in 0..2 {
+            let t = next_tape(&mut feed).await;
+            assert!(!t.snapshot && t.points.len() == 1);
+            points.push(t.points[0]);
         }
         assert_eq!(points.iter().map(|p| p.t).collect::<Vec<_>>(), [n * 1_000, n * 1_000], "one per closed bar");
         assert_eq!(points[1], want[0], "the second, with both legs closed, is the tape of all bars");

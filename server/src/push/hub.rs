@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use app::alerts::AlertEvent;
+use app::analytics::tape::{check_tape_window, TAPE_WINDOW};
 use app::protocol::{Bar, FeedStatus, ServerMsg, ViewAnalytics, INTERVALS_MS};
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, watch};
@@ -96,12 +97,15 @@ pub(super) fn hello(hub: &PushHub, symbols: Vec<String>) -> ServerMsg {
     ServerMsg::Hello { symbols, x_symbol: hub.pair.0.clone(), y_symbol: hub.pair.1.clone() }
 }
 
+/// The view a subscribe asks for, or why it cannot be served: every parameter of a subscribe
+/// is checked here, with the limits in the message.
 pub(super) fn validate(
     hub: &PushHub,
     x: String,
     y: String,
     interval_ms: i64,
     analytics: Option<ViewAnalytics>,
+    tape_window: Option<usize>,
 ) -> Result<View, String> {
     let (x, y) = (x.to_ascii_uppercase(), y.to_ascii_uppercase());
     for symbol in [&x, &y] {
@@ -117,5 +121,6 @@ pub(super) fn validate(
             return Err(format!("analytics windows must be 2–5000 bars, got {} and {}", a.window, a.corr_window));
         }
     }
-    Ok(View { x, y, interval_ms, analytics })
+    let tape_window = check_tape_window(tape_window.unwrap_or(TAPE_WINDOW))?;
+    Ok(View { x, y, interval_ms, analytics, tape_window })
 }

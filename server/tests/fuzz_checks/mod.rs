@@ -209,6 +209,8 @@ pub fn view_query(data: &[u8]) {
     }
     assert!((Z_ENTRY_RANGE.0..=Z_ENTRY_RANGE.1).contains(&view.z_entry), "entry {}", view.z_entry);
     assert!((Z_EXIT_RANGE.0..=Z_EXIT_RANGE.1).contains(&view.z_exit), "exit {}", view.z_exit);
+    let tape = app::analytics::tape::check_tape_window(view.tape_window);
+    assert!(tape.is_ok(), "tape window {} would be refused by the server: {tape:?}", view.tape_window);
     for symbol in [&view.x, &view.y] {
         assert!(!symbol.is_empty() && !symbol.contains(['&', '=', '#']), "symbol {symbol:?} breaks the query");
     }
