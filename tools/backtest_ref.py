@@ -261,7 +261,18 @@ def simulate(t, lx, ly, beta, z, lo, hi, a, bar_ms):
     return trades, equity
 
 
+def traded_notional(tr):
+    """Quote value of a trade's fills, every leg, entry and exit (a pair's two legs, or a
+    basket's `qty` / `entry_px` / `exit_px` lists)."""
+    if "qty" in tr:
+        return sum(abs(q) * (a + b) for q, a, b in zip(tr["qty"], tr["entry_px"], tr["exit_px"]))
+    return (abs(tr["qty_x"]) * (tr["entry_px_x"] + tr["exit_px_x"])
+            + abs(tr["qty_y"]) * (tr["entry_px_y"] + tr["exit_px_y"]))
+
+
 def metrics(trades, equity, a, bar_ms):
+    """The methodology's metrics of `trades` (pair or basket; a basket has no funding)."""
+
     pnl = pd.Series([tr["pnl"] for tr in trades], dtype=float)
     hold = pd.Series([tr["exit_fill_index"] - tr["entry_fill_index"] for tr in trades], dtype=float)
     eq = pd.Series(equity, dtype=float)
@@ -272,8 +283,7 @@ def metrics(trades, equity, a, bar_ms):
     sd = changes.std(ddof=1) if len(changes) > 1 else float("nan")
     peak = eq.cummax().clip(lower=0.0)
     losses = -pnl[pnl < 0].sum()
-    turnover = sum(abs(tr["qty_x"]) * (tr["entry_px_x"] + tr["exit_px_x"])
-                   + abs(tr["qty_y"]) * (tr["entry_px_y"] + tr["exit_px_y"]) for tr in trades)
+    turnover = sum(traded_notional(tr) for tr in trades)
     n = len(trades)
     return {
         "n_trades": n,
@@ -281,7 +291,7 @@ def metrics(trades, equity, a, bar_ms):
         "win_rate": float((pnl > 0).mean()) if n else None,
         "gross_pnl": sum(tr["gross_pnl"] for tr in trades),
         "fees": sum(tr["fees"] for tr in trades),
-        "funding": sum(tr["funding"] for tr in trades),
+        "funding": sum(tr.get("funding", 0.0) for tr in trades),
         "total_pnl": float(pnl.sum()),
         "max_drawdown": float((peak - eq).max()) if len(eq) else 0.0,
         "sharpe": float(changes.mean() / sd * math.sqrt(per_year)) if sd > 0 else None,

@@ -329,12 +329,18 @@ async fn analyze_a_basket_of_stored_data_sets_equals_the_cli() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let cli: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(report["legs"], 3);
-    for key in ["weights", "johansen", "adf", "kpss", "hurst", "half_life", "zscore", "adf_legs", "variance_ratio"] {
+    for key in
+        ["weights", "johansen", "adf", "kpss", "hurst", "half_life", "zscore", "adf_legs", "variance_ratio", "backtest"]
+    {
         assert!(cli.get(key).is_some(), "the CLI report has {key}");
         assert_eq!(report[key], cli[key], "{key} differs from the CLI");
     }
     // The cointegrated legs make a stationary basket.
     assert!(report["adf"]["pvalue"].as_f64().is_some_and(|p| p < 0.05), "{}", report["adf"]);
+    // Its backtest: weights fitted on the first half, traded on the second.
+    let bt = &report["backtest"];
+    assert_eq!((bt["train"].as_u64(), bt["first_bar"].as_u64()), (Some(300), Some(300)), "{bt}");
+    assert!(bt["metrics"]["n_trades"].as_u64().is_some() && bt.get("equity").is_none(), "{bt}");
 
     // Too few or too many legs, or both forms at once: a clear 400.
     for body in [

@@ -6,6 +6,10 @@
 //! `|a − e| ≤ 1e-6 + 1e-8·|e|` (quote currency on a 10,000 notional: rolling-window sums in
 //! pandas and Rust round differently at the 1e-10 level); integers, strings, nulls exactly.
 //!
+//! The basket backtest (the `backtest` key of `pairdesk analyze A B C D --json`) is checked the
+//! same way against `tools/basket_backtest_ref.py` (numpy Johansen by statsmodels' route, then
+//! the same rules), within the same tolerance, on a synthetic 4-leg basket.
+//!
 //! The Python interpreter is `target/tools/py/bin/python` with pinned pandas / numpy, created by
 //! `scripts/setup.sh --test`; without it the test fails and says so.
 
@@ -41,12 +45,14 @@ fn python() -> PathBuf {
 }
 
 fn reference(args: &[String]) -> Value {
-    let out = Command::new(python())
-        .arg(workspace().join("tools/backtest_ref.py"))
-        .args(args)
-        .output()
-        .expect("spawn python");
-    json_of(&out, &format!("backtest_ref.py {args:?}"))
+    reference_of("backtest_ref.py", args)
+}
+
+/// The JSON one of the reference scripts in `tools/` prints for `args`.
+fn reference_of(script: &str, args: &[String]) -> Value {
+    let out =
+        Command::new(python()).arg(workspace().join("tools").join(script)).args(args).output().expect("spawn python");
+    json_of(&out, &format!("{script} {args:?}"))
 }
 
 /// Every key of the reference `e` must be in `a` and agree.
@@ -166,6 +172,39 @@ fn synthetic(dir: &Path) -> Vec<String> {
         paths.push(p.to_str().expect("utf-8 path").to_string());
     }
     paths
+}
+
+/// A synthetic 4-leg basket in `dir`: `n` headerless 1-minute Binance kline files — two random
+/// walks, a third cointegrated with them (an AR(1) deviation, pushed by a ramp every 400 bars so
+/// that z crosses entry both ways), and an unrelated fourth walk.
+fn basket_synthetic(dir: &Path, n: usize) -> Vec<String> {
+    let t0: i64 = 1_709_251_200_000;
+    let mut r = Rng(0x2545_f491_4f6c_dd1d);
+    let (mut a, mut b, mut d, mut u) = (100.0f64, 60.0f64, 40.0f64, 0.0f64);
+    let mut files = vec![String::new(), String::new(), String::new(), String::new()];
+    for i in 0..n {
+        a += 0.3 * r.gauss();
+        b += 0.2 * r.gauss();
+        d += 0.1 * r.gauss();
+        u = 0.9 * u + 0.25 * r.gauss();
+        if i % 400 >= 200 && i % 400 < 206 {
+            u += if (i / 400) % 2 == 0 { 0.8 } else { -0.8 };
+        }
+        let c = 0.6 * a + 0.4 * b + 30.0 + u;
+        let t = t0 + i as i64 * 60_000;
+        for (out, p) in files.iter_mut().zip([a, b, c, d]) {
+            out.push_str(&format!("{t},{p:.4},{p:.4},{p:.4},{p:.4},1.0,{},1.0,1,0.5,0.5,0\n", t + 59_999));
+        }
+    }
+    ["AAAUSDT", "BBBUSDT", "CCCUSDT", "DDDUSDT"]
+        .iter()
+        .zip(files)
+        .map(|(symbol, text)| {
+            let p = dir.join(format!("binance_um_{symbol}_1m.csv"));
+            std::fs::write(&p, text).expect("write a basket leg");
+            p.to_str().expect("utf-8 path").to_string()
+        })
+        .collect()
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -336,4 +375,53 @@ async fn the_pages_side_data_downloads_arrive_compressed_and_parse() {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
     }
+}
+
+#[test]
+fn basket_backtest_of_analyze_matches_the_reference() {
+    let dir = temp_dir("basket");
+    let files = basket_synthetic(&dir, 2_000);
+    let runs: [&[&str]; 2] = [
+        &[],
+        &[
+            "--z-window",
+            "40",
+            "--entry",
+            "1.5",
+            "--exit",
+            "0.2",
+            "--fee-bps",
+            "2.5",
+            "--slippage-bps",
+            "1.5",
+            "--basket-train",
+            "700",
+        ],
+    ];
+    for flags in runs {
+        let mut args = files.clone();
+        args.extend(s(flags));
+        let mut cli = args.clone();
+        cli.extend(s(&["--json", "--series"]));
+        let report = json_of(&pairdesk("analyze", &cli), &format!("pairdesk analyze {cli:?}"));
+        let rust = &report["backtest"];
+        let py = reference_of("basket_backtest_ref.py", &args);
+        let mut fails = Vec::new();
+        compare("backtest", rust, &py, &mut fails);
+        assert!(
+            fails.is_empty(),
+            "basket backtest {flags:?} vs basket_backtest_ref.py: {} differences:\n{}",
+            fails.len(),
+            fails.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
+        );
+        let m = &rust["metrics"];
+        assert!(m["n_trades"].as_u64().unwrap_or(0) >= 5, "too few trades to check anything: {m}");
+        let sides: Vec<&str> =
+            rust["trades"].as_array().expect("trades").iter().filter_map(|t| t["side"].as_str()).collect();
+        assert!(sides.contains(&"long_spread") && sides.contains(&"short_spread"), "{sides:?}");
+        assert_eq!(rust["weights"].as_array().map(Vec::len), Some(4));
+        // Out of sample: the training weights are not the full-sample ones of the report.
+        assert_ne!(rust["weights"], report["weights"]);
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -622,6 +622,12 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     assert!(weights.iter().all(|w| w.is_finite()) && weights.iter().any(|w| *w != 0.0), "{weights:?}");
     let adf_p: f64 = browser.text("basket-adf-p").await.parse().expect("an ADF p-value of the basket");
     assert!(adf_p < 0.05, "the cointegrated legs make a stationary basket: p {adf_p}");
+    // The basket's out-of-sample backtest summary (weights from the first 300 of 600 bars).
+    let trades: u64 = browser.text("basket-bt-trades").await.parse().expect("a trade count");
+    let pnl = browser.text("basket-bt-pnl").await;
+    assert!(pnl.parse::<f64>().is_ok() || trades == 0, "total pnl {pnl} with {trades} trades");
+    let report = browser.text("basket-report").await;
+    assert!(report.contains("weights fitted on bars 0–300, traded from bar 300"), "{report}");
 
     // Screener at 1s: a heatmap with a cell per pair that links to Live.
     browser.client.goto(&format!("{}/screener", server.base_url)).await.expect("open screener");

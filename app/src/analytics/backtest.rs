@@ -7,10 +7,13 @@
 //! * [`simulate`](mod@simulate): the trading rules, fills, costs, funding and equity per bar;
 //! * [`metrics`](mod@metrics): the summary figures of a run;
 //! * [`walk_forward`](mod@walk_forward): TRAIN/TEST folds, per fold and concatenated;
-//! * [`sweep`](mod@sweep): entry z × z window grid of out-of-sample figures.
+//! * [`sweep`](mod@sweep): entry z × z window grid of out-of-sample figures;
+//! * [`basket`](mod@basket): the same rules on a Johansen basket's spread (weights fitted on
+//!   the training bars).
 //!
 //! Pure computation on slices: the CLI, the server and the browser (wasm) all call it.
 
+pub mod basket;
 pub mod metrics;
 pub mod signals;
 pub mod simulate;
@@ -21,7 +24,8 @@ use super::error::{check_min_len, check_same_len, AnalyticsError, Result};
 use super::kalman::KalmanParams;
 use serde::{Deserialize, Serialize};
 
-pub use metrics::{max_drawdown, Metrics};
+pub use basket::{run_basket_backtest, BasketBacktest, BasketBacktestParams, BasketTrade};
+pub use metrics::{max_drawdown, Metrics, RoundTrip};
 pub use signals::{causal_signals, Signals};
 pub use simulate::simulate;
 pub use sweep::{sweep, SweepCell, SweepResult, SweepRow, SweepSpec};

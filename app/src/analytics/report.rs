@@ -27,6 +27,10 @@ pub struct PairParams {
     pub entry_z: f64,
     /// Backtest exit threshold. Default 0.0.
     pub exit_z: f64,
+    /// Backtest fee per leg per fill (bps). Default 4.
+    pub fee_bps: f64,
+    /// Backtest slippage per leg per fill (bps). Default 0.
+    pub slippage_bps: f64,
     /// Kalman filter parameters. Default delta 1e-4, Ve 1e-3, P0 = I, theta0 = 0.
     pub kalman: KalmanParams,
     /// ADF options on the spread. Default regression "c", autolag AIC, default maxlag.
@@ -49,6 +53,8 @@ impl Default for PairParams {
             corr_window: 30,
             entry_z: 2.0,
             exit_z: 0.0,
+            fee_bps: BacktestParams::default().fee_bps,
+            slippage_bps: BacktestParams::default().slippage_bps,
             kalman: KalmanParams::default(),
             adf: AdfOptions::default(),
             huber: HuberOptions::default(),
@@ -281,6 +287,8 @@ pub fn analyze_pair_with(t: &[i64], x: &[f64], y: &[f64], p: &PairParams, cancel
                         z_window: p.z_window,
                         entry: p.entry_z,
                         exit: p.exit_z,
+                        fee_bps: p.fee_bps,
+                        slippage_bps: p.slippage_bps,
                         ..BacktestParams::default()
                     };
                     let bt: Stage<BacktestReport> = run_backtest(&Market::closes(t, x, y), &bp)

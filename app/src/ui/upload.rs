@@ -348,11 +348,35 @@ fn BasketSummary(report: serde_json::Value) -> impl IntoView {
         ("last z-score", fmt_opt(num("/z_last"), 2), ""),
         ("common bars", fmt_opt(num("/nobs"), 0), ""),
     ];
+    // The out-of-sample backtest: weights fitted on the first `train` bars, traded after them.
+    let bt = &report["backtest"];
+    let bt_rows: Vec<(String, String, &'static str)> = match bt["error"].as_str() {
+        Some(error) => vec![("backtest".into(), error.to_string(), "basket-bt-error")],
+        None => vec![
+            (
+                format!(
+                    "backtest trades (weights fitted on bars 0–{}, traded from bar {})",
+                    fmt_opt(num("/backtest/train"), 0),
+                    fmt_opt(num("/backtest/first_bar"), 0)
+                ),
+                fmt_opt(num("/backtest/metrics/n_trades"), 0),
+                "basket-bt-trades",
+            ),
+            (
+                "backtest total pnl (fees, slippage per leg)".into(),
+                fmt_opt(num("/backtest/metrics/total_pnl"), 2),
+                "basket-bt-pnl",
+            ),
+            ("backtest Sharpe (annualised)".into(), fmt_opt(num("/backtest/metrics/sharpe"), 2), "basket-bt-sharpe"),
+            ("backtest max drawdown".into(), fmt_opt(num("/backtest/metrics/max_drawdown"), 2), "basket-bt-drawdown"),
+        ],
+    };
     view! {
         <div data-testid="basket-report">
             <table class="kv num"><tbody>
                 {legs.into_iter().map(|(name, w)| view! { <tr><th>{format!("weight {name}")}</th><td data-testid="basket-weight">{fmt_opt(w, 6)}</td></tr> }).collect_view()}
                 {rows.into_iter().map(|(name, value, testid)| view! { <tr><th>{name}</th><td data-testid=testid>{value}</td></tr> }).collect_view()}
+                {bt_rows.into_iter().map(|(name, value, testid)| view! { <tr><th>{name}</th><td data-testid=testid>{value}</td></tr> }).collect_view()}
             </tbody></table>
         </div>
     }

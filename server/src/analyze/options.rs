@@ -77,6 +77,16 @@ pub struct AnalyzeOptions {
     /// ADF maximum lag (default `min(n/2 - ntrend - 1, ceil(12 (n/100)^(1/4)))`).
     #[arg(long)]
     pub adf_maxlag: Option<usize>,
+    /// Backtest: fee per leg per fill, basis points of the leg's filled notional.
+    #[arg(long, default_value_t = 4.0)]
+    pub fee_bps: f64,
+    /// Backtest: adverse price move per leg per fill, basis points.
+    #[arg(long, default_value_t = 0.0)]
+    pub slippage_bps: f64,
+    /// Basket backtest: bars the Johansen weights are fitted on before trading starts (default:
+    /// half the aligned bars).
+    #[arg(long)]
+    pub basket_train: Option<usize>,
 }
 
 impl Default for AnalyzeOptions {
@@ -93,6 +103,9 @@ impl Default for AnalyzeOptions {
             adf_regression: AdfRegressionArg::C,
             adf_autolag: AdfAutolagArg::Aic,
             adf_maxlag: None,
+            fee_bps: p.fee_bps,
+            slippage_bps: p.slippage_bps,
+            basket_train: None,
         }
     }
 }
@@ -116,6 +129,12 @@ impl AnalyzeOptions {
         }
         if !(self.kalman_ve.is_finite() && self.kalman_ve > 0.0) {
             return Err(format!("kalman_ve must be a positive number (got {})", self.kalman_ve));
+        }
+        if !(self.fee_bps.is_finite() && self.fee_bps >= 0.0) {
+            return Err(format!("fee_bps must be a finite number >= 0 (got {})", self.fee_bps));
+        }
+        if !(self.slippage_bps.is_finite() && (0.0..10_000.0).contains(&self.slippage_bps)) {
+            return Err(format!("slippage_bps must be in [0, 10000) (got {})", self.slippage_bps));
         }
         Ok(())
     }
@@ -166,6 +185,8 @@ impl AnalyzeOptions {
             exit_z: self.exit,
             kalman: KalmanParams { delta: self.kalman_delta, Ve: self.kalman_ve, ..KalmanParams::default() },
             adf: AdfOptions { regression, autolag, maxlag: self.adf_maxlag },
+            fee_bps: self.fee_bps,
+            slippage_bps: self.slippage_bps,
             include_series,
             ..PairParams::default()
         }
@@ -202,6 +223,10 @@ mod tests {
         assert!(o.validate().unwrap_err().contains("kalman_delta"));
         let o = AnalyzeOptions { z_window: 1, ..AnalyzeOptions::default() };
         assert!(o.validate().unwrap_err().contains("z_window"));
+        let o = AnalyzeOptions { slippage_bps: -1.0, ..AnalyzeOptions::default() };
+        assert!(o.validate().unwrap_err().contains("slippage_bps"));
+        let o = AnalyzeOptions { fee_bps: f64::NAN, ..AnalyzeOptions::default() };
+        assert!(o.validate().unwrap_err().contains("fee_bps"));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! the inner join on bar timestamps, and the serialisable [`Analysis`] that both
 //! `pairdesk analyze --json` and `POST /api/analyze` return.
 
+use app::analytics::backtest::{run_basket_backtest, BasketBacktest, BasketBacktestParams};
 use app::analytics::basket::{analyze_basket, BasketParams, BasketReport};
 use app::analytics::battery::{pair_battery, PairBattery};
+use app::analytics::report::Stage;
 use app::analytics::report::{analyze_pair_with, PairReport};
 use app::analytics::rolling::spread;
 use app::analytics::{AnalyticsError, Cancel};
@@ -210,12 +212,28 @@ pub struct BasketMeta {
 
 /// `pairdesk analyze A.csv B.csv C.csv … --json` (3–12 legs): `meta` plus the basket's keys
 /// (`johansen`, `weights`, `spread`, `zscore`, `half_life`, `adf`, `kpss`, `variance_ratio`,
-/// `hurst`, `adf_legs`).
+/// `hurst`, `adf_legs`) and `backtest` (weights fitted on the first `basket_train` bars;
+/// `equity` only with series).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BasketAnalysis {
     pub meta: BasketMeta,
     #[serde(flatten)]
     pub basket: BasketReport,
+    pub backtest: Stage<BasketBacktest>,
+}
+
+/// The basket backtest's parameters from the analysis options (z window, thresholds, fees,
+/// slippage, training bars).
+pub fn basket_backtest_params(opts: &AnalyzeOptions) -> BasketBacktestParams {
+    BasketBacktestParams {
+        train: opts.basket_train,
+        z_window: opts.z_window,
+        entry: opts.entry,
+        exit: opts.exit,
+        fee_bps: opts.fee_bps,
+        slippage_bps: opts.slippage_bps,
+        ..BasketBacktestParams::default()
+    }
 }
 
 /// Resample, inner-join all legs on their common timestamps and analyse the Johansen basket.
@@ -245,7 +263,12 @@ pub fn analyze_basket_legs(legs: &[Leg<'_>], opts: &AnalyzeOptions, series: bool
     let params = BasketParams { z_window: pp.z_window, adf: pp.adf, include_series: series, ..BasketParams::default() };
     let cols: Vec<&[f64]> = closes.iter().map(Vec::as_slice).collect();
     let basket = analyze_basket(&cols, &params).map_err(|e| PairError::Analytics(e.to_string()))?;
+    let backtest = match run_basket_backtest(&t, &cols, &basket_backtest_params(opts)) {
+        Ok(bt) if !series => Stage::Ok(BasketBacktest { equity: Vec::new(), ..bt }),
+        other => other.into(),
+    };
     Ok(BasketAnalysis {
+        backtest,
         meta: BasketMeta {
             legs: legs
                 .iter()

@@ -198,25 +198,27 @@ pub fn render(a: &Analysis) -> String {
 
     let _ = writeln!(
         w,
-        "\nBacktest (enter |z| > {}, exit at z = {}; rolling hedge, next-bar fills, 4 bps fees, 10,000 notional)",
-        o.entry, o.exit
+        "\nBacktest (enter |z| > {}, exit at z = {}; rolling hedge, next-bar fills, {} bps fees, {} bps slippage, 10,000 notional)",
+        o.entry, o.exit, o.fee_bps, o.slippage_bps
     );
     match &r.backtest {
-        Stage::Ok(b) => {
-            let m = &b.metrics;
-            let rate = m.win_rate.map(|r| format!(" ({:.0}%)", 100.0 * r)).unwrap_or_default();
-            let _ = writeln!(w, "  {:<16} {}", "trades", m.n_trades);
-            let _ = writeln!(w, "  {:<16} {}{rate}", "wins", m.wins);
-            let _ = writeln!(w, "  {:<16} {}", "total pnl", num(m.total_pnl));
-            let _ = writeln!(w, "  {:<16} {}", "fees", num(m.fees));
-            let _ = writeln!(w, "  {:<16} {}", "sharpe", opt(m.sharpe));
-            let _ = writeln!(w, "  {:<16} {}", "max drawdown", num(m.max_drawdown));
-        }
+        Stage::Ok(b) => metrics_lines(w, &b.metrics),
         e => {
             let _ = writeln!(w, "  {}", na(e));
         }
     }
     s
+}
+
+/// A backtest's headline figures (pair and basket alike).
+fn metrics_lines(w: &mut String, m: &app::analytics::backtest::Metrics) {
+    let rate = m.win_rate.map(|r| format!(" ({:.0}%)", 100.0 * r)).unwrap_or_default();
+    let _ = writeln!(w, "  {:<16} {}", "trades", m.n_trades);
+    let _ = writeln!(w, "  {:<16} {}{rate}", "wins", m.wins);
+    let _ = writeln!(w, "  {:<16} {}", "total pnl", num(m.total_pnl));
+    let _ = writeln!(w, "  {:<16} {}", "fees", num(m.fees));
+    let _ = writeln!(w, "  {:<16} {}", "sharpe", opt(m.sharpe));
+    let _ = writeln!(w, "  {:<16} {}", "max drawdown", num(m.max_drawdown));
 }
 
 /// The half-life row.
@@ -362,6 +364,22 @@ pub fn render_basket(a: &BasketAnalysis) -> String {
     let _ = writeln!(w, "  {:<16} {z}", "signal");
     let names: Vec<&str> = m.legs.iter().map(|l| l.symbol.as_str()).collect();
     legs(w, &names, &b.adf_legs);
+    let o = &m.options;
+    match &a.backtest {
+        Stage::Ok(bt) => {
+            let _ = writeln!(
+                w,
+                "\nBacktest out of sample (weights fitted on bars 0..{}, trading from bar {}; enter |z| > {}, exit at z = {}; next-bar fills, {} bps fees and {} bps slippage per leg, 10,000 gross notional)",
+                bt.train, bt.first_bar, o.entry, o.exit, o.fee_bps, o.slippage_bps
+            );
+            let weights: Vec<String> = bt.weights.iter().map(|v| num(*v)).collect();
+            let _ = writeln!(w, "  {:<16} {}", "weights (train)", weights.join(", "));
+            metrics_lines(w, &bt.metrics);
+        }
+        e => {
+            let _ = writeln!(w, "\nBacktest\n  {}", na(e));
+        }
+    }
     s
 }
 

@@ -43,19 +43,57 @@ pub struct Metrics {
     pub bars_per_year: f64,
 }
 
+/// What the metrics read of a round trip: a pair's [`Trade`] or a basket's
+/// ([`super::basket::BasketTrade`]), so both are summed by the one [`Metrics::of`].
+pub trait RoundTrip {
+    /// `gross_pnl − fees + funding`.
+    fn pnl(&self) -> f64;
+    /// Σ legs qty × (exit fill − entry fill).
+    fn gross_pnl(&self) -> f64;
+    /// Fees of every leg at entry and exit (a positive cost).
+    fn fees(&self) -> f64;
+    /// Funding cash flows while open (positive = received).
+    fn funding(&self) -> f64;
+    /// Bars between the entry fill and the exit fill.
+    fn holding_bars(&self) -> usize;
+    /// Quote-currency value of every fill, every leg.
+    fn traded_notional(&self) -> f64;
+}
+
+impl RoundTrip for Trade {
+    fn pnl(&self) -> f64 {
+        self.pnl
+    }
+    fn gross_pnl(&self) -> f64 {
+        self.gross_pnl
+    }
+    fn fees(&self) -> f64 {
+        self.fees
+    }
+    fn funding(&self) -> f64 {
+        self.funding
+    }
+    fn holding_bars(&self) -> usize {
+        Trade::holding_bars(self)
+    }
+    fn traded_notional(&self) -> f64 {
+        Trade::traded_notional(self)
+    }
+}
+
 impl Metrics {
     /// Metrics of `trades` over the bars whose equity is `equity`; `base` is the equity before
     /// the first of them (0 for a fresh run).
-    pub fn of(trades: &[Trade], equity: &[f64], base: f64, p: &BacktestParams, bar_ms: i64) -> Metrics {
+    pub fn of<T: RoundTrip>(trades: &[T], equity: &[f64], base: f64, p: &BacktestParams, bar_ms: i64) -> Metrics {
         let n_trades = trades.len();
-        let wins = trades.iter().filter(|t| t.pnl > 0.0).count();
-        let sum = |f: fn(&Trade) -> f64| trades.iter().map(f).sum::<f64>() + 0.0; // never −0.0
-        let gross_pnl = sum(|t| t.gross_pnl);
-        let fees = sum(|t| t.fees);
-        let funding = sum(|t| t.funding);
-        let total_pnl = sum(|t| t.pnl);
-        let won: f64 = trades.iter().filter(|t| t.pnl > 0.0).map(|t| t.pnl).sum();
-        let lost: f64 = trades.iter().filter(|t| t.pnl < 0.0).map(|t| t.pnl).sum();
+        let wins = trades.iter().filter(|t| t.pnl() > 0.0).count();
+        let sum = |f: fn(&T) -> f64| trades.iter().map(f).sum::<f64>() + 0.0; // never −0.0
+        let gross_pnl = sum(T::gross_pnl);
+        let fees = sum(T::fees);
+        let funding = sum(T::funding);
+        let total_pnl = sum(T::pnl);
+        let won: f64 = trades.iter().map(T::pnl).filter(|pnl| *pnl > 0.0).sum();
+        let lost: f64 = trades.iter().map(T::pnl).filter(|pnl| *pnl < 0.0).sum();
         let holding: Vec<f64> = trades.iter().map(|t| t.holding_bars() as f64).collect();
         let bars_per_year = 365.0 * 86_400.0 / (bar_ms as f64 / 1000.0);
         let mut prev = base;
@@ -86,7 +124,7 @@ impl Metrics {
             mean_holding_bars: (n_trades > 0).then(|| mean(&holding)),
             median_holding_bars: median(&holding),
             profit_factor: ratio(won, -lost),
-            turnover: sum(Trade::traded_notional),
+            turnover: sum(T::traded_notional),
             bars,
             bars_per_year,
         }
