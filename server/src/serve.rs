@@ -137,11 +137,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         });
     }
     // Best bid/ask on `/public` and mark price on `/market`: connections of their own, so
-    // neither can stall the gapless trade path (see `ingest::stream`). None in cluster mode.
-    let side = if cluster {
-        crate::cluster::idle_side_feeds(&mut tasks, &shutdown)
-    } else {
-        SideFeeds::start(&store, &symbols, public_base, mark_base, funding_rest, &mut tasks, &shutdown)?
+    // neither can stall the gapless trade path (see `ingest::stream`); in cluster mode the
+    // ingest processes' events, from NATS.
+    let side = match &nats {
+        Some(cluster) => {
+            crate::cluster::side::feeds(cluster.client(), &store, &symbols, funding_rest, &mut tasks, &shutdown)?
+        }
+        None => SideFeeds::start(&store, &symbols, public_base, mark_base, funding_rest, &mut tasks, &shutdown)?,
     };
     // 1m klines history (`--history`); browsers see its progress beside the ingest's status.
     let (history_tx, history_rx) = watch::channel(Vec::new());

@@ -225,6 +225,16 @@ async fn nats_restarted_mid_stream_loses_and_doubles_nothing() {
     until_generated(fx, TRADES / 3).await;
     nats.restart(Duration::from_secs(6));
     wait_until_caught_up(fx, &base, &SYMBOLS, Duration::from_secs(120)).await;
+    // The shared state came back too: a rule saved now goes through the bucket and is listed.
+    let http = reqwest::Client::new();
+    let rule = serde_json::json!({
+        "name": "after the restart", "metric": "price", "comparison": "above", "threshold": 1e12,
+        "view": {"x": "BTCUSDT", "y": "ETHUSDT", "interval_ms": 1000, "window": 10, "corr_window": 10},
+    });
+    let response = http.post(format!("{base}/api/alerts")).json(&rule).send().await.expect("save rule");
+    assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap_or_default());
+    let rules = json_of(&http, &format!("{base}/api/alerts")).await;
+    assert!(rules.as_array().is_some_and(|r| r.iter().any(|r| r["name"] == "after the restart")), "{rules}");
     drop((ingest_1, ingest_2));
     server.stop();
     let mut all = 0;
@@ -400,4 +410,67 @@ async fn a_rule_made_on_one_server_fires_on_another_and_its_webhook_comes_once_a
             .is_some_and(|i| !lists(i, "symbols", "SOLUSDT") && lists(i, "symbols", "ETHUSDT"))
     })
     .await;
+}
+
+/// Best bid/ask and mark prices through NATS: two redundant ingests each publish every
+/// quote; the server stores each once, exactly as an embedded server would (its 1s book bars
+/// count `--book-updates-per-trade` updates per trade over whole seconds), and its mark feed
+/// is live with funding settlements read from REST.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn book_and_mark_prices_come_through_nats_once_from_redundant_ingests() {
+    const PER_TRADE: u64 = 3;
+    let nats = Nats::start();
+    let per_trade = PER_TRADE.to_string();
+    let (_exchange, fx) =
+        fake_exchange(&["--rate", "600", "--max-trades", "9000", "--book-updates-per-trade", &per_trade]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rest = format!("http://127.0.0.1:{fx}");
+    let (server, base) = serve_nats_with(&nats.url, &dir.path().join("a"), Some(&rest), &[]).await;
+    let (ingest_1, ingest_2) = (ingest(&nats.url, fx), ingest(&nats.url, fx));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !stats(fx).await.done {
+        assert!(Instant::now() < deadline, "the exchange did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_until_caught_up(fx, &base, &SYMBOLS, Duration::from_secs(60)).await;
+    // The last quotes travel beside the trades; give them a moment.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    let http = reqwest::Client::new();
+    let health = json_of(&http, &format!("{base}/api/health")).await;
+    for feed in ["book", "mark"] {
+        assert_eq!(health[feed]["state"], "live", "{feed}: {health}");
+        assert!(health[feed]["counters"]["events"].as_u64() > Some(0), "{feed}: {health}");
+    }
+    // Each quote came twice (one per ingest); the second copy was dropped.
+    assert!(health["book"]["counters"]["stale"].as_u64() > Some(0), "{health}");
+
+    let export = |what: &str| format!("{base}/api/export/{what}");
+    let text = |url: String| {
+        let http = http.clone();
+        async move { http.get(url).send().await.expect("export").text().await.expect("csv") }
+    };
+    let book = text(export("book.csv?symbol=BTCUSDT&interval=1s")).await;
+    let rows: Vec<(i64, u64)> = book
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            Some((f.next()?.parse().ok()?, f.nth(3)?.parse().ok()?))
+        })
+        .collect();
+    // Whole seconds: after the first (the ingests connected within it) and before the last
+    // trade's (its bar may still be forming).
+    let last_trade = trade_time(fx, "BTCUSDT", *truth(fx, "BTCUSDT").await.last().expect("trades")).await;
+    let (from, to) = (rows.first().map_or(0, |r| r.0) + 1_000, (last_trade / 1_000) * 1_000);
+    assert!(to - from >= 3_000, "too short a run: {from}..{to}: {book}");
+    let updates: u64 = rows.iter().filter(|(t, _)| (from..to).contains(t)).map(|(_, n)| n).sum();
+    let ticks = text(export(&format!("ticks.csv?symbol=BTCUSDT&from={from}&to={to}"))).await.lines().count() as u64 - 1;
+    assert!(ticks > 0);
+    assert_eq!(updates, PER_TRADE * ticks, "{ticks} trades × {PER_TRADE} quotes in {from}..{to}");
+    // Funding settlements from REST, as embedded.
+    let funding = text(export("funding.csv?symbol=BTCUSDT")).await;
+    assert!(funding.lines().count() > 1, "{funding}");
+    drop((ingest_1, ingest_2));
+    server.stop();
 }

@@ -8,9 +8,10 @@
 //! Shared state lives in JetStream too: alert rules and the symbol set in key-value buckets
 //! that every process follows ([`bucket`], [`rules`], [`symbols`]); fired alerts go to a
 //! work-queue stream so one server of many sends each webhook ([`alert_events`]); ingest
-//! processes announce themselves on heartbeat subjects ([`heartbeat`]).
+//! processes announce themselves on heartbeat subjects ([`heartbeat`]). Best bid/ask and
+//! mark prices travel on core NATS subjects ([`side`]).
 //!
-//! Not done yet: data sets in the object store, book/funding over NATS.
+//! Not done yet: data sets in the object store.
 
 pub mod alert_events;
 pub mod bucket;
@@ -19,6 +20,7 @@ pub mod heartbeat;
 pub mod publish;
 pub mod rules;
 pub mod server;
+pub mod side;
 pub mod symbols;
 pub mod wire;
 
@@ -56,6 +58,10 @@ pub const ALERT_SUBJECT_PREFIX: &str = "pairdesk.alerts.";
 pub const ALERT_DUPLICATE_WINDOW: Duration = Duration::from_secs(3600);
 /// An event nobody delivered within this long (no server running) is dropped.
 pub const ALERT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+/// Subjects of best bid/ask updates: `pairdesk.book.<SYMBOL>` (core NATS, not stored).
+pub const BOOK_SUBJECT_PREFIX: &str = "pairdesk.book.";
+/// Subjects of mark prices: `pairdesk.mark.<SYMBOL>` (core NATS, not stored).
+pub const MARK_SUBJECT_PREFIX: &str = "pairdesk.mark.";
 /// Subjects of ingest heartbeats: `pairdesk.heartbeat.<ingest id>` (core NATS, not stored).
 pub const HEARTBEAT_SUBJECT_PREFIX: &str = "pairdesk.heartbeat.";
 
@@ -162,37 +168,4 @@ pub async fn connect(url: &str) -> Result<(async_nats::Client, jetstream::Contex
         .await
         .map_err(|e| ClusterError::Stream { url: url.to_string(), detail: e.to_string() })?;
     Ok((client, js, stream))
-}
-
-/// The best bid/ask and mark-price feeds of a `serve --nats`: not carried over NATS yet, so
-/// they report `down` with the reason (their senders live until shutdown, so nobody waiting
-/// on a change spins on a closed channel).
-pub fn idle_side_feeds(
-    tasks: &mut tokio::task::JoinSet<()>,
-    shutdown: &crate::shutdown::Shutdown,
-) -> crate::side::SideFeeds {
-    use app::protocol::{FeedState, FeedStatus};
-    use tokio::sync::watch;
-    let idle = FeedStatus {
-        state: FeedState::Down,
-        last_error: Some("cluster mode: not carried over NATS yet".into()),
-        ..Default::default()
-    };
-    let (book_tx, book_status) = watch::channel(idle.clone());
-    let (mark_tx, mark_status) = watch::channel(idle);
-    let (quotes_tx, quotes) = watch::channel(crate::book::QuoteBoard::default());
-    let (marks_tx, marks) = watch::channel(crate::funding::MarkBoard::default());
-    let mut shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        shutdown.wait().await;
-        drop((book_tx, mark_tx, quotes_tx, marks_tx));
-    });
-    crate::side::SideFeeds {
-        book_status,
-        mark_status,
-        quotes,
-        marks,
-        book_counters: Default::default(),
-        mark_counters: Default::default(),
-    }
 }

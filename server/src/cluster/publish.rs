@@ -55,6 +55,11 @@ pub struct IngestArgs {
     /// Binance futures REST base URL (backfills).
     #[arg(long, default_value = crate::cli::BINANCE_REST_URL, env = "PAIRDESK_BINANCE_REST_URL")]
     pub binance_rest_url: String,
+    /// Binance futures WebSocket base of the routed `/public` path (best bid/ask, published on
+    /// `pairdesk.book.<SYMBOL>`; mark prices come from `--binance-ws-url`). Default: the
+    /// `--binance-ws-url` with its `/market` path as `/public` (Binance's routed siblings).
+    #[arg(long, env = "PAIRDESK_BINANCE_PUBLIC_WS_URL")]
+    pub binance_public_ws_url: Option<String>,
     /// Most trades held while NATS does not acknowledge (then the ingest is back-pressured).
     #[arg(long, default_value_t = 200_000)]
     pub buffer: usize,
@@ -103,6 +108,10 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     // The shared set's changes become (UN)SUBSCRIBE commands on the exchange connection.
     let (commands, commands_rx) = mpsc::channel(64);
     tasks.spawn(super::symbols::drive_ingest(shared.subscribe(), symbols.clone(), commands, shutdown.clone()));
+    // Best bid/ask and mark prices: the embedded server's side streams, onto core NATS.
+    let public_base = args.binance_public_ws_url.clone().unwrap_or_else(|| public_sibling(&args.binance_ws_url));
+    let side =
+        super::side::publish_streams(&client, public_base, args.binance_ws_url.clone(), &shared, &mut tasks, &shutdown);
     let config = IngestConfig { ws_base: args.binance_ws_url, rest_base: args.binance_rest_url, symbols };
     let ingest = tokio::spawn(crate::ingest::client::run(
         config,
@@ -128,8 +137,18 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         Ok(joined) => joined.context("the publisher failed")?,
         Err(_) => tracing::warn!("stopped with unacknowledged trades (the next start resumes from the stream)"),
     }
-    tracing::info!(?published, ?counters, "stopped");
+    tracing::info!(?published, ?counters, ?side, "stopped");
     Ok(())
+}
+
+/// `…/market` → `…/public`: the routed path best bid/ask lives on beside the trades' (any
+/// other URL is taken as serving both).
+fn public_sibling(ws_base: &str) -> String {
+    let base = ws_base.trim_end_matches('/');
+    match base.strip_suffix("/market") {
+        Some(root) => format!("{root}/public"),
+        None => base.to_string(),
+    }
 }
 
 /// The last aggregate id the stream holds per symbol (absent: nothing stored yet). A foreign
@@ -262,5 +281,17 @@ pub async fn publish(
         if failed {
             tokio::time::sleep(RETRY_WAIT).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_sibling;
+
+    #[test]
+    fn the_public_path_is_the_market_path_s_sibling() {
+        assert_eq!(public_sibling(crate::cli::BINANCE_WS_URL), crate::cli::BINANCE_PUBLIC_WS_URL);
+        assert_eq!(public_sibling("ws://127.0.0.1:9/market/"), "ws://127.0.0.1:9/public");
+        assert_eq!(public_sibling("ws://127.0.0.1:9"), "ws://127.0.0.1:9");
     }
 }

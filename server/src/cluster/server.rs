@@ -114,6 +114,11 @@ impl ServeCluster {
         Ok(alerts)
     }
 
+    /// The NATS connection (the side feeds subscribe on it: [`super::side::feeds`]).
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
     /// What `/api/health` shows.
     pub fn health(&self) -> ClusterHealth {
         ClusterHealth {

@@ -14,12 +14,19 @@
 //! * A fired or cleared alert on `pairdesk.alerts.<rule id>`: `{"v":1,"event":{…}}`, the event
 //!   as the page and the webhook get it.
 //! * An ingest heartbeat on `pairdesk.heartbeat.<ingest id>`: see [`Heartbeat`].
+//! * A best bid/ask on `pairdesk.book.<SYMBOL>`:
+//!   `{"v":1,"s":"BTCUSDT","u":400900217,"t":1700000000000,"b":42000.1,"B":3.2,"a":42000.2,"A":1.5}`
+//!   (symbol, the exchange's book update id, transaction time, bid, bid quantity, ask, ask
+//!   quantity), validated as the exchange's bookTicker is (positive, bid below ask).
+//! * A mark price on `pairdesk.mark.<SYMBOL>`:
+//!   `{"v":1,"s":"BTCUSDT","t":…,"p":42001.0,"i":41999.5,"r":0.0001,"n":1700006400000}`
+//!   (symbol, event time, mark, index, estimated funding rate, next funding time).
 
 use serde::{Deserialize, Serialize};
 
 use app::alerts::{AlertEvent, AlertRule};
 
-use crate::market::Trade;
+use crate::market::{MarkPrice, Quote, Trade};
 
 /// The version this server writes and reads.
 pub const VERSION: u32 = 1;
@@ -70,14 +77,19 @@ pub fn decode(payload: &[u8]) -> Result<Trade, WireError> {
     if wire.v != VERSION {
         return Err(WireError::Version(wire.v));
     }
-    let symbol = wire.s.into_owned();
-    if symbol.is_empty() || symbol.len() > 32 || !symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
-        return Err(WireError::Invalid(format!("symbol {symbol:?}")));
-    }
+    let symbol = checked_symbol(wire.s.into_owned())?;
     if !(wire.p.is_finite() && wire.p > 0.0 && wire.q.is_finite() && wire.q > 0.0) {
         return Err(WireError::Invalid(format!("price {} quantity {}", wire.p, wire.q)));
     }
     Ok(Trade { symbol, agg_id: wire.a, t_ms: wire.t, price: wire.p, qty: wire.q, buyer_is_maker: wire.m })
+}
+
+/// An upper-case exchange symbol (letters and digits, at most 32), as every subject names one.
+fn checked_symbol(symbol: String) -> Result<String, WireError> {
+    if symbol.is_empty() || symbol.len() > 32 || !symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+        return Err(WireError::Invalid(format!("symbol {symbol:?}")));
+    }
+    Ok(symbol)
 }
 
 /// [`decode`], and the trade's symbol must be the one its subject names.
@@ -87,6 +99,98 @@ pub fn decode_on(subject: &str, payload: &[u8]) -> Result<Trade, WireError> {
         return Err(WireError::Subject { subject: subject.to_string(), symbol: trade.symbol });
     }
     Ok(trade)
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireQuote<'a> {
+    v: u32,
+    s: std::borrow::Cow<'a, str>,
+    u: u64,
+    t: i64,
+    b: f64,
+    #[serde(rename = "B")]
+    bq: f64,
+    a: f64,
+    #[serde(rename = "A")]
+    aq: f64,
+}
+
+/// The payload of a best bid/ask.
+pub fn encode_quote(quote: &Quote) -> Vec<u8> {
+    let wire = WireQuote {
+        v: VERSION,
+        s: std::borrow::Cow::Borrowed(&quote.symbol),
+        u: quote.update_id,
+        t: quote.t_ms,
+        b: quote.bid,
+        bq: quote.bid_qty,
+        a: quote.ask,
+        aq: quote.ask_qty,
+    };
+    serde_json::to_vec(&wire).unwrap_or_default()
+}
+
+/// The best bid/ask on `subject`, validated as the exchange's bookTicker is: a symbol the
+/// subject names, finite positive prices and quantities, bid below ask.
+pub fn decode_quote(subject: &str, payload: &[u8]) -> Result<Quote, WireError> {
+    let wire: WireQuote = serde_json::from_slice(payload).map_err(|e| WireError::Malformed(e.to_string()))?;
+    if wire.v != VERSION {
+        return Err(WireError::Version(wire.v));
+    }
+    let symbol = on_subject(subject, super::BOOK_SUBJECT_PREFIX, checked_symbol(wire.s.into_owned())?)?;
+    let positive = [wire.b, wire.bq, wire.a, wire.aq].iter().all(|v| v.is_finite() && *v > 0.0);
+    if !positive || wire.b >= wire.a {
+        return Err(WireError::Invalid(format!("bid {} × {} ask {} × {}", wire.b, wire.bq, wire.a, wire.aq)));
+    }
+    Ok(Quote { symbol, update_id: wire.u, t_ms: wire.t, bid: wire.b, bid_qty: wire.bq, ask: wire.a, ask_qty: wire.aq })
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireMark<'a> {
+    v: u32,
+    s: std::borrow::Cow<'a, str>,
+    t: i64,
+    p: f64,
+    i: f64,
+    r: f64,
+    n: i64,
+}
+
+/// The payload of a mark price.
+pub fn encode_mark(mark: &MarkPrice) -> Vec<u8> {
+    let wire = WireMark {
+        v: VERSION,
+        s: std::borrow::Cow::Borrowed(&mark.symbol),
+        t: mark.t_ms,
+        p: mark.mark,
+        i: mark.index,
+        r: mark.funding_rate,
+        n: mark.next_funding_ms,
+    };
+    serde_json::to_vec(&wire).unwrap_or_default()
+}
+
+/// The mark price on `subject`, validated as the exchange's markPrice is: a symbol the
+/// subject names, positive mark and index, a finite funding rate.
+pub fn decode_mark(subject: &str, payload: &[u8]) -> Result<MarkPrice, WireError> {
+    let wire: WireMark = serde_json::from_slice(payload).map_err(|e| WireError::Malformed(e.to_string()))?;
+    if wire.v != VERSION {
+        return Err(WireError::Version(wire.v));
+    }
+    let symbol = on_subject(subject, super::MARK_SUBJECT_PREFIX, checked_symbol(wire.s.into_owned())?)?;
+    if !(wire.p.is_finite() && wire.p > 0.0 && wire.i.is_finite() && wire.i > 0.0 && wire.r.is_finite()) {
+        return Err(WireError::Invalid(format!("mark {} index {} rate {}", wire.p, wire.i, wire.r)));
+    }
+    Ok(MarkPrice { symbol, t_ms: wire.t, mark: wire.p, index: wire.i, funding_rate: wire.r, next_funding_ms: wire.n })
+}
+
+/// `symbol`, if `subject` is `prefix` + it.
+fn on_subject(subject: &str, prefix: &str, symbol: String) -> Result<String, WireError> {
+    if subject.strip_prefix(prefix) == Some(symbol.as_str()) {
+        Ok(symbol)
+    } else {
+        Err(WireError::Subject { subject: subject.to_string(), symbol })
+    }
 }
 
 /// Why a stored rule, symbol, alert event or heartbeat was refused.
@@ -246,6 +350,44 @@ mod tests {
             qty: 0.001_234_567_89,
             buyer_is_maker: true,
         }
+    }
+
+    #[test]
+    fn quotes_and_marks_round_trip_and_bad_ones_are_refused() {
+        let quote = Quote {
+            symbol: "BTCUSDT".into(),
+            update_id: 400_900_217,
+            t_ms: 1_700_000_000_123,
+            bid: 42_000.1,
+            bid_qty: 3.2,
+            ask: 42_000.2,
+            ask_qty: 0.1 + 0.2,
+        };
+        let subject = "pairdesk.book.BTCUSDT";
+        assert_eq!(decode_quote(subject, &encode_quote(&quote)), Ok(quote.clone()));
+        assert!(matches!(decode_quote("pairdesk.book.ETHUSDT", &encode_quote(&quote)), Err(WireError::Subject { .. })));
+        let crossed = Quote { bid: 42_000.2, ..quote.clone() };
+        assert!(matches!(decode_quote(subject, &encode_quote(&crossed)), Err(WireError::Invalid(_))));
+        let empty = Quote { ask_qty: 0.0, ..quote.clone() };
+        assert!(matches!(decode_quote(subject, &encode_quote(&empty)), Err(WireError::Invalid(_))));
+        assert!(matches!(decode_quote(subject, b"{\"v\":1}"), Err(WireError::Malformed(_))));
+        assert!(matches!(decode_quote(subject, &encode(&trade())), Err(WireError::Malformed(_))));
+
+        let mark = MarkPrice {
+            symbol: "BTCUSDT".into(),
+            t_ms: 1_700_000_000_000,
+            mark: 42_001.0,
+            index: 41_999.5,
+            funding_rate: -0.000_125,
+            next_funding_ms: 1_700_006_400_000,
+        };
+        let subject = "pairdesk.mark.BTCUSDT";
+        assert_eq!(decode_mark(subject, &encode_mark(&mark)), Ok(mark.clone()));
+        assert!(matches!(decode_mark("pairdesk.book.BTCUSDT", &encode_mark(&mark)), Err(WireError::Subject { .. })));
+        let nan = MarkPrice { funding_rate: f64::NAN, ..mark.clone() };
+        assert!(decode_mark(subject, &encode_mark(&nan)).is_err(), "NaN is written as null and refused");
+        let lower = String::from_utf8(encode_mark(&mark)).unwrap().replace("BTCUSDT", "btcusdt");
+        assert!(matches!(decode_mark("pairdesk.mark.btcusdt", lower.as_bytes()), Err(WireError::Invalid(_))));
     }
 
     #[test]
