@@ -20,69 +20,20 @@
 //! clocks are this machine's; trade times have millisecond resolution, so each sample may
 //! read up to 1 ms high.
 
-use std::net::TcpListener;
+#[path = "push_clients/mod.rs"]
+mod push_clients;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use app::protocol::{ClientMsg, ServerMsg};
-use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::Message;
-
-fn env_count(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-fn now_ms() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64() * 1e3).unwrap_or(0.0)
-}
-
-/// Kills the child if the bench panics.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// (user + system CPU seconds, RSS MB) of a process.
-fn cpu_and_rss(pid: u32) -> (f64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    let cpu = (ticks(11) + ticks(12)) / 100.0;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss_kb = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    (cpu, rss_kb / 1024)
-}
+use push_clients::{cpu_and_rss, env_count, free_port, measure, now_ms, spawn_program, Process};
 
 fn spawn(args: &[String], data_dir: Option<&Path>) -> Process {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pairdesk"));
-    command.args(args).env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::null());
+    let mut args = args.to_vec();
     if let Some(dir) = data_dir {
-        command.arg("--data-dir").arg(dir);
+        args.extend(["--data-dir".to_string(), dir.display().to_string()]);
     }
-    Process(command.spawn().expect("spawn pairdesk"))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+    spawn_program(Path::new(env!("CARGO_BIN_EXE_pairdesk")), &args)
 }
 
 fn main() {
@@ -135,73 +86,24 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     runtime.block_on(async move {
         let url = format!("ws://127.0.0.1:{server_port}/ws");
-        let started = Instant::now();
-        while tokio_tungstenite::connect_async(&url).await.is_err() {
-            assert!(started.elapsed() < Duration::from_secs(60), "pairdesk serve did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        push_clients::wait_for_ws(&url, Duration::from_secs(60)).await;
         // Let ingestion settle (first connection, first bars).
         tokio::time::sleep(Duration::from_secs(3)).await;
 
-        let subscribe = serde_json::to_string(&ClientMsg::Subscribe {
-            x: "BTCUSDT".into(),
-            y: "ETHUSDT".into(),
-            interval_ms: 1_000,
-            analytics: None,
-            tape_window: None,
-        })
-        .expect("subscribe");
         let measure_from = Instant::now() + Duration::from_secs(2);
         let measure_until = measure_from + Duration::from_secs(secs);
-        let mut tasks = Vec::with_capacity(clients);
-        for _ in 0..clients {
-            let (url, subscribe) = (url.clone(), subscribe.clone());
-            tasks.push(tokio::spawn(async move {
-                let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.expect("client connect");
-                socket.send(Message::Text(subscribe.into())).await.expect("subscribe");
-                let mut latencies = Vec::new();
-                let mut messages = 0u64;
-                loop {
-                    let deadline = tokio::time::Instant::from_std(measure_until);
-                    let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, socket.next()).await else { break };
-                    let received = now_ms();
-                    let Message::Text(text) = message else { continue };
-                    if Instant::now() < measure_from {
-                        continue;
-                    }
-                    messages += 1;
-                    if let Ok(ServerMsg::Prices { x, y }) = serde_json::from_str::<ServerMsg>(&text) {
-                        let newest = x.iter().chain(y.iter()).map(|p| p.t_ms).max();
-                        if let Some(t) = newest {
-                            latencies.push(received - t as f64);
-                        }
-                    }
-                }
-                (latencies, messages)
-            }));
-        }
+        let clients_done = tokio::spawn({
+            let url = url.clone();
+            async move { measure(&url, clients, measure_from, measure_until).await }
+        });
         tokio::time::sleep_until(tokio::time::Instant::from_std(measure_from)).await;
         let measured_from_ms = now_ms() as i64;
         let (cpu_before, _) = cpu_and_rss(server_pid);
-        let mut all = Vec::new();
-        let mut messages = 0;
-        for task in tasks {
-            let (latencies, count) = task.await.expect("client task");
-            all.extend(latencies);
-            messages += count;
-        }
+        let latencies = clients_done.await.expect("clients");
         let (cpu_after, rss) = cpu_and_rss(server_pid);
-        all.sort_by(f64::total_cmp);
         println!(
-            "push latency: {clients} clients, {rate} trades/s, {secs} s: {} price updates ({:.1}/s per client), {} messages; \
-             latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server CPU {:.0}% of one core, rss {rss} MB",
-            all.len(),
-            all.len() as f64 / clients as f64 / secs as f64,
-            messages,
-            percentile(&all, 0.5),
-            percentile(&all, 0.9),
-            percentile(&all, 0.99),
-            all.last().copied().unwrap_or(f64::NAN),
+            "push latency: {clients} clients, {rate} trades/s, {secs} s: {}; server CPU {:.0}% of one core, rss {rss} MB",
+            latencies.summary(secs),
             (cpu_after - cpu_before) / secs as f64 * 100.0,
         );
         // No book update lost: whole seconds from the start of measuring to 2 s before its end
