@@ -341,6 +341,15 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
         .await;
 
     // Symbols can be added from the page: the exchange is asked first, then every picker updates.
+    // (Scrolled to the middle first: scrolled to the top edge, it would sit under the sticky top bar.)
+    browser
+        .client
+        .execute(
+            r#"document.querySelector("[data-testid='symbols'] summary").scrollIntoView({block: 'center'});"#,
+            vec![],
+        )
+        .await
+        .expect("scroll to the symbol editor");
     browser
         .client
         .find(Locator::Css("[data-testid='symbols'] summary"))
@@ -416,7 +425,8 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
     let values_480 = browser
         .wait_for("the 480-bar tape in the tiles", Duration::from_secs(30), || async {
             let (label, values) = tape_tiles().await?;
-            (label.starts_with("EG p (480 bars)") && values.2.parse::<f64>().is_ok() && values != values_240).then_some(values)
+            (label.starts_with("EG p (480 bars)") && values.2.parse::<f64>().is_ok() && values != values_240)
+                .then_some(values)
         })
         .await;
     assert!(values_480.0.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()).is_some(), "{values_480:?}");
@@ -468,6 +478,61 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
         .await;
     let shot = browser.screenshot("live-light").await;
     assert!(std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false), "screenshot too small");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_basket_of_live_legs_on_live_is_computed_in_the_browser_and_kept_in_the_url() {
+    // The demo's cointegrated cluster (ETH, BNB and LTC follow BTC), two days of 1m klines.
+    let server = Server::start(&["--demo"]).await;
+    let browser = Browser::start().await;
+    let url = format!("{}/?interval=1m&basket=BTCUSDT,ETHUSDT,BNBUSDT", server.base_url);
+    browser.client.goto(&url).await.expect("open the basket view");
+    browser.wait_until_live("hydration of the basket view", Duration::from_secs(20)).await;
+    let weights = |n: usize| {
+        let browser = &browser;
+        async move {
+            let cells = browser.client.find_all(Locator::Css("[data-testid='basket-weight']")).await.ok()?;
+            let mut weights = Vec::new();
+            for cell in cells {
+                weights.push(cell.text().await.ok()?.parse::<f64>().ok()?);
+            }
+            (weights.len() == n).then_some(weights)
+        }
+    };
+    let three = browser.wait_for("three basket weights from the URL", Duration::from_secs(30), || weights(3)).await;
+    assert!(three.iter().all(|w| w.is_finite()) && three.iter().any(|w| *w != 0.0), "{three:?}");
+    let adf_p: f64 = browser.text("basket-adf-p").await.parse().expect("an ADF p-value of the basket");
+    assert!(adf_p < 0.05, "the demo's cointegrated legs make a stationary basket: p {adf_p}");
+    let trades: u64 = browser.text("basket-bt-trades").await.parse().expect("a backtest trade count");
+    let report = browser.text("basket-report").await;
+    assert!(report.contains("BTCUSDT · live") && report.contains("traded from bar"), "{trades} trades: {report}");
+    let lines = browser.attr("chart-basket-spread", "data-lines").await.unwrap_or_default();
+    assert_eq!(lines, "basket spread");
+    // A fourth leg: ticked on the page, kept in the URL, and the basket recomputed.
+    browser
+        .client
+        .find(Locator::Css("[data-testid='live-basket-series'][value='LTCUSDT']"))
+        .await
+        .expect("the LTCUSDT box")
+        .click()
+        .await
+        .expect("tick LTCUSDT");
+    browser
+        .wait_for("the fourth leg in the URL", Duration::from_secs(5), || async {
+            browser
+                .client
+                .current_url()
+                .await
+                .ok()?
+                .query()?
+                .contains("basket=BTCUSDT,ETHUSDT,BNBUSDT,LTCUSDT")
+                .then_some(())
+        })
+        .await;
+    let four = browser.wait_for("four basket weights", Duration::from_secs(30), || weights(4)).await;
+    assert!(four.iter().all(|w| w.is_finite()), "{four:?}");
+    browser.screenshot("live-basket").await;
     browser.close().await;
 }
 

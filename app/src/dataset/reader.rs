@@ -433,6 +433,20 @@ mod tests {
     }
 
     #[test]
+    fn the_bars_export_reads_back_like_a_kline_file() {
+        let text = "time_ms,open,high,low,close,volume,count\n60000,10,11,9.5,10.5,3,4\n120000,10.5,12,10,11,2,1\n";
+        let ds = parse(text, "BTCUSDT.csv").expect("the export's own shape");
+        assert_eq!(ds.format, Format::BinanceKline);
+        let bars = ds.bars("BTCUSDT").expect("symbol from the file name");
+        assert_eq!(
+            bars.iter().map(|b| (b.t_ms, b.close, b.count)).collect::<Vec<_>>(),
+            [(60_000, 10.5, Some(4)), (120_000, 11.0, Some(1))]
+        );
+        let err = parse("time_ms,open,high,low,volume\n60000,1,1,1,1\n", "X.csv").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::MissingColumn, "{err}");
+    }
+
+    #[test]
     fn headerless_binance_is_detected_from_a_numeric_first_row() {
         let text = format!("{}\n{}\n", kline(1_709_251_200_000, "3.0"), kline(1_709_251_260_000, "4.0"));
         let ds = parse(&text, "ETHBTC_1m.csv").expect("accept");

@@ -155,9 +155,11 @@ pub(crate) fn detect_layout(first: &StringRecord, line: u64) -> Result<Layout, C
     }
     let h = Header { keys: first.iter().map(key).collect(), raw: first };
     let n_fields = first.len();
-    if h.has(&["open_time"]) {
+    // `time_ms`: the bars CSV `pairdesk export bars` and `/api/export/bars.csv` write
+    // (`time_ms,open,high,low,close,volume,count`, open times in ms), read like a kline file.
+    if h.has(&["open_time", "time_ms"]) {
         let spec: &Spec = &[
-            ("open_time", &["open_time"]),
+            ("open_time", &["open_time", "time_ms"]),
             ("open", &["open"]),
             ("high", &["high"]),
             ("low", &["low"]),

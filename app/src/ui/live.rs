@@ -170,6 +170,7 @@ pub fn LivePage(initial: ViewQuery) -> impl IntoView {
                 <p class="hint">"Wheel or +/− to zoom, drag or ←/→ to pan, double-click or 0 to reset. Times are UTC."</p>
             </section>
             <StationarityPanel series=series aligned=aligned/>
+            <super::basket::LiveBasket view_q=view_q/>
             <StatsTable x_label=Signal::derive(x_label) y_label=Signal::derive(y_label) series=series/>
             // Alert rules watch live views; an uploaded series never gets a new bar.
             {move || is_live.get().then(|| view! { <AlertPanel view_q=view_q/> })}

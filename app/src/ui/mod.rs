@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod backtest;
+pub mod basket;
 pub mod charts;
 #[cfg(feature = "hydrate")]
 pub mod download;

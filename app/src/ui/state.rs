@@ -199,13 +199,21 @@ pub fn load_datasets(state: LiveState) {
 /// The bars of an uploaded series (`GET /api/datasets/{id}/bars?symbol=`), as charts take them.
 #[cfg(feature = "hydrate")]
 pub(crate) async fn fetch_upload_bars(leg: &super::series::SeriesRef) -> Result<Vec<Bar>, String> {
+    Ok(fetch_upload_dataset_bars(leg).await?.into_iter().map(Bar::from).collect())
+}
+
+/// The bars of an uploaded series as the data set holds them (times, OHLCV, counts).
+#[cfg(feature = "hydrate")]
+pub(crate) async fn fetch_upload_dataset_bars(
+    leg: &super::series::SeriesRef,
+) -> Result<Vec<crate::dataset::Bar>, String> {
     #[derive(serde::Deserialize)]
     struct Bars {
         bars: Vec<crate::dataset::Bar>,
     }
     let url = leg.bars_url().ok_or_else(|| format!("{} is not an uploaded series", leg.key()))?;
     match super::http::request::<Bars>("GET", &url, None::<&()>).await? {
-        Some(b) => Ok(b.bars.into_iter().map(Bar::from).collect()),
+        Some(b) => Ok(b.bars),
         None => Err("empty answer".to_string()),
     }
 }

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 
 use super::backtest::BacktestPanel;
+use super::basket::{toggle_leg, BasketPicks, BasketSummary};
 use super::charts::{Chart, TimeRange};
 use super::format::fmt_opt;
 use super::live::{corr_chart_data, prices_chart_data, z_chart_data};
@@ -271,28 +272,8 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
             <section class="panel" aria-label="Basket">
                 <h2>"Basket (Johansen) "<InfoLink anchor="johansen"/></h2>
                 <p class="hint">"Tick 3 to 12 series: the server joins them on common times, takes Johansen's first eigenvector as the basket weights and tests the basket spread (ADF, KPSS, Hurst, half-life)."</p>
-                <div class="basket-picks">
-                    {move || options().into_iter().map(|(key, label)| {
-                        let checked_key = key.clone();
-                        let toggle_key = key.clone();
-                        view! {
-                            <label class="control check">
-                                <input type="checkbox" data-testid="basket-series" value=key.clone()
-                                    prop:checked=move || basket_pick.with(|p| p.contains(&checked_key))
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        basket_pick.update(|p| {
-                                            p.retain(|k| *k != toggle_key);
-                                            if on {
-                                                p.push(toggle_key.clone());
-                                            }
-                                        });
-                                    }/>
-                                <span>{label}</span>
-                            </label>
-                        }
-                    }).collect_view()}
-                </div>
+                <BasketPicks options=Signal::derive(options) picked=basket_pick.into() testid="basket-series"
+                    on_toggle=Callback::new(move |(key, on): (String, bool)| basket_pick.update(|p| toggle_leg(p, key, on)))/>
                 <button data-testid="basket-analyze" on:click=analyze_basket>"Analyze basket"</button>
                 {move || basket.get().map(|r| match r {
                     Ok(report) => view! { <BasketSummary report=report/> }.into_any(),
@@ -311,74 +292,6 @@ pub fn UploadPage(initial: ViewQuery) -> impl IntoView {
             // The same backtest page body on the uploaded pair (no bid/ask or funding for files).
             {move || (!aligned.with(|a| a.t.is_empty())).then(|| view! { <BacktestPanel aligned=aligned view_q=view_q range=range/> })}
         </main>
-    }
-}
-
-/// The key numbers of a basket report: weights per leg, then the spread's tests.
-#[component]
-fn BasketSummary(report: serde_json::Value) -> impl IntoView {
-    let num = |path: &str| report.pointer(path).and_then(|v| v.as_f64());
-    let legs: Vec<(String, Option<f64>)> = report["meta"]["legs"]
-        .as_array()
-        .map(|legs| {
-            legs.iter()
-                .enumerate()
-                .map(|(i, leg)| {
-                    let name =
-                        format!("{} · {}", leg["symbol"].as_str().unwrap_or("?"), leg["source"].as_str().unwrap_or(""));
-                    (name, report["weights"][i].as_f64())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let rows: Vec<(&'static str, String, &'static str)> = vec![
-        (
-            "Johansen rank (trace, 95 %)",
-            report["trace_rank_95"].as_u64().map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
-            "basket-rank",
-        ),
-        ("ADF p-value of the spread", fmt_opt(num("/adf/pvalue"), 4), "basket-adf-p"),
-        (
-            "KPSS statistic / p-value",
-            format!("{} / {}", fmt_opt(num("/kpss/stat"), 4), fmt_opt(num("/kpss/pvalue"), 3)),
-            "",
-        ),
-        ("Hurst exponent", fmt_opt(num("/hurst"), 3), "basket-hurst"),
-        ("half-life (bars)", fmt_opt(num("/half_life/half_life"), 1), ""),
-        ("last z-score", fmt_opt(num("/z_last"), 2), ""),
-        ("common bars", fmt_opt(num("/nobs"), 0), ""),
-    ];
-    // The out-of-sample backtest: weights fitted on the first `train` bars, traded after them.
-    let bt = &report["backtest"];
-    let bt_rows: Vec<(String, String, &'static str)> = match bt["error"].as_str() {
-        Some(error) => vec![("backtest".into(), error.to_string(), "basket-bt-error")],
-        None => vec![
-            (
-                format!(
-                    "backtest trades (weights fitted on bars 0–{}, traded from bar {})",
-                    fmt_opt(num("/backtest/train"), 0),
-                    fmt_opt(num("/backtest/first_bar"), 0)
-                ),
-                fmt_opt(num("/backtest/metrics/n_trades"), 0),
-                "basket-bt-trades",
-            ),
-            (
-                "backtest total pnl (fees, slippage per leg)".into(),
-                fmt_opt(num("/backtest/metrics/total_pnl"), 2),
-                "basket-bt-pnl",
-            ),
-            ("backtest Sharpe (annualised)".into(), fmt_opt(num("/backtest/metrics/sharpe"), 2), "basket-bt-sharpe"),
-            ("backtest max drawdown".into(), fmt_opt(num("/backtest/metrics/max_drawdown"), 2), "basket-bt-drawdown"),
-        ],
-    };
-    view! {
-        <div data-testid="basket-report">
-            <table class="kv num"><tbody>
-                {legs.into_iter().map(|(name, w)| view! { <tr><th>{format!("weight {name}")}</th><td data-testid="basket-weight">{fmt_opt(w, 6)}</td></tr> }).collect_view()}
-                {rows.into_iter().map(|(name, value, testid)| view! { <tr><th>{name}</th><td data-testid=testid>{value}</td></tr> }).collect_view()}
-                {bt_rows.into_iter().map(|(name, value, testid)| view! { <tr><th>{name}</th><td data-testid=testid>{value}</td></tr> }).collect_view()}
-            </tbody></table>
-        </div>
     }
 }
 

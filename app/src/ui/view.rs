@@ -100,6 +100,9 @@ pub struct ViewQuery {
     /// `tape=480`: bars per p-value tape window (live views), within
     /// [`crate::analytics::tape::TAPE_WINDOW_RANGE`].
     pub tape_window: usize,
+    /// `basket=BTCUSDT,ETHUSDT,3:SOLUSDT`: the legs ticked for the Live page's basket, as
+    /// [`SeriesRef`] keys in the order ticked (at most [`super::basket::MAX_BASKET_LEGS`]).
+    pub basket: Vec<String>,
 }
 
 pub const WINDOW_RANGE: (usize, usize) = (10, 500);
@@ -122,6 +125,7 @@ impl Default for ViewQuery {
             log_scale: false,
             show_ratio: false,
             tape_window: TAPE_WINDOW,
+            basket: Vec::new(),
         }
     }
 }
@@ -201,6 +205,15 @@ impl ViewQuery {
                         view.tape_window = w.clamp(TAPE_WINDOW_RANGE.0, TAPE_WINDOW_RANGE.1);
                     }
                 }
+                "basket" => {
+                    // Keys that parse, each once, at most the cap; anything else is dropped.
+                    view.basket.clear();
+                    for key in value.split(',').filter_map(SeriesRef::parse).map(|s| s.key()) {
+                        if !view.basket.contains(&key) && view.basket.len() < super::basket::MAX_BASKET_LEGS {
+                            view.basket.push(key);
+                        }
+                    }
+                }
                 "log" => view.log_scale = value == "1",
                 "ratio" => view.show_ratio = value == "1",
                 _ => {}
@@ -244,6 +257,9 @@ impl ViewQuery {
         if self.tape_window != TAPE_WINDOW {
             out.push_str(&format!("&tape={}", self.tape_window));
         }
+        if !self.basket.is_empty() {
+            out.push_str(&format!("&basket={}", self.basket.join(",")));
+        }
         out
     }
 }
@@ -268,10 +284,11 @@ mod tests {
             log_scale: true,
             show_ratio: true,
             tape_window: 480,
+            basket: vec!["BTCUSDT".into(), "3:SOLUSDT".into(), "ETHUSDT".into()],
         };
         assert_eq!(ViewQuery { page: Page::Backtest, ..ViewQuery::from_query(&view.to_query()) }, view);
         assert!(view.href().starts_with("/backtest?x=SOLUSDT&"), "{}", view.href());
-        assert!(view.to_query().ends_with("&tape=480"), "{}", view.to_query());
+        assert!(view.to_query().ends_with("&tape=480&basket=BTCUSDT,3:SOLUSDT,ETHUSDT"), "{}", view.to_query());
         assert!(!ViewQuery::default().to_query().contains("tape="), "the default window is not spelled out");
         let upload = ViewQuery { x: "3:SOLUSDT".into(), y: "4:^GSPC".into(), ..ViewQuery::default() };
         assert_eq!(ViewQuery::from_query(&upload.to_query()), upload);
@@ -303,5 +320,10 @@ mod tests {
         assert_eq!(ViewQuery::from_query("tape=99999999").tape_window, TAPE_WINDOW_RANGE.1);
         assert_eq!(ViewQuery::from_query("tape=-3&tape=x").tape_window, TAPE_WINDOW);
         assert_eq!(ViewQuery::from_query("tape=120").tape_window, 120);
+        // Basket legs: parsed keys, each once, at most twelve, in order.
+        let legs = ViewQuery::from_query("basket=btcusdt,<b>,3:SOLUSDT,BTCUSDT,,x:Y").basket;
+        assert_eq!(legs, ["BTCUSDT", "3:SOLUSDT"]);
+        let many: Vec<String> = (0..20).map(|i| format!("S{i}USDT")).collect();
+        assert_eq!(ViewQuery::from_query(&format!("basket={}", many.join(","))).basket, many[..12]);
     }
 }
