@@ -272,9 +272,17 @@ fn tape(c: &mut Criterion) {
     g.bench_function("tape per closed bar (W=240: align tail, EG AIC, ADF AIC, half-life)", |b| {
         b.iter(|| tape_of_bars(black_box(&xb), black_box(&yb), 60_000, last, TAPE_WINDOW, 1))
     });
+    // The longest window a subscribe may ask for (TAPE_WINDOW_RANGE): what one window change costs.
+    let longest = app::analytics::tape::TAPE_WINDOW_RANGE.1;
+    g.bench_function("tape per closed bar (W=1000)", |b| {
+        b.iter(|| tape_of_bars(black_box(&xb), black_box(&yb), 60_000, last, longest, 1))
+    });
     g.sample_size(10);
     g.bench_function("tape snapshot (500 points, W=240, 1440 1m bars)", |b| {
         b.iter(|| snapshot_tape(black_box(&xb), black_box(&yb), 60_000, TAPE_WINDOW))
+    });
+    g.bench_function("tape snapshot (441 points, W=1000, 1440 1m bars)", |b| {
+        b.iter(|| snapshot_tape(black_box(&xb), black_box(&yb), 60_000, longest))
     });
     g.finish();
 }

@@ -21,9 +21,9 @@ use super::resample::Bar;
 /// Bars per tape window, by default.
 pub const TAPE_WINDOW: usize = 240;
 /// Shortest and longest tape window (bars). Below 30 the ADF lag search has almost nothing to
-/// fit; a point's cost grows about as window × maxlag³ (maxlag ∝ window^¼), so 1,000 bars is
-/// ~15× a 240-bar point and a 500-point snapshot stays well under a second — what one
-/// subscribe may cost, at the socket's subscribe rate.
+/// fit; a point's cost grows with the window and its lag search, so 1,000 bars is ~7× a
+/// 240-bar point (352 µs vs 50 µs) and its snapshot over a 1m view ~0.1 s (BENCHMARKS.md) —
+/// what one subscribe may cost, at the socket's subscribe rate, one at a time per socket.
 pub const TAPE_WINDOW_RANGE: (usize, usize) = (30, 1_000);
 /// The windows the Live page offers.
 pub const TAPE_WINDOW_CHOICES: [usize; 5] = [60, 120, 240, 480, 960];
