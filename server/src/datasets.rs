@@ -13,7 +13,7 @@
 //! [`DatasetStore::recover`] (at start) removes both. An acknowledged upload or delete survives
 //! a crash that follows.
 
-mod codec;
+pub(crate) mod codec;
 
 use app::dataset::{Dataset, Format};
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,32 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or_default()
+}
+
+/// Where uploads and deletes go besides this server's own data sets: nowhere (embedded), or
+/// the cluster's object store, which every other `serve --nats` follows
+/// ([`crate::cluster::datasets`]).
+#[derive(Clone, Default)]
+pub enum Sharing {
+    #[default]
+    Local,
+    Shared(Box<crate::cluster::datasets::SharedDatasets>),
+}
+
+impl Sharing {
+    /// After `summaries` were stored here by an upload.
+    pub async fn uploaded(&self, summaries: &[DatasetSummary]) {
+        if let Sharing::Shared(shared) = self {
+            shared.uploaded(summaries).await;
+        }
+    }
+
+    /// After data set `id` was deleted here.
+    pub async fn deleted(&self, id: u64) {
+        if let Sharing::Shared(shared) = self {
+            shared.deleted(id).await;
+        }
+    }
 }
 
 /// Handle to the `datasets` tree (cheap to open and clone).

@@ -197,6 +197,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("cannot bind {}", args.bind))?;
     let guard = web::guard::RequestGuard::new(listener.local_addr()?, &args.allow_host);
     let dataset_limits = crate::datasets::Limits { max_count: args.max_datasets, max_bytes: args.max_dataset_bytes };
+    let dataset_sharing = match &mut nats {
+        Some(cluster) => cluster.share_datasets(&store, dataset_limits, &mut tasks, &shutdown).await?,
+        None => crate::datasets::Sharing::Local,
+    };
     let state = AppState {
         leptos_options,
         hub,
@@ -205,6 +209,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         symbols,
         side,
         dataset_limits,
+        dataset_sharing,
         analysis_timeout: args.analysis_timeout.0,
         cluster: nats.as_ref().map(|cluster| cluster.health()),
     };

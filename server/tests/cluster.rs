@@ -13,8 +13,12 @@
 //!   ingest process (it publishes the new symbol's trades and says so in its heartbeat), and
 //!   its removal on B reaches A; `/api/health` shows the ingest, the lag per symbol and the
 //!   alert counters.
+//! * Data sets: one uploaded on server A is listed with the same bars on B and on a server
+//!   started afterwards, A does not import its own upload back, a foreign object in the store
+//!   is counted and skipped, and a delete on B removes every copy.
 
 mod pipeline_support;
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -473,4 +477,76 @@ async fn book_and_mark_prices_come_through_nats_once_from_redundant_ingests() {
     assert!(funding.lines().count() > 1, "{funding}");
     drop((ingest_1, ingest_2));
     server.stop();
+}
+
+async fn datasets(http: &reqwest::Client, base: &str) -> Vec<serde_json::Value> {
+    json_of(http, &format!("{base}/api/datasets")).await["datasets"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_data_set_is_listed_on_every_server_and_deleted_everywhere() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_server_a, a) = serve_nats(&nats.url, &dir.path().join("a")).await;
+    let (_server_b, b) = serve_nats(&nats.url, &dir.path().join("b")).await;
+    let http = reqwest::Client::new();
+    let (content_type, body) = support::upload_form("binance_um_BTCUSDT_1m_header.csv");
+    let response = http.post(format!("{a}/api/datasets")).header("content-type", content_type).body(body).send().await;
+    let response = response.expect("upload");
+    assert_eq!(response.status().as_u16(), 201);
+    let uploaded: serde_json::Value = response.json().await.expect("json");
+    let (id_a, name, rows) = (
+        uploaded["datasets"][0]["id"].as_u64().expect("id"),
+        uploaded["datasets"][0]["name"].clone(),
+        uploaded["datasets"][0]["rows"].as_u64().expect("rows"),
+    );
+    assert!(rows > 0);
+    // A foreign object in the store: counted and skipped by every server.
+    let client = async_nats::connect(&nats.url).await.expect("test client");
+    let objects = async_nats::jetstream::new(client).get_object_store("PAIRDESK_DATASETS").await.expect("store");
+    objects.put("foreign", &mut &b"not a data set"[..]).await.expect("put foreign");
+
+    let copy_on = |base: String| {
+        let http = http.clone();
+        let name = name.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            loop {
+                let listed = datasets(&http, &base).await;
+                if let Some(copy) = listed.iter().find(|d| d["name"] == name) {
+                    assert_eq!(listed.len(), 1, "{listed:?}");
+                    assert_eq!(copy["rows"].as_u64(), Some(rows), "{copy}");
+                    return copy["id"].as_u64().expect("id");
+                }
+                assert!(Instant::now() < deadline, "the data set is not listed on {base}: {listed:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let id_b = copy_on(b.clone()).await;
+    let bars_b = json_of(&http, &format!("{b}/api/datasets/{id_b}/bars")).await;
+    let bars_a = json_of(&http, &format!("{a}/api/datasets/{id_a}/bars")).await;
+    assert!(bars_a["bars"].as_array().is_some_and(|bars| bars.len() as u64 == rows), "{bars_a}");
+    assert_eq!(bars_b["bars"], bars_a["bars"], "B's copy has A's bars");
+    // A server started afterwards gets it too.
+    let (_server_c, c) = serve_nats(&nats.url, &dir.path().join("c")).await;
+    let id_c = copy_on(c.clone()).await;
+    until_json(&http, &format!("{c}/api/health"), Duration::from_secs(10), "the foreign object refused", |h| {
+        h["nats"]["datasets"]["refused"].as_u64().is_some_and(|n| n >= 1)
+    })
+    .await;
+    assert_eq!(datasets(&http, &a).await.len(), 1, "A did not import its own upload back");
+
+    let response = http.delete(format!("{b}/api/datasets/{id_b}")).send().await.expect("delete");
+    assert_eq!(response.status().as_u16(), 204);
+    for base in [&a, &c] {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !datasets(&http, base).await.is_empty() {
+            assert!(Instant::now() < deadline, "the data set is still listed on {base}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let gone = http.get(format!("{c}/api/datasets/{id_c}")).send().await.expect("get");
+    assert_eq!(gone.status().as_u16(), 404);
 }

@@ -80,6 +80,7 @@ pub struct ClusterHealth {
     pub buckets: Vec<super::bucket::Bucket>,
     pub alerts: Arc<super::alert_events::AlertCounters>,
     pub ingests: super::heartbeat::Ingests,
+    pub datasets: Arc<super::datasets::DatasetCounters>,
 }
 
 impl ClusterHealth {
@@ -158,6 +159,7 @@ impl ClusterHealth {
             "buckets": buckets,
             "alerts": self.alerts.json(),
             "ingests": self.ingests.json(),
+            "datasets": self.datasets.json(),
         })
     }
 }

@@ -9,13 +9,13 @@
 //! that every process follows ([`bucket`], [`rules`], [`symbols`]); fired alerts go to a
 //! work-queue stream so one server of many sends each webhook ([`alert_events`]); ingest
 //! processes announce themselves on heartbeat subjects ([`heartbeat`]). Best bid/ask and
-//! mark prices travel on core NATS subjects ([`side`]).
-//!
-//! Not done yet: data sets in the object store.
+//! mark prices travel on core NATS subjects ([`side`]); uploaded data sets are shared through
+//! the object store ([`datasets`]).
 
 pub mod alert_events;
 pub mod bucket;
 pub mod consume;
+pub mod datasets;
 pub mod heartbeat;
 pub mod publish;
 pub mod rules;

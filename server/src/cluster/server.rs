@@ -36,6 +36,7 @@ pub struct ServeCluster {
     alerts: Arc<AlertCounters>,
     ingests: Ingests,
     buckets: Vec<Bucket>,
+    datasets: Arc<super::datasets::DatasetCounters>,
 }
 
 impl ServeCluster {
@@ -54,6 +55,7 @@ impl ServeCluster {
             alerts: Default::default(),
             ingests: Ingests::default(),
             buckets: Vec::new(),
+            datasets: Default::default(),
         })
     }
 
@@ -129,6 +131,20 @@ impl ServeCluster {
             buckets: self.buckets.clone(),
             alerts: self.alerts.clone(),
             ingests: self.ingests.clone(),
+            datasets: self.datasets.clone(),
         }
+    }
+
+    /// Uploaded data sets shared through the object store (imported here as they come).
+    pub async fn share_datasets(
+        &mut self,
+        store: &Store,
+        limits: crate::datasets::Limits,
+        tasks: &mut Tasks,
+        shutdown: &Shutdown,
+    ) -> Result<crate::datasets::Sharing, ClusterError> {
+        let shared = super::datasets::SharedDatasets::open(&self.js, store, limits, tasks, shutdown).await?;
+        self.datasets = shared.counters.clone();
+        Ok(crate::datasets::Sharing::Shared(Box::new(shared)))
     }
 }

@@ -359,6 +359,7 @@ async fn upload(State(state): State<AppState>, req: Request) -> ApiResult<Respon
         Ok(open(&store)?.insert_all(&parsed, limits)?)
     })
     .await?;
+    state.dataset_sharing.uploaded(&summaries).await;
     Ok((StatusCode::CREATED, Json(json!({ "datasets": summaries }))).into_response())
 }
 
@@ -383,6 +384,7 @@ async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> ApiRes
     let id = parse_id(&id)?;
     let store = state.store.clone();
     if blocking(move || Ok(open(&store)?.delete(id)?)).await? {
+        state.dataset_sharing.deleted(id).await;
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError::not_found(format!("no data set {id}")))

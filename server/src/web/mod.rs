@@ -32,6 +32,8 @@ pub struct AppState {
     pub dataset_limits: crate::datasets::Limits,
     /// `--analysis-timeout`: how long one `POST /api/analyze` or `GET /api/screener` may compute.
     pub analysis_timeout: std::time::Duration,
+    /// Where uploads and deletes also go (`serve --nats`: the cluster's object store).
+    pub dataset_sharing: crate::datasets::Sharing,
     /// `serve --nats`: the NATS connection and consumer (`/api/health` shows them).
     pub cluster: Option<crate::cluster::consume::ClusterHealth>,
 }
