@@ -19,28 +19,21 @@
 //!
 //! `nats-server` comes from `$NATS_SERVER`, PATH or `/usr/sbin` (Debian's package).
 
+#[path = "../tests/nats_support/mod.rs"]
+mod nats_support;
 #[path = "push_clients/mod.rs"]
 mod push_clients;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use nats_support::nats_server_binary;
 use push_clients::{cpu_and_rss, env_count, free_port, measure, now_ms, spawn_program, Process};
 use server::market::Trade;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pairdesk");
 const SYNTHETIC: [&str; 3] = ["BENCHAUSDT", "BENCHBUSDT", "BENCHCUSDT"];
-
-fn nats_server_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("NATS_SERVER") {
-        return path.into();
-    }
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("nats-server")).find(|b| b.is_file()))
-        .unwrap_or_default();
-    on_path.unwrap_or_else(|| "/usr/sbin/nats-server".into())
-}
 
 /// A JetStream `nats-server` on a free port, its store in `dir`.
 fn nats(dir: &Path) -> (Process, String) {

@@ -17,6 +17,7 @@
 //!   started afterwards, A does not import its own upload back, a foreign object in the store
 //!   is counted and skipped, and a delete on B removes every copy.
 
+mod nats_support;
 mod pipeline_support;
 mod support;
 
@@ -24,6 +25,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nats_support::nats_server_binary;
 use pipeline_support::*;
 
 const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
@@ -66,27 +68,15 @@ impl Nats {
         child
     }
 
-    /// Stops the server (SIGTERM, as an operator's restart), stays down for `down`, starts
-    /// it again on the same port and store.
-    fn restart(&mut self, down: Duration) {
+    /// Stops the server with `signal` (`-TERM` as an operator's restart, `-KILL` as a
+    /// crash), stays down for `down`, starts it again on the same port and store.
+    fn restart(&mut self, signal: &str, down: Duration) {
         let pid = self.child.0.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM").success());
+        assert!(Command::new("kill").args([signal, &pid]).status().expect("kill").success());
         self.child.0.wait().expect("reap nats-server");
         std::thread::sleep(down);
         self.child = Self::spawn(self.dir.path(), self.port);
     }
-}
-
-/// `$NATS_SERVER`, else `nats-server` on PATH, else Debian's `/usr/sbin/nats-server` (a PATH
-/// without sbin still finds it).
-fn nats_server_binary() -> std::path::PathBuf {
-    if let Some(path) = std::env::var_os("NATS_SERVER") {
-        return path.into();
-    }
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("nats-server")).find(|b| b.is_file()))
-        .unwrap_or_default();
-    on_path.unwrap_or_else(|| "/usr/sbin/nats-server".into())
 }
 
 /// `pairdesk ingest` of BTC and ETH from the fake exchange into `nats`.
@@ -218,6 +208,18 @@ async fn redundant_ingest_with_a_sigkill_and_two_servers_store_every_trade_exact
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_restarted_mid_stream_loses_and_doubles_nothing() {
+    nats_restarted_mid_stream("-TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_killed_mid_stream_loses_and_doubles_nothing() {
+    nats_restarted_mid_stream("-KILL").await;
+}
+
+/// Two ingests and a server; `nats-server` stopped with `signal` mid-stream, down 6 s, started
+/// on its store again: every trade stored once, the stream holds each once, and the shared
+/// state works again.
+async fn nats_restarted_mid_stream(signal: &str) {
     let mut nats = Nats::start();
     let total = TRADES.to_string();
     let (_exchange, fx) = fake_exchange(&["--rate", "1000", "--max-trades", &total, "--duplicate-prob", "0.01"]).await;
@@ -227,7 +229,7 @@ async fn nats_restarted_mid_stream_loses_and_doubles_nothing() {
     let ingest_1 = ingest(&nats.url, fx);
     let ingest_2 = ingest(&nats.url, fx);
     until_generated(fx, TRADES / 3).await;
-    nats.restart(Duration::from_secs(6));
+    nats.restart(signal, Duration::from_secs(6));
     wait_until_caught_up(fx, &base, &SYMBOLS, Duration::from_secs(120)).await;
     // The shared state came back too: a rule saved now goes through the bucket and is listed.
     let http = reqwest::Client::new();
