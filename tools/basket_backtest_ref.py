@@ -14,7 +14,8 @@ those of `backtest_ref.py` (the pair reference) where they are the same text.
 Usage:
     basket_backtest_ref.py A.csv B.csv C.csv … [--z-window 60] [--entry 2] [--exit 0]
         [--fee-bps 4] [--slippage-bps 0] [--notional 10000] [--basket-train N]
-Prints one JSON object: lookahead, train, weights, first_bar, metrics, trades, equity.
+        [--basket-walk-forward TRAIN,TEST]
+Prints one JSON object: lookahead, train, weights, first_bar, metrics, trades, equity (and folds).
 """
 
 import argparse
@@ -50,13 +51,9 @@ def johansen_weights(levels):
     return v if v[0] > 0 else -v
 
 
-def run(t, closes, a, bar_ms):
-    n, k = closes.shape
-    train = a.basket_train if a.basket_train is not None else n // 2
-    w = johansen_weights(closes[:train])
-    spread = pd.Series(closes @ w)
-    z = rolling_z(spread, a.z_window).to_numpy()
-    first = next((i for i in range(train, n) if not math.isnan(z[i])), n)
+def simulate(t, closes, w, z, lo, hi, a):
+    """Trades and per-bar equity of bars lo..hi-1 holding weights w (methodology rules)."""
+    k = closes.shape[1]
     slip, fee, lag = a.slippage_bps / 1e4, a.fee_bps / 1e4, 1
 
     def px(leg, i, buy):
@@ -64,8 +61,8 @@ def run(t, closes, a, bar_ms):
 
     # No stop or max hold here: `analyze` runs the basket with neither.
     trades, pos = [], None
-    last_signal = n - 1 - lag
-    for i in range(first, last_signal + 1):
+    last_signal = hi - 1 - lag
+    for i in range(lo, last_signal + 1):
         zi = z[i]
         has_z = not math.isnan(zi)
         if pos is not None:
@@ -101,7 +98,7 @@ def run(t, closes, a, bar_ms):
                    entry_z=zi, units=units, qty=qty, entry_px=entry_px,
                    entry_fees=fee * sum(abs(q) * p for q, p in zip(qty, entry_px)))
     equity, realised = [], 0.0
-    for i in range(first, n):
+    for i in range(lo, hi):
         value = realised
         for tr in trades:
             if tr["exit_fill_index"] == i:
@@ -114,6 +111,39 @@ def run(t, closes, a, bar_ms):
     for tr in trades:
         tr.pop("entry_fees")
         tr["entry_t"], tr["exit_t"] = int(t[tr["entry_fill_index"]]), int(t[tr["exit_fill_index"]])
+    return trades, equity
+
+
+def run(t, closes, a, bar_ms):
+    n = closes.shape[0]
+    if a.basket_walk_forward:
+        # Fold k: weights and the spread's mean / std (ddof 1) on [k*TEST, k*TEST + TRAIN),
+        # z = (spread - mean) / std on the next TEST bars.
+        train, test = a.basket_walk_forward
+        z = np.full(n, np.nan)
+        equity, trades, folds, lo, w = [0.0] * train, [], [], train, None
+        while lo + 2 <= n:
+            start, hi = lo - train, min(lo + test, n)
+            w = johansen_weights(closes[start:lo])
+            spread = closes @ w
+            mu, sd = spread[start:lo].mean(), spread[start:lo].std(ddof=1)
+            z[lo:hi] = (spread[lo:hi] - mu) / sd
+            ft, fe = simulate(t, closes, w, z, lo, hi, a)
+            offset = equity[-1]
+            folds.append({"train_start": start, "train_end": lo, "test_end": hi, "weights": list(w),
+                          "spread_mean": mu, "spread_std": sd, "metrics": metrics(ft, fe, a, bar_ms)})
+            equity += [e + offset for e in fe]
+            trades += ft
+            lo = hi
+        equity += [equity[-1]] * (n - len(equity))
+        return {"lookahead": False, "train": train, "weights": list(w), "first_bar": train,
+                "metrics": metrics(trades, equity[train:], a, bar_ms), "trades": trades, "equity": equity,
+                "folds": folds}
+    train = a.basket_train if a.basket_train is not None else n // 2
+    w = johansen_weights(closes[:train])
+    z = rolling_z(pd.Series(closes @ w), a.z_window).to_numpy()
+    first = next((i for i in range(train, n) if not math.isnan(z[i])), n)
+    trades, equity = simulate(t, closes, w, z, first, n, a)
     return {"lookahead": False, "train": train, "weights": list(w), "first_bar": first,
             "metrics": metrics(trades, equity, a, bar_ms), "trades": trades, "equity": [0.0] * first + equity}
 
@@ -128,6 +158,7 @@ def main():
     p.add_argument("--slippage-bps", type=float, default=0.0)
     p.add_argument("--notional", type=float, default=10_000.0)
     p.add_argument("--basket-train", type=int)
+    p.add_argument("--basket-walk-forward", type=lambda s: tuple(int(v) for v in s.split(",")))
     a = p.parse_args()
     legs = [read_closes(f).rename(str(i)) for i, f in enumerate(a.files)]
     both = pd.concat(legs, axis=1, join="inner").sort_index()

@@ -8,7 +8,8 @@
 //!
 //! The basket backtest (the `backtest` key of `pairdesk analyze A B C D --json`) is checked the
 //! same way against `tools/basket_backtest_ref.py` (numpy Johansen by statsmodels' route, then
-//! the same rules), within the same tolerance, on a synthetic 4-leg basket.
+//! the same rules), within the same tolerance, on a synthetic 4-leg basket: one split (default
+//! and with every cost flag) and walk-forward folds.
 //!
 //! The Python interpreter is `target/tools/py/bin/python` with pinned pandas / numpy, created by
 //! `scripts/setup.sh --test`; without it the test fails and says so.
@@ -381,8 +382,9 @@ async fn the_pages_side_data_downloads_arrive_compressed_and_parse() {
 fn basket_backtest_of_analyze_matches_the_reference() {
     let dir = temp_dir("basket");
     let files = basket_synthetic(&dir, 2_000);
-    let runs: [&[&str]; 2] = [
+    let runs: [&[&str]; 3] = [
         &[],
+        &["--basket-walk-forward", "500,300", "--entry", "1.5", "--slippage-bps", "1"],
         &[
             "--z-window",
             "40",
@@ -422,6 +424,9 @@ fn basket_backtest_of_analyze_matches_the_reference() {
         assert_eq!(rust["weights"].as_array().map(Vec::len), Some(4));
         // Out of sample: the training weights are not the full-sample ones of the report.
         assert_ne!(rust["weights"], report["weights"]);
+        if flags.contains(&"--basket-walk-forward") {
+            assert_eq!(rust["folds"].as_array().map(Vec::len), Some(5), "TEST blocks of 300 tile bars 500..2000");
+        }
     }
     let _ = std::fs::remove_dir_all(dir);
 }

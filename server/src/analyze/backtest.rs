@@ -138,7 +138,7 @@ pub struct BacktestArgs {
 }
 
 /// `TRAIN,TEST`.
-fn parse_walk_forward(s: &str) -> Result<WalkForward, String> {
+pub(crate) fn parse_walk_forward(s: &str) -> Result<WalkForward, String> {
     let bad = || format!("--walk-forward {s}: expected TRAIN,TEST in bars, e.g. 2000,500");
     let (a, b) = s.split_once(',').ok_or_else(bad)?;
     Ok(WalkForward { train: a.trim().parse().map_err(|_| bad())?, test: b.trim().parse().map_err(|_| bad())? })

@@ -87,6 +87,10 @@ pub struct AnalyzeOptions {
     /// half the aligned bars).
     #[arg(long)]
     pub basket_train: Option<usize>,
+    /// Basket backtest: walk-forward folds `TRAIN,TEST` instead of one split (each fold refits
+    /// the weights and the z mean/std on TRAIN bars, then trades the next TEST bars).
+    #[arg(long, value_name = "TRAIN,TEST")]
+    pub basket_walk_forward: Option<String>,
 }
 
 impl Default for AnalyzeOptions {
@@ -106,6 +110,7 @@ impl Default for AnalyzeOptions {
             fee_bps: p.fee_bps,
             slippage_bps: p.slippage_bps,
             basket_train: None,
+            basket_walk_forward: None,
         }
     }
 }
@@ -136,6 +141,7 @@ impl AnalyzeOptions {
         if !(self.slippage_bps.is_finite() && (0.0..10_000.0).contains(&self.slippage_bps)) {
             return Err(format!("slippage_bps must be in [0, 10000) (got {})", self.slippage_bps));
         }
+        self.basket_walk_forward()?;
         Ok(())
     }
 
@@ -164,6 +170,14 @@ impl AnalyzeOptions {
             }
         }
         Ok(())
+    }
+
+    /// The basket backtest's walk-forward folds, if asked for (`TRAIN,TEST`).
+    pub fn basket_walk_forward(&self) -> Result<Option<app::analytics::backtest::WalkForward>, String> {
+        self.basket_walk_forward
+            .as_deref()
+            .map(|s| super::backtest::parse_walk_forward(s).map_err(|e| format!("basket_walk_forward: {e}")))
+            .transpose()
     }
 
     /// The engine parameters (`include_series` as given).
@@ -227,6 +241,10 @@ mod tests {
         assert!(o.validate().unwrap_err().contains("slippage_bps"));
         let o = AnalyzeOptions { fee_bps: f64::NAN, ..AnalyzeOptions::default() };
         assert!(o.validate().unwrap_err().contains("fee_bps"));
+        let o = AnalyzeOptions { basket_walk_forward: Some("600".into()), ..AnalyzeOptions::default() };
+        assert!(o.validate().unwrap_err().contains("basket_walk_forward"));
+        let o = AnalyzeOptions { basket_walk_forward: Some("600,200".into()), ..AnalyzeOptions::default() };
+        assert_eq!(o.basket_walk_forward().map(|w| w.map(|w| (w.train, w.test))), Ok(Some((600, 200))));
     }
 
     #[test]

@@ -223,10 +223,11 @@ pub struct BasketAnalysis {
 }
 
 /// The basket backtest's parameters from the analysis options (z window, thresholds, fees,
-/// slippage, training bars).
+/// slippage, training bars or walk-forward folds; options already validated).
 pub fn basket_backtest_params(opts: &AnalyzeOptions) -> BasketBacktestParams {
     BasketBacktestParams {
         train: opts.basket_train,
+        walk_forward: opts.basket_walk_forward().ok().flatten(),
         z_window: opts.z_window,
         entry: opts.entry,
         exit: opts.exit,

@@ -6,14 +6,18 @@
 //! z (ddof 1) of the last `z_window` spreads, so nothing at bar t depends on a later bar, and
 //! signals are taken from bar `train` on. Fills at the next bar's close (as the pair's), each
 //! leg at its own close ± slippage, with fees in bps of each leg's filled notional — costs in
-//! price units of the legs, never in spread units. `docs/methodology.md#basket-backtest`.
+//! price units of the legs, never in spread units. Or walk-forward folds, as the pair's: each
+//! fold refits the weights and a fixed z mean / std on its TRAIN bars and trades the TEST bars
+//! after them. `docs/methodology.md#basket-backtest`.
 
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{Metrics, RoundTrip};
 use super::simulate::decide;
-use super::{BacktestParams, ExitReason, Fill, Side};
+use super::walk_forward::MAX_FIT_BARS;
+use super::{BacktestParams, ExitReason, Fill, Side, WalkForward};
 use crate::analytics::basket::basket_spread;
+use crate::analytics::descriptive::{mean, std};
 use crate::analytics::error::{check_min_len, check_same_len, AnalyticsError, Result};
 use crate::analytics::incremental::rolling_z_linear;
 use crate::analytics::johansen::{coint_johansen, MAX_SERIES};
@@ -49,6 +53,9 @@ pub struct BasketBacktestParams {
     pub notional: f64,
     /// Bar length in seconds (annualisation). Default: the median bar spacing.
     pub bar_seconds: Option<f64>,
+    /// Walk-forward folds instead of one split: each fold refits the weights and a fixed z
+    /// mean / std on its TRAIN bars and trades the next TEST bars (`train` is not used).
+    pub walk_forward: Option<WalkForward>,
 }
 
 impl Default for BasketBacktestParams {
@@ -68,6 +75,7 @@ impl Default for BasketBacktestParams {
             slippage_bps: p.slippage_bps,
             notional: p.notional,
             bar_seconds: p.bar_seconds,
+            walk_forward: None,
         }
     }
 }
@@ -166,9 +174,10 @@ pub struct BasketBacktest {
     pub params: BasketBacktestParams,
     /// True only with `fill: same`.
     pub lookahead: bool,
-    /// Bars the weights were fitted on (`0..train`).
+    /// Bars the weights were fitted on (`0..train`; walk-forward: TRAIN of each fold).
     pub train: usize,
-    /// Johansen's first eigenvector on the training bars, per leg.
+    /// Johansen's first eigenvector on the training bars, per leg (walk-forward: the last
+    /// fold's, the weights in force at the end).
     pub weights: Vec<f64>,
     /// First bar at which a signal could be taken: metrics cover bars `first_bar..n`.
     pub first_bar: usize,
@@ -180,9 +189,32 @@ pub struct BasketBacktest {
     /// per-bar arrays leave it out).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub equity: Vec<f64>,
+    /// Walk-forward folds (only with `walk_forward`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folds: Option<Vec<BasketFold>>,
 }
 
-/// The basket backtest of `legs` (aligned closes, one slice per leg) at bar times `t`.
+/// One walk-forward fold of a basket: its training weights and out-of-sample result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BasketFold {
+    /// First TRAIN bar.
+    pub train_start: usize,
+    /// One past the last TRAIN bar (= first TEST bar).
+    pub train_end: usize,
+    /// One past the last TEST bar.
+    pub test_end: usize,
+    /// Johansen's first eigenvector on this fold's TRAIN bars.
+    pub weights: Vec<f64>,
+    /// Mean of the TRAIN spreads.
+    pub spread_mean: f64,
+    /// Standard deviation (ddof 1) of the TRAIN spreads.
+    pub spread_std: f64,
+    /// Figures of this fold's TEST bars alone (equity starting at 0).
+    pub metrics: Metrics,
+}
+
+/// The basket backtest of `legs` (aligned closes, one slice per leg) at bar times `t`: one
+/// split (weights from the first `train` bars, rolling z after them), or walk-forward folds.
 pub fn run_basket_backtest(t: &[i64], legs: &[&[f64]], p: &BasketBacktestParams) -> Result<BasketBacktest> {
     let rules = p.rules();
     rules.validate()?;
@@ -202,6 +234,11 @@ pub fn run_basket_backtest(t: &[i64], legs: &[&[f64]], p: &BasketBacktestParams)
     if let Some(w) = t.windows(2).position(|w| w[1] <= w[0]) {
         return Err(AnalyticsError::InvalidInput(format!("basket backtest: bar times must increase (bar {})", w + 1)));
     }
+    // Bar length as the pair backtest takes it (the parameter, else the median spacing of `t`).
+    let bar_ms = super::Market::closes(t, legs[0], legs[1]).validated_bar_ms(p.bar_seconds);
+    if let Some(wf) = p.walk_forward {
+        return walk_forward(t, legs, p, wf, bar_ms);
+    }
     let train = p.train_bars(n);
     // The fit needs its own data; trading needs a signal bar and its fill after it.
     if train < 3 || train < p.z_window {
@@ -210,21 +247,55 @@ pub fn run_basket_backtest(t: &[i64], legs: &[&[f64]], p: &BasketBacktestParams)
     check_min_len("basket backtest (train + 2)", n, train.saturating_add(2))?;
     let fit: Vec<&[f64]> = legs.iter().map(|l| &l[..train]).collect();
     let weights = coint_johansen(&fit, p.det_order, p.k_ar_diff)?.weights();
-    let spread = basket_spread(legs, &weights);
-    let z = rolling_z_linear(&spread, p.z_window);
+    let z = rolling_z_linear(&basket_spread(legs, &weights), p.z_window);
+    let run = simulate_basket(t, legs, &weights, &z, train, n, p);
+    // Metrics start where the first signal could be taken (the first bar from TRAIN with a z).
+    let first = (train..n).find(|&i| z[i].is_some()).unwrap_or(n);
+    let mut equity = vec![0.0; train];
+    equity.extend(run.equity);
+    let metrics = Metrics::of(&run.trades, &equity[first..], 0.0, &rules, bar_ms);
+    Ok(BasketBacktest {
+        params: *p,
+        lookahead: p.fill == Fill::Same,
+        train,
+        weights,
+        first_bar: first,
+        metrics,
+        trades: run.trades,
+        equity,
+        folds: None,
+    })
+}
 
+/// Trades and equity of bars `lo..hi` holding `weights` (equity 0 at `lo`).
+struct BasketRun {
+    trades: Vec<BasketTrade>,
+    equity: Vec<f64>,
+}
+
+/// The rules of [`decide`] on `z` over bars `lo..hi`, each round trip holding `weights`.
+fn simulate_basket(
+    t: &[i64],
+    legs: &[&[f64]],
+    weights: &[f64],
+    z: &[Option<f64>],
+    lo: usize,
+    hi: usize,
+    p: &BasketBacktestParams,
+) -> BasketRun {
+    let rules = p.rules();
     let lag = rules.fill.lag();
     let (slip, fee) = (p.slippage_bps / 1e4, p.fee_bps / 1e4);
     // Buying pays close·(1 + slip), selling receives close·(1 − slip), leg by leg.
     let fill = |leg: &[f64], i: usize, buy: bool| if buy { leg[i] * (1.0 + slip) } else { leg[i] * (1.0 - slip) };
     let mut trades = Vec::new();
     let mut entry_fees = Vec::new();
-    for d in decide(&z, |_| true, train, n, &rules) {
+    for d in decide(z, |_| true, lo, hi, &rules) {
         let (f0, f1) = (d.entry + lag, d.exit + lag);
         let sign = d.side.sign();
         // Each leg's direction is known before its price: long the spread buys the legs of
         // positive weight.
-        let entry_px: Vec<f64> = legs.iter().zip(&weights).map(|(l, w)| fill(l, f0, sign * w > 0.0)).collect();
+        let entry_px: Vec<f64> = legs.iter().zip(weights).map(|(l, w)| fill(l, f0, sign * w > 0.0)).collect();
         let gross_per_unit: f64 = weights.iter().zip(&entry_px).map(|(w, px)| w.abs() * px).sum();
         let units = p.notional / gross_per_unit;
         let qty: Vec<f64> = weights.iter().map(|w| sign * units * w).collect();
@@ -253,12 +324,9 @@ pub fn run_basket_backtest(t: &[i64], legs: &[&[f64]], p: &BasketBacktestParams)
         });
         entry_fees.push(open_fees);
     }
-
-    // Metrics start where the first signal could be taken (the first bar from TRAIN with a z).
-    let first = (train..n).find(|&i| z[i].is_some()).unwrap_or(n);
-    let mut equity = vec![0.0; first];
+    let mut equity = Vec::with_capacity(hi.saturating_sub(lo));
     let (mut realised, mut k) = (0.0, 0);
-    for i in first..n {
+    for i in lo..hi {
         while k < trades.len() && trades[k].exit_fill_index <= i {
             realised += trades[k].pnl;
             k += 1;
@@ -273,18 +341,82 @@ pub fn run_basket_backtest(t: &[i64], legs: &[&[f64]], p: &BasketBacktestParams)
         };
         equity.push(realised + open);
     }
-    // Bar length as the pair backtest takes it (the parameter, else the median spacing of `t`).
-    let bar_ms = super::Market::closes(t, legs[0], legs[1]).validated_bar_ms(p.bar_seconds);
-    let metrics = Metrics::of(&trades, &equity[first..], 0.0, &rules, bar_ms);
+    BasketRun { trades, equity }
+}
+
+/// Walk-forward folds, as the pair's (`walk_forward.rs`): fold k fits the Johansen weights and
+/// the spread's mean / std (ddof 1) on its TRAIN bars `[k·TEST, k·TEST + TRAIN)` and trades the
+/// next TEST bars with `z = (spread − mean) / std`; the TEST blocks tile `[TRAIN, n)`.
+fn walk_forward(
+    t: &[i64],
+    legs: &[&[f64]],
+    p: &BasketBacktestParams,
+    wf: WalkForward,
+    bar_ms: i64,
+) -> Result<BasketBacktest> {
+    let n = t.len();
+    if wf.train < 3 || wf.test < 2 {
+        return Err(AnalyticsError::InvalidParameter(format!(
+            "basket backtest: walk-forward needs TRAIN >= 3 and TEST >= 2 bars (got {},{})",
+            wf.train, wf.test
+        )));
+    }
+    check_min_len("basket backtest walk-forward (TRAIN + 2)", n, wf.train.saturating_add(2))?;
+    let folds = (n - wf.train).div_ceil(wf.test);
+    // Each fold refits Johansen on TRAIN bars of every leg: the pair's bound, per leg.
+    if folds.saturating_mul(wf.train).saturating_mul(legs.len()) > MAX_FIT_BARS {
+        return Err(AnalyticsError::InvalidParameter(format!(
+            "basket backtest: walk-forward {},{} means {folds} folds of {} bars × {} legs to fit (more than {MAX_FIT_BARS}); use a longer TEST",
+            wf.train, wf.test, wf.train, legs.len()
+        )));
+    }
+    let rules = p.rules();
+    let mut z = vec![None; n];
+    let (mut equity, mut trades, mut out) = (vec![0.0; wf.train], Vec::new(), Vec::new());
+    let mut weights = Vec::new();
+    let mut lo = wf.train;
+    while lo + 2 <= n {
+        let a = lo - wf.train;
+        let hi = lo.saturating_add(wf.test).min(n);
+        let fit: Vec<&[f64]> = legs.iter().map(|l| &l[a..lo]).collect();
+        weights = coint_johansen(&fit, p.det_order, p.k_ar_diff)?.weights();
+        let spread = basket_spread(legs, &weights);
+        let (mu, sd) = (mean(&spread[a..lo]), std(&spread[a..lo], 1));
+        for i in lo..hi {
+            let zi = (spread[i] - mu) / sd;
+            z[i] = zi.is_finite().then_some(zi);
+        }
+        let run = simulate_basket(t, legs, &weights, &z, lo, hi, p);
+        let metrics = Metrics::of(&run.trades, &run.equity, 0.0, &rules, bar_ms);
+        let offset = equity.last().copied().unwrap_or(0.0);
+        equity.extend(run.equity.iter().map(|e| e + offset));
+        trades.extend(run.trades);
+        out.push(BasketFold {
+            train_start: a,
+            train_end: lo,
+            test_end: hi,
+            weights: weights.clone(),
+            spread_mean: mu,
+            spread_std: sd,
+            metrics,
+        });
+        lo = hi;
+    }
+    // A last stub of one bar cannot trade; it stays flat.
+    while equity.len() < n {
+        equity.push(equity.last().copied().unwrap_or(0.0));
+    }
+    let metrics = Metrics::of(&trades, &equity[wf.train..], 0.0, &rules, bar_ms);
     Ok(BasketBacktest {
         params: *p,
         lookahead: p.fill == Fill::Same,
-        train,
+        train: wf.train,
         weights,
-        first_bar: first,
+        first_bar: wf.train,
         metrics,
         trades,
         equity,
+        folds: Some(out),
     })
 }
 
@@ -368,6 +500,41 @@ mod tests {
         let free = run(&BasketBacktestParams { slippage_bps: 0.0, ..p });
         assert_eq!(free.metrics.n_trades, r.metrics.n_trades, "slippage does not move signals");
         assert!(free.metrics.gross_pnl > r.metrics.gross_pnl);
+    }
+
+    #[test]
+    fn walk_forward_folds_refit_on_their_own_training_bars() {
+        let (t, l) = legs(1_200);
+        let refs: Vec<&[f64]> = l.iter().map(Vec::as_slice).collect();
+        let wf = WalkForward { train: 400, test: 300 };
+        let p = BasketBacktestParams { entry: 1.5, walk_forward: Some(wf), ..Default::default() };
+        let r = run_basket_backtest(&t, &refs, &p).expect("walk-forward");
+        let folds = r.folds.as_ref().expect("folds");
+        let bounds: Vec<(usize, usize, usize)> =
+            folds.iter().map(|f| (f.train_start, f.train_end, f.test_end)).collect();
+        assert_eq!(bounds, [(0, 400, 700), (300, 700, 1_000), (600, 1_000, 1_200)], "TEST blocks tile [TRAIN, n)");
+        for f in folds {
+            let fit: Vec<&[f64]> = refs.iter().map(|l| &l[f.train_start..f.train_end]).collect();
+            assert_eq!(f.weights, coint_johansen(&fit, 0, 1).expect("johansen").weights());
+            assert!(
+                r.trades.iter().filter(|tr| tr.entry_index >= f.train_end && tr.entry_index < f.test_end).all(|tr| {
+                    tr.exit_fill_index < f.test_end
+                        && tr.qty.iter().zip(&f.weights).all(|(q, w)| ((q / (tr.units * w)).abs() - 1.0).abs() < 1e-12)
+                }),
+                "a fold's trades hold its weights and close inside it"
+            );
+        }
+        assert_eq!(r.weights, folds[2].weights);
+        assert_eq!((r.first_bar, r.equity.len()), (400, 1_200));
+        assert!(r.metrics.n_trades >= 3, "{:?}", r.metrics);
+        let sum: usize = folds.iter().map(|f| f.metrics.n_trades).sum();
+        assert_eq!(sum, r.metrics.n_trades);
+        let err = run_basket_backtest(
+            &t,
+            &refs,
+            &BasketBacktestParams { walk_forward: Some(WalkForward { train: 2, test: 2 }), ..Default::default() },
+        );
+        assert!(err.unwrap_err().to_string().contains("TRAIN >= 3"));
     }
 
     #[test]
