@@ -15,6 +15,7 @@ use server::ingest::binance_book::parse_book_frame;
 use server::ingest::binance_funding::{parse_mark_frame, FundingRateRow};
 use server::ingest::binance_rest::{parse_kline, RestAggTrade};
 use server::ingest::stream::SideFrame;
+use server::cluster::wire;
 use server::market::Trade;
 
 /// What a target checks: one input, any bytes; a panic is a finding.
@@ -33,6 +34,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("client_msg", client_msg),
     ("view_query", view_query),
     ("interval", interval),
+    ("cluster_message", cluster_message),
 ];
 
 /// WebSocket text frames, URLs and JSON bodies are UTF-8 before our parsers see them
@@ -228,4 +230,50 @@ pub fn interval(data: &[u8]) {
     assert_eq!(ms % 1_000, 0, "{text:?} → {ms} ms is not whole seconds");
     let label = interval_label(ms);
     assert_eq!(parse_interval(&label), Ok(ms), "{text:?} → {ms} ms → {label:?} does not parse back");
+}
+
+/// A message on a cluster subject or bucket key: `SUBJECT\nPAYLOAD` (the key alone for the
+/// buckets). Anyone who reaches the NATS server can send one, so each decoder must refuse what
+/// is not valid and what it accepts must be what its subject says and survive our own
+/// encoding unchanged (the form every other process reads back).
+pub fn cluster_message(data: &[u8]) {
+    let Some(split) = data.iter().position(|&b| b == b'\n') else { return };
+    let Ok(subject) = std::str::from_utf8(&data[..split]) else { return };
+    let payload = &data[split + 1..];
+    if let Ok(trade) = wire::decode_on(subject, payload) {
+        check_trade(&trade);
+        assert_eq!(subject, server::cluster::trade_subject(&trade.symbol));
+        assert_eq!(wire::decode_on(subject, &wire::encode(&trade)), Ok(trade));
+    }
+    if let Ok(quote) = wire::decode_quote(subject, payload) {
+        for v in [quote.bid, quote.bid_qty, quote.ask, quote.ask_qty] {
+            positive("quote", v);
+        }
+        assert!(quote.bid < quote.ask, "crossed quote accepted: {quote:?}");
+        assert_eq!(subject, format!("{}{}", server::cluster::BOOK_SUBJECT_PREFIX, quote.symbol));
+        assert_eq!(wire::decode_quote(subject, &wire::encode_quote(&quote)), Ok(quote));
+    }
+    if let Ok(mark) = wire::decode_mark(subject, payload) {
+        positive("mark", mark.mark);
+        positive("index", mark.index);
+        assert!(mark.funding_rate.is_finite());
+        assert_eq!(subject, format!("{}{}", server::cluster::MARK_SUBJECT_PREFIX, mark.symbol));
+        assert_eq!(wire::decode_mark(subject, &wire::encode_mark(&mark)), Ok(mark));
+    }
+    if let Ok(event) = wire::decode_alert(subject, payload) {
+        assert_eq!(subject, server::cluster::alert_subject(&event.rule_id));
+        assert_eq!(wire::decode_alert(subject, &wire::encode_alert(&event)), Ok(event));
+    }
+    if let Ok(beat) = wire::decode_heartbeat(subject, payload) {
+        assert_eq!(subject, server::cluster::heartbeat_subject(&beat.id));
+        assert_eq!(wire::decode_heartbeat(subject, &wire::encode_heartbeat(&beat)), Ok(beat));
+    }
+    if let Ok(rule) = wire::decode_rule(subject, payload) {
+        assert_eq!(rule.rule.id, subject, "a rule stored under another id's key");
+        assert_eq!(wire::decode_rule(subject, &wire::encode_rule(&rule)), Ok(rule));
+    }
+    if let Ok((symbol, added_ms)) = wire::decode_symbol(subject, payload) {
+        assert!(!symbol.is_empty() && !symbol.bytes().any(|b| b.is_ascii_lowercase()), "symbol {symbol:?}");
+        assert_eq!(wire::decode_symbol(&symbol, &wire::encode_symbol(added_ms)), Ok((symbol, added_ms)));
+    }
 }
