@@ -447,3 +447,42 @@ async fn three_hundred_idle_sockets_do_not_starve_the_server() {
     drop(silent);
     assert_healthy(base).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tape_window_outside_its_range_is_refused_naming_the_range() {
+    let server = Server::start_api_only(&["--demo", "--symbols", "btcusdt,ethusdt", "--history", "0"]).await;
+    let url = format!("{}/ws", server.base_url.replace("http://", "ws://"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.expect("socket");
+    let subscribe = |tape: usize| {
+        json!({"type": "subscribe", "x": "BTCUSDT", "y": "ETHUSDT", "interval_ms": 1000,
+               "analytics": {"window": 60, "corr_window": 30, "hedge": "rolling_ols"}, "tape_window": tape})
+        .to_string()
+    };
+    // The next message of `kind` (within 10 s).
+    async fn next_of(
+        socket: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+        kind: &str,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(left, socket.next()).await else {
+                panic!("no {kind} message in time");
+            };
+            let msg: Value = serde_json::from_str(&text).expect("json");
+            if msg["type"] == kind {
+                return msg;
+            }
+        }
+    }
+    for bad in [0, 29, 1_001, 1_000_000_000] {
+        socket.send(Message::Text(subscribe(bad).into())).await.expect("send");
+        let error = next_of(&mut socket, "error").await;
+        let message = error["message"].as_str().unwrap_or_default();
+        assert_eq!(message, format!("tape window must be 30–1000 bars, got {bad}"), "{error}");
+    }
+    // In range: the snapshot's tape is of that window.
+    socket.send(Message::Text(subscribe(480).into())).await.expect("send");
+    let tape = next_of(&mut socket, "tape").await;
+    assert_eq!((tape["window"].as_u64(), tape["snapshot"].as_bool()), (Some(480), Some(true)), "{tape}");
+}
