@@ -336,7 +336,7 @@ async fn a_rule_made_on_one_server_fires_on_another_and_its_webhook_comes_once_a
     let rest = format!("http://127.0.0.1:{fx}");
     let extra = ["--allow-webhook-host", "127.0.0.1"];
     let (_server_a, a) = serve_nats_with(&nats.url, &dir.path().join("a"), Some(&rest), &extra).await;
-    let (_server_b, b) = serve_nats_with(&nats.url, &dir.path().join("b"), Some(&rest), &extra).await;
+    let (server_b, b) = serve_nats_with(&nats.url, &dir.path().join("b"), Some(&rest), &extra).await;
     let _ingest = ingest_named(&nats.url, fx, &["--id", "ingest-one"]);
     let http = reqwest::Client::new();
 
@@ -383,6 +383,30 @@ async fn a_rule_made_on_one_server_fires_on_another_and_its_webhook_comes_once_a
     assert_eq!(count("published"), 1, "the stream stored one event: {health_a} {health_b}");
     assert_eq!(count("duplicates"), 1, "the other server's copy was a duplicate");
     assert_eq!(count("webhooks_delivered"), 1);
+
+    // B crashes and comes back: its rules start fresh, so it fires the still-active alert again
+    // on a later bar (another message), which the cluster does not send a second time.
+    server_b.crash();
+    let (_server_b, b) = serve_nats_with(&nats.url, &dir.path().join("b"), Some(&rest), &extra).await;
+    let first = bar(&on_a).and_then(|t| t.as_i64()).expect("t");
+    let refired = |body: &serde_json::Value| {
+        body.as_array().is_some_and(|e| e.iter().any(|e| e["rule_id"] == *id && e["t_ms"].as_i64() > Some(first)))
+    };
+    until_json(&http, &format!("{b}/api/alerts/events"), within, "B fires again after its restart", refired).await;
+    let deadline = Instant::now() + within;
+    loop {
+        let (health_a, health_b) =
+            (json_of(&http, &format!("{a}/api/health")).await, json_of(&http, &format!("{b}/api/health")).await);
+        let repeats: u64 =
+            [&health_a, &health_b].iter().map(|h| h["nats"]["alerts"]["repeats"].as_u64().expect("repeats")).sum();
+        if repeats >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the repeat was not seen: {health_a} {health_b}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(received.lock().expect("received").len(), 1, "still exactly one webhook after B's restart");
 
     // A symbol added on A reaches B and the ingest, which publishes its trades.
     let response = http.post(format!("{a}/api/symbols")).json(&serde_json::json!({"symbol": "solusdt"})).send().await;

@@ -11,6 +11,13 @@
 //! server reach an address no rule names) and acknowledges it after the attempts. A server
 //! that dies mid-delivery leaves the event unacknowledged; another gets it after
 //! [`ACK_WAIT`] (at least once, not exactly once, across crashes).
+//!
+//! A restarted server's rules start fresh, so an alert that is still active fires again from
+//! it, on a later bar (another message id). Before sending, the delivering server therefore
+//! claims the event in [`super::ALERT_STATE_BUCKET`], which holds the last transition sent
+//! per rule (compare-and-set on the key's revision, so two servers cannot both claim): only a
+//! change of state on a later bar of the same rule version is sent ([`is_transition`]); a
+//! repeat of the state already sent is acknowledged and counted (`repeats`), not sent.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -18,6 +25,7 @@ use std::time::Duration;
 
 use app::alerts::{AlertEvent, AlertEventKind};
 use async_nats::jetstream::consumer::{pull, AckPolicy};
+use async_nats::jetstream::kv;
 use async_nats::jetstream::message::AckKind;
 use async_nats::jetstream::{self, stream::Stream};
 use async_nats::HeaderMap;
@@ -58,6 +66,8 @@ pub struct AlertCounters {
     pub malformed: AtomicU64,
     /// Events of a rule this server does not hold (offered again later).
     pub unknown_rule: AtomicU64,
+    /// Events repeating the state last sent for their rule (a restarted server's): not sent.
+    pub repeats: AtomicU64,
     /// Consumer (re)creations after an error.
     pub restarts: AtomicU64,
 }
@@ -74,6 +84,7 @@ impl AlertCounters {
             "webhooks_failed": n(&self.failed),
             "malformed": n(&self.malformed),
             "unknown_rule": n(&self.unknown_rule),
+            "repeats": n(&self.repeats),
             "restarts": n(&self.restarts),
         })
     }
@@ -132,11 +143,51 @@ impl EventPublisher {
     }
 }
 
+/// Whether `event` of the rule version saved at `from_ms` is to be sent, given the last
+/// transition sent for the rule: yes for a rule (version) never sent, a change of state on a
+/// later bar, or the very event sent last (redelivered after its sender died); no for a
+/// repeat of the state already sent or an older bar.
+pub fn is_transition(last: Option<&wire::Delivered>, from_ms: i64, event: &AlertEvent) -> bool {
+    match last {
+        None => true,
+        Some(last) if last.from_ms != from_ms => true,
+        Some(last) if last.t_ms == event.t_ms && last.kind == event.kind => true,
+        Some(last) => event.t_ms > last.t_ms && event.kind != last.kind,
+    }
+}
+
+/// Claims `event` for sending: true if it [`is_transition`] and this server recorded it as
+/// the last one sent for its rule before anyone else changed that.
+async fn claim(state: &kv::Store, event: &AlertEvent, from_ms: i64) -> Result<bool, String> {
+    for _ in 0..5 {
+        let entry = state.entry(event.rule_id.as_str()).await.map_err(|e| e.to_string())?;
+        let (last, revision) = match entry {
+            Some(entry) if entry.operation == kv::Operation::Put => {
+                (wire::decode_delivered(&entry.value).ok(), entry.revision)
+            }
+            Some(entry) => (None, entry.revision),
+            None => (None, 0),
+        };
+        if !is_transition(last.as_ref(), from_ms, event) {
+            return Ok(false);
+        }
+        let sent = wire::Delivered { from_ms, kind: event.kind, t_ms: event.t_ms };
+        match state.update(event.rule_id.as_str(), wire::encode_delivered(&sent).into(), revision).await {
+            Ok(_) => return Ok(true),
+            // Another server recorded one meanwhile: decide again on what it recorded.
+            Err(err) if err.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
+            Err(err) => return Err(err.to_string()),
+        }
+    }
+    Err("the rule's delivery state kept changing".into())
+}
+
 /// This server's share of the work queue: until shutdown, takes events from
 /// [`WEBHOOK_CONSUMER`] and POSTs each to its rule's webhook (at most [`MAX_IN_FLIGHT`] at
 /// once; the queue waits meanwhile).
 pub async fn deliver_webhooks(
     stream: Stream,
+    state: kv::Store,
     rules: watch::Receiver<ActiveRules>,
     sender: WebhookSender,
     counters: Arc<AlertCounters>,
@@ -175,7 +226,11 @@ pub async fn deliver_webhooks(
                         continue;
                     }
                 };
-                let url = rules.borrow().rules.iter().find(|r| r.id == event.rule_id).map(|r| r.webhook.clone());
+                let (url, from_ms) = {
+                    let rules = rules.borrow();
+                    let url = rules.rules.iter().find(|r| r.id == event.rule_id).map(|r| r.webhook.clone());
+                    (url, rules.not_before.get(&event.rule_id).copied().unwrap_or(0))
+                };
                 let url = match url {
                     Some(Some(url)) => url,
                     // The rule lost its webhook since: nothing to send.
@@ -189,6 +244,19 @@ pub async fn deliver_webhooks(
                         continue;
                     }
                 };
+                match claim(&state, &event, from_ms).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        counters.repeats.fetch_add(1, Ordering::Relaxed);
+                        let _ = message.ack().await;
+                        continue;
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, "cannot claim an alert event; offered again later");
+                        let _ = message.ack_with(AckKind::Nak(Some(UNKNOWN_RULE_DELAY))).await;
+                        continue;
+                    }
+                }
                 let permit = tokio::select! {
                     permit = slots.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => return },
                     () = shutdown.wait() => return,
@@ -214,6 +282,42 @@ pub async fn deliver_webhooks(
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(500)) => {}
             () = shutdown.wait() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::alerts::{AlertMetric, Comparison};
+
+    fn event(kind: AlertEventKind, t_ms: i64) -> AlertEvent {
+        AlertEvent {
+            rule_id: "r".into(),
+            rule_name: "r".into(),
+            kind,
+            metric: AlertMetric::Price,
+            comparison: Comparison::Above,
+            threshold: 0.0,
+            value: 1.0,
+            t_ms,
+        }
+    }
+
+    #[test]
+    fn only_changes_of_state_are_sent_once_per_rule_version() {
+        use AlertEventKind::{Cleared, Fired};
+        let sent = |kind, t_ms| wire::Delivered { from_ms: 100, kind, t_ms };
+        let cases = [
+            (None, event(Fired, 1000), true, "never sent"),
+            (Some(sent(Fired, 1000)), event(Fired, 5000), false, "a restarted server's repeat"),
+            (Some(sent(Fired, 1000)), event(Cleared, 5000), true, "cleared after fired"),
+            (Some(sent(Fired, 1000)), event(Fired, 1000), true, "the same event redelivered"),
+            (Some(sent(Cleared, 5000)), event(Fired, 3000), false, "an older bar"),
+            (Some(wire::Delivered { from_ms: 50, ..sent(Fired, 1000) }), event(Fired, 5000), true, "an edited rule"),
+        ];
+        for (last, event, expected, what) in cases {
+            assert_eq!(is_transition(last.as_ref(), 100, &event), expected, "{what}");
         }
     }
 }

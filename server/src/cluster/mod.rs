@@ -62,6 +62,8 @@ pub const ALERT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 pub const BOOK_SUBJECT_PREFIX: &str = "pairdesk.book.";
 /// Subjects of mark prices: `pairdesk.mark.<SYMBOL>` (core NATS, not stored).
 pub const MARK_SUBJECT_PREFIX: &str = "pairdesk.mark.";
+/// Key-value bucket of the last webhook delivered per rule ([`wire::Delivered`]).
+pub const ALERT_STATE_BUCKET: &str = "PAIRDESK_ALERT_STATE";
 /// Subjects of ingest heartbeats: `pairdesk.heartbeat.<ingest id>` (core NATS, not stored).
 pub const HEARTBEAT_SUBJECT_PREFIX: &str = "pairdesk.heartbeat.";
 

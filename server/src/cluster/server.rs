@@ -105,8 +105,10 @@ impl ServeCluster {
         if let crate::alerts::RuleStorage::Shared(shared) = &alerts.storage {
             self.buckets.push(shared.bucket.clone());
         }
+        let state = super::open_bucket(&self.js, super::ALERT_STATE_BUCKET).await?;
         let deliver = super::alert_events::deliver_webhooks(
             self.alerts_stream.clone(),
+            state,
             alerts.rules.subscribe(),
             webhooks,
             self.alerts.clone(),

@@ -13,6 +13,7 @@
 //! * A symbol in the `PAIRDESK_SYMBOLS` bucket (key = the upper-case symbol): `{"v":1,"added_ms":…}`.
 //! * A fired or cleared alert on `pairdesk.alerts.<rule id>`: `{"v":1,"event":{…}}`, the event
 //!   as the page and the webhook get it.
+//! * The last webhook sent per rule, in the `PAIRDESK_ALERT_STATE` bucket: see [`Delivered`].
 //! * An ingest heartbeat on `pairdesk.heartbeat.<ingest id>`: see [`Heartbeat`].
 //! * A best bid/ask on `pairdesk.book.<SYMBOL>`:
 //!   `{"v":1,"s":"BTCUSDT","u":400900217,"t":1700000000000,"b":42000.1,"B":3.2,"a":42000.2,"A":1.5}`
@@ -296,6 +297,35 @@ pub fn decode_alert(subject: &str, payload: &[u8]) -> Result<AlertEvent, EntryEr
         return Err(EntryError::Invalid("value".into()));
     }
     Ok(wire.event)
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireDelivered {
+    v: u32,
+    from_ms: i64,
+    kind: app::alerts::AlertEventKind,
+    t_ms: i64,
+}
+
+/// The last webhook the cluster delivered for a rule (bucket `PAIRDESK_ALERT_STATE`, key = rule
+/// id): `{"v":1,"from_ms":…,"kind":"fired","t_ms":…}` — the rule version (its `from_ms`), the
+/// transition and its bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Delivered {
+    pub from_ms: i64,
+    pub kind: app::alerts::AlertEventKind,
+    pub t_ms: i64,
+}
+
+pub fn encode_delivered(d: &Delivered) -> Vec<u8> {
+    serde_json::to_vec(&WireDelivered { v: VERSION, from_ms: d.from_ms, kind: d.kind, t_ms: d.t_ms })
+        .unwrap_or_default()
+}
+
+pub fn decode_delivered(payload: &[u8]) -> Result<Delivered, EntryError> {
+    let wire: WireDelivered = parse(payload)?;
+    check_version(wire.v)?;
+    Ok(Delivered { from_ms: wire.from_ms, kind: wire.kind, t_ms: wire.t_ms })
 }
 
 /// What an ingest process says about itself every few seconds on
