@@ -121,6 +121,7 @@ pub fn BasketSummary(report: serde_json::Value) -> impl IntoView {
             <table class="kv num"><tbody>
                 {legs.into_iter().map(|(name, w)| view! { <tr><th>{format!("weight {name}")}</th><td data-testid="basket-weight">{fmt_opt(w, 6)}</td></tr> }).collect_view()}
                 {rows.into_iter().map(|(name, value, testid)| view! { <tr><th>{name}</th><td data-testid=testid>{value}</td></tr> }).collect_view()}
+                <tr><th colspan="2">"Backtest, out of sample "<InfoLink anchor="basket-backtest"/></th></tr>
                 {bt_rows.into_iter().map(|(name, value, testid)| view! { <tr><th>{name}</th><td data-testid=testid>{value}</td></tr> }).collect_view()}
             </tbody></table>
         </div>

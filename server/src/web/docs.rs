@@ -44,6 +44,9 @@ mod tests {
             "alerts",
             "uploads",
             "prices",
+            "p-value-tape",
+            "johansen",
+            "basket-backtest",
         ] {
             assert!(page.contains(&format!("id=\"{anchor}\"")), "missing anchor {anchor}");
         }
