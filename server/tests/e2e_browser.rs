@@ -667,10 +667,12 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
             })
             .await;
     }
+    let mut basket_keys = Vec::new();
     for checkbox in browser.client.find_all(Locator::Css("[data-testid='basket-series']")).await.expect("boxes") {
         let key = checkbox.attr("value").await.ok().flatten().unwrap_or_default();
         if ["AAAUSDT", "BBBUSDT", "CCCUSDT"].iter().any(|s| key.ends_with(&format!(":{s}"))) {
             checkbox.click().await.expect("tick");
+            basket_keys.push(key);
         }
     }
     browser.click("basket-analyze").await;
@@ -693,6 +695,33 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     assert!(pnl.parse::<f64>().is_ok() || trades == 0, "total pnl {pnl} with {trades} trades");
     let report = browser.text("basket-report").await;
     assert!(report.contains("weights fitted on bars 0–300, traded from bar 300"), "{report}");
+    // The same legs on Live: computed in the browser, the same numbers as the server's.
+    let served: Vec<String> = [
+        weights.iter().map(|w| format!("{w:.6}")).collect::<Vec<_>>().join(" "),
+        adf_p.to_string(),
+        trades.to_string(),
+        pnl.clone(),
+    ]
+    .to_vec();
+    browser.client.goto(&format!("{}/?basket={}", server.base_url, basket_keys.join(","))).await.expect("open Live");
+    let in_browser = browser
+        .wait_for("the Live page's basket of the uploaded legs", Duration::from_secs(20), || async {
+            let cells = browser.client.find_all(Locator::Css("[data-testid='basket-weight']")).await.ok()?;
+            let mut weights = Vec::new();
+            for cell in cells {
+                weights.push(cell.text().await.ok()?.parse::<f64>().ok()?);
+            }
+            (weights.len() == 3).then_some(weights)
+        })
+        .await;
+    let computed: Vec<String> = [
+        in_browser.iter().map(|w| format!("{w:.6}")).collect::<Vec<_>>().join(" "),
+        browser.text("basket-adf-p").await.parse::<f64>().map(|p| p.to_string()).unwrap_or_default(),
+        browser.text("basket-bt-trades").await,
+        browser.text("basket-bt-pnl").await,
+    ]
+    .to_vec();
+    assert_eq!(computed, served, "Live (wasm) and Upload (server) disagree on the same legs");
 
     // Screener at 1s: a heatmap with a cell per pair that links to Live.
     browser.client.goto(&format!("{}/screener", server.base_url)).await.expect("open screener");
