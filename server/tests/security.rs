@@ -13,6 +13,11 @@ use support::{fixture, multipart_file, Server};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+/// The tests take turns: each asserts `/healthz` answers within 100 ms while its own server is
+/// loaded on purpose (floods of sockets, analyses, screens), which is a statement about that
+/// server, not about a machine that sibling tests' servers keep just as busy.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// `/healthz` answers, and fast.
 async fn assert_healthy(base: &str) {
     let started = Instant::now();
@@ -32,6 +37,7 @@ async fn error_kind(response: reqwest::Response) -> (u16, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_hosts_origins_and_untyped_bodies_are_refused() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let server = Server::start_api_only(&["--demo"]).await;
     let base = &server.base_url;
     let http = reqwest::Client::new();
@@ -95,6 +101,7 @@ async fn foreign_hosts_origins_and_untyped_bodies_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn urls_that_used_to_panic_get_answers() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let server = Server::start_api_only(&["--demo"]).await;
     let base = &server.base_url;
     // Let some trades arrive so the hourly export has something to say.
@@ -162,6 +169,7 @@ async fn analysis_server(timeout: &str) -> (support::ChildGuard, String, tempfil
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_analysis_is_cut_at_its_deadline_and_frees_its_slot() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let (_server, base, _data, [big, small]) = analysis_server("1s").await;
     let base = base.as_str();
     let http = reqwest::Client::new();
@@ -227,6 +235,7 @@ async fn upload_walks(http: &reqwest::Client, base: &str, count: u64, rows: i64)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_screen_is_cut_at_its_deadline_and_frees_its_slot() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let (_server, base, _data, [_, small]) = analysis_server("300ms").await;
     let base = base.as_str();
     let http = reqwest::Client::new();
@@ -260,6 +269,7 @@ async fn a_long_screen_is_cut_at_its_deadline_and_frees_its_slot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_goes_away_frees_its_analysis_slot() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     // A deadline far away: only the disconnects can stop the work.
     let (_server, base, _data, [big, small]) = analysis_server("10m").await;
     let base = base.as_str();
@@ -295,6 +305,7 @@ async fn a_client_that_goes_away_frees_its_analysis_slot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analysis_work_is_bounded_before_it_starts() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let server = Server::start_api_only(&["--demo"]).await;
     let base = &server.base_url;
     let http = reqwest::Client::new();
@@ -318,6 +329,7 @@ async fn analysis_work_is_bounded_before_it_starts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn greedy_sockets_are_bounded() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let server = Server::start_api_only(&["--demo"]).await;
     let base = &server.base_url;
     let url = format!("{}/ws", base.replace("http://", "ws://"));
@@ -390,6 +402,7 @@ async fn snapshot_bars(url: &str, subscribe: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_sockets_subscribing_theil_sen_at_once_do_not_starve_the_server() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let server = Server::start_api_only(&["--demo"]).await;
     let base = &server.base_url;
     let url = format!("{}/ws", base.replace("http://", "ws://"));
@@ -426,6 +439,7 @@ async fn many_sockets_subscribing_theil_sen_at_once_do_not_starve_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_idle_sockets_do_not_starve_the_server() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let server = Server::start_api_only(&["--demo"]).await;
     let base = &server.base_url;
     let url = format!("{}/ws", base.replace("http://", "ws://"));
@@ -450,6 +464,7 @@ async fn three_hundred_idle_sockets_do_not_starve_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tape_window_outside_its_range_is_refused_naming_the_range() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let server = Server::start_api_only(&["--demo", "--symbols", "btcusdt,ethusdt", "--history", "0"]).await;
     let url = format!("{}/ws", server.base_url.replace("http://", "ws://"));
     let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.expect("socket");
