@@ -30,10 +30,14 @@ use crate::store::Store;
 
 /// How far before the last stored trade a restart starts reading (clock skew, late publishes).
 pub const START_MARGIN: Duration = Duration::from_secs(120);
-/// Longest a trade waits for a missing earlier id before it is forwarded anyway.
-pub const HOLD: Duration = Duration::from_secs(5);
-/// Most trades held per symbol while waiting for a missing id.
-const MAX_HELD: usize = 100_000;
+/// Longest a trade waits for a missing earlier id before it is forwarded anyway. A trade lost
+/// in a NATS restart while later ones, buffered by the client, reached the new server is sent
+/// again only after its acknowledgement timed out (the client's 5 s) and the ingest's retry
+/// pause: the hold must outlast that with room for a loaded machine, or the late trade is
+/// dropped as already passed (seen at 5 s under the cluster tests running side by side).
+pub const HOLD: Duration = Duration::from_secs(20);
+/// Most trades held per symbol while waiting for a missing id (20 s of a busy symbol).
+const MAX_HELD: usize = 200_000;
 
 /// What the consumer saw, for logs, `/api/health` and tests.
 #[derive(Default, Debug)]
