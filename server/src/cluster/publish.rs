@@ -107,7 +107,13 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let counters = Arc::new(IngestCounters::default());
     // The shared set's changes become (UN)SUBSCRIBE commands on the exchange connection.
     let (commands, commands_rx) = mpsc::channel(64);
-    tasks.spawn(super::symbols::drive_ingest(shared.subscribe(), symbols.clone(), commands, shutdown.clone()));
+    tasks.spawn(super::symbols::drive_ingest(
+        stream.clone(),
+        shared.subscribe(),
+        symbols.clone(),
+        commands,
+        shutdown.clone(),
+    ));
     // Best bid/ask and mark prices: the embedded server's side streams, onto core NATS.
     let public_base = args.binance_public_ws_url.clone().unwrap_or_else(|| public_sibling(&args.binance_ws_url));
     let side =

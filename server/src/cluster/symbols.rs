@@ -89,8 +89,11 @@ impl Follow for Follower {
 }
 
 /// An ingest process's side: turns each change of the followed set into (UN)SUBSCRIBE
-/// commands for its exchange connection, which started with `subscribed`.
+/// commands for its exchange connection, which started with `subscribed`. A symbol added is
+/// first told where `stream` stops for it (it may have been ingested before, by any
+/// process), so the ingest backfills from there rather than starting at its first live trade.
 pub async fn drive_ingest(
+    stream: async_nats::jetstream::stream::Stream,
     mut set: watch::Receiver<Vec<String>>,
     mut subscribed: Vec<String>,
     commands: mpsc::Sender<IngestCommand>,
@@ -107,6 +110,16 @@ pub async fn drive_ingest(
         let removed: Vec<String> =
             subscribed.iter().filter(|s| !now.contains(s)).map(|s| s.to_ascii_lowercase()).collect();
         tracing::info!(?added, ?removed, "the shared symbol set changed");
+        let upper: Vec<String> = added.iter().map(|s| s.to_ascii_uppercase()).collect();
+        match super::publish::last_ids(&stream, &upper).await {
+            Ok(ids) if !ids.is_empty() => {
+                if commands.send(IngestCommand::ResumeAfter(ids.into_iter().collect())).await.is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(%err, "cannot read where the stream stops; the new symbols start live"),
+        }
         for command in [
             (!added.is_empty()).then_some(IngestCommand::Subscribe(added)),
             (!removed.is_empty()).then_some(IngestCommand::Unsubscribe(removed)),

@@ -56,6 +56,10 @@ pub fn stream_url(ws_base: &str, symbols: &[String]) -> String {
 pub enum IngestCommand {
     Subscribe(Vec<String>),
     Unsubscribe(Vec<String>),
+    /// The next trades of these (upper-case) symbols follow these ids, e.g. the last ones a
+    /// cluster's stream holds, so a gap after them is backfilled. Not sent to the exchange;
+    /// an id at or below the one already known changes nothing.
+    ResumeAfter(Vec<(String, u64)>),
 }
 
 /// Counters of what was received, for logs, the UI and tests.
@@ -221,6 +225,7 @@ impl Ingest {
                 }
                 command = commands.recv(), if commands_open && outbox.len() < 1_000 => {
                     match command {
+                        Some(IngestCommand::ResumeAfter(ids)) => self.resume_after(ids),
                         Some(command) => outbox.push_back(command),
                         // The command sender is gone: keep ingesting the current symbols.
                         None => commands_open = false,
@@ -229,12 +234,14 @@ impl Ingest {
                 }
                 () = tokio::time::sleep_until(next_send), if !outbox.is_empty() => {
                     let Some(command) = outbox.pop_front() else { continue };
-                    let id = self.next_request_id;
-                    self.next_request_id += 1;
                     let (method, symbols) = match &command {
                         IngestCommand::Subscribe(s) => ("SUBSCRIBE", s),
                         IngestCommand::Unsubscribe(s) => ("UNSUBSCRIBE", s),
+                        // Applied when received; never queued.
+                        IngestCommand::ResumeAfter(_) => continue,
                     };
+                    let id = self.next_request_id;
+                    self.next_request_id += 1;
                     let upper: Vec<String> = symbols.iter().map(|s| s.to_ascii_uppercase()).collect();
                     let params: Vec<String> = upper.iter().map(|s| format!("{}@aggTrade", s.to_ascii_lowercase())).collect();
                     let call = serde_json::json!({"method": method, "params": params, "id": id});
@@ -306,11 +313,20 @@ impl Ingest {
         }
     }
 
+    /// Sets where symbols continue ([`IngestCommand::ResumeAfter`]): never back.
+    fn resume_after(&mut self, ids: Vec<(String, u64)>) {
+        for (symbol, id) in ids {
+            let last = self.last_ids.entry(symbol.to_ascii_uppercase()).or_insert(id);
+            *last = (*last).max(id);
+        }
+    }
+
     /// Applies (`forward`) or undoes a subscription change to the symbol sets.
     fn apply(&mut self, command: &IngestCommand, known: &mut HashSet<String>, forward: bool) {
         let (symbols, add) = match command {
             IngestCommand::Subscribe(s) => (s, forward),
             IngestCommand::Unsubscribe(s) => (s, !forward),
+            IngestCommand::ResumeAfter(_) => return,
         };
         for symbol in symbols.iter().map(|s| s.to_ascii_uppercase()) {
             if add {
