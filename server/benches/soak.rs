@@ -14,43 +14,20 @@
 //! newest trade in each `prices` message) and the errors: failed or refused API calls and
 //! sockets that ended before the run did. A healthy run has a flat RSS and 0 errors.
 
+#[path = "push_clients/mod.rs"]
+mod push_clients;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use app::protocol::ServerMsg;
 use futures_util::{SinkExt, StreamExt};
+use push_clients::{cpu_and_rss, env_count, now_ms, percentile};
 use support::{fixture, multipart_file};
 use tokio_tungstenite::tungstenite::Message;
-
-fn env_count(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn now_ms() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64() * 1e3).unwrap_or(0.0)
-}
-
-fn rss_mb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kb = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    kb / 1024
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 /// Upload both fixtures, analyse them, delete them; `false` on any failure.
 async fn upload_analyse_delete(http: &reqwest::Client, base: &str) -> bool {
@@ -148,7 +125,7 @@ fn main() {
 
         let http = reqwest::Client::new();
         let (mut api_calls, mut api_errors) = (0u64, 0u64);
-        let mut rss = vec![(0u64, rss_mb(pid))];
+        let mut rss = vec![(0u64, server_rss(pid))];
         let mut next_minute = started + Duration::from_secs(60);
         while Instant::now() < until {
             api_calls += 1;
@@ -157,7 +134,7 @@ fn main() {
             }
             if Instant::now() >= next_minute {
                 let minute = started.elapsed().as_secs() / 60;
-                let mb = rss_mb(pid);
+                let mb = server_rss(pid);
                 println!("soak: minute {minute}: server RSS {mb} MB");
                 rss.push((minute, mb));
                 next_minute += Duration::from_secs(60);
@@ -169,7 +146,7 @@ fn main() {
             all.extend(task.await.unwrap_or_default());
         }
         all.sort_by(f64::total_cmp);
-        rss.push((secs / 60, rss_mb(pid)));
+        rss.push((secs / 60, server_rss(pid)));
         let healthy = reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status() == 200);
         println!(
             "soak: {clients} clients, {rate} trades/s, {secs} s: {} price updates; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
@@ -183,4 +160,9 @@ fn main() {
             if healthy { "ok" } else { "FAILED" },
         );
     });
+}
+
+/// The server's resident memory, MB.
+fn server_rss(pid: u32) -> u64 {
+    cpu_and_rss(pid).1
 }
