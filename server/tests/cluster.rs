@@ -68,11 +68,11 @@ impl Nats {
         child
     }
 
-    /// Stops the server (SIGTERM, as an operator's restart), stays down for `down`, starts
-    /// it again on the same port and store.
-    fn restart(&mut self, down: Duration) {
+    /// Stops the server with `signal` (`-TERM` as an operator's restart, `-KILL` as a
+    /// crash), stays down for `down`, starts it again on the same port and store.
+    fn restart(&mut self, signal: &str, down: Duration) {
         let pid = self.child.0.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM").success());
+        assert!(Command::new("kill").args([signal, &pid]).status().expect("kill").success());
         self.child.0.wait().expect("reap nats-server");
         std::thread::sleep(down);
         self.child = Self::spawn(self.dir.path(), self.port);
@@ -206,10 +206,20 @@ async fn redundant_ingest_with_a_sigkill_and_two_servers_store_every_trade_exact
     assert_eq!(info.state.messages, all + 1, "the stream holds each trade once");
 }
 
-/// Two ingests and a server; `nats-server` stopped mid-stream, down 6 s, started on its store
-/// again: every trade stored once, the stream holds each once, and the shared state works again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_restarted_mid_stream_loses_and_doubles_nothing() {
+    nats_restarted_mid_stream("-TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_killed_mid_stream_loses_and_doubles_nothing() {
+    nats_restarted_mid_stream("-KILL").await;
+}
+
+/// Two ingests and a server; `nats-server` stopped with `signal` mid-stream, down 6 s, started
+/// on its store again: every trade stored once, the stream holds each once, and the shared
+/// state works again.
+async fn nats_restarted_mid_stream(signal: &str) {
     let mut nats = Nats::start();
     let total = TRADES.to_string();
     let (_exchange, fx) = fake_exchange(&["--rate", "1000", "--max-trades", &total, "--duplicate-prob", "0.01"]).await;
@@ -219,7 +229,7 @@ async fn nats_restarted_mid_stream_loses_and_doubles_nothing() {
     let ingest_1 = ingest(&nats.url, fx);
     let ingest_2 = ingest(&nats.url, fx);
     until_generated(fx, TRADES / 3).await;
-    nats.restart(Duration::from_secs(6));
+    nats.restart(signal, Duration::from_secs(6));
     wait_until_caught_up(fx, &base, &SYMBOLS, Duration::from_secs(120)).await;
     // The shared state came back too: a rule saved now goes through the bucket and is listed.
     let http = reqwest::Client::new();

@@ -36,6 +36,11 @@ pub const START_MARGIN: Duration = Duration::from_secs(120);
 /// pause: the hold must outlast that with room for a loaded machine, or the late trade is
 /// dropped as already passed (seen at 5 s under the cluster tests running side by side).
 pub const HOLD: Duration = Duration::from_secs(20);
+/// How long the first trades of a symbol not stored here are held before the smallest id
+/// seen is taken as its start: redundant ingests publish concurrently, so the stream may hold
+/// one's later trade before the other's earlier ones (seen: the first 9 ids of a symbol lost
+/// when the second ingest's first trade landed first).
+pub const START_HOLD: Duration = Duration::from_secs(2);
 /// Most trades held per symbol while waiting for a missing id (20 s of a busy symbol).
 const MAX_HELD: usize = 200_000;
 
@@ -335,20 +340,9 @@ impl Reorder {
                 counters.duplicates.fetch_add(1, Ordering::Relaxed);
                 Vec::new()
             }
-            Some(last) if trade.agg_id > last + 1 => {
-                let (since, held) = self.held.entry(trade.symbol.clone()).or_insert_with(|| (now, BTreeMap::new()));
-                if held.is_empty() {
-                    *since = now;
-                }
-                if held.insert(trade.agg_id, trade).is_some() {
-                    counters.duplicates.fetch_add(1, Ordering::Relaxed);
-                }
-                if held.len() > MAX_HELD {
-                    let symbol = held.values().next().map(|t| t.symbol.clone()).unwrap_or_default();
-                    return self.release(&symbol, true, counters);
-                }
-                Vec::new()
-            }
+            // A gap, or a symbol not stored here yet (its start is not known): hold.
+            Some(last) if trade.agg_id > last + 1 => self.hold(trade, now, counters),
+            None => self.hold(trade, now, counters),
             _ => {
                 let symbol = trade.symbol.clone();
                 self.last.insert(symbol.clone(), trade.agg_id);
@@ -357,6 +351,22 @@ impl Reorder {
                 ready
             }
         }
+    }
+
+    /// Holds `trade` until the ids before it come, or its symbol's hold ends.
+    fn hold(&mut self, trade: Trade, now: Instant, counters: &ConsumeCounters) -> Vec<Trade> {
+        let (since, held) = self.held.entry(trade.symbol.clone()).or_insert_with(|| (now, BTreeMap::new()));
+        if held.is_empty() {
+            *since = now;
+        }
+        if held.insert(trade.agg_id, trade).is_some() {
+            counters.duplicates.fetch_add(1, Ordering::Relaxed);
+        }
+        if held.len() > MAX_HELD {
+            let symbol = held.values().next().map(|t| t.symbol.clone()).unwrap_or_default();
+            return self.release(&symbol, true, counters);
+        }
+        Vec::new()
     }
 
     /// Held trades that now follow the last forwarded id (all of them if `force`).
@@ -375,6 +385,11 @@ impl Reorder {
                     ready.push(entry.remove());
                     last = Some(id);
                 }
+                // The start of a symbol new here: its smallest id seen.
+                None if force => {
+                    ready.push(entry.remove());
+                    last = Some(id);
+                }
                 _ if force => {
                     counters.gaps.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(%symbol, after = ?last, id, "gap on the stream not filled in time: going on");
@@ -390,12 +405,16 @@ impl Reorder {
         ready
     }
 
-    /// Forwards past gaps that waited longer than [`HOLD`].
+    /// Forwards past gaps that waited longer than [`HOLD`], and starts the symbols new here
+    /// whose first trades waited [`START_HOLD`].
     fn expire(&mut self, now: Instant, counters: &ConsumeCounters) -> Vec<Trade> {
         let due: Vec<String> = self
             .held
             .iter()
-            .filter(|(_, (since, held))| !held.is_empty() && now.duration_since(*since) >= HOLD)
+            .filter(|(symbol, (since, held))| {
+                let wait = if self.last.contains_key(*symbol) { HOLD } else { START_HOLD };
+                !held.is_empty() && now.duration_since(*since) >= wait
+            })
             .map(|(symbol, _)| symbol.clone())
             .collect();
         due.iter().flat_map(|symbol| self.release(symbol, true, counters)).collect()
@@ -434,12 +453,29 @@ mod tests {
     #[test]
     fn a_gap_that_never_fills_is_passed_after_the_hold() {
         let counters = ConsumeCounters::default();
-        let mut order = Reorder::new(HashMap::new());
+        let mut order = Reorder::new(HashMap::from([("BTCUSDT".to_string(), 0)]));
         let now = Instant::now();
         assert_eq!(ids(&order.accept(trade(1), now, &counters)), [1]);
         assert!(order.accept(trade(3), now, &counters).is_empty());
+        assert!(order.expire(now + START_HOLD, &counters).is_empty(), "a known symbol's gap waits the whole hold");
         assert_eq!(ids(&order.expire(now + HOLD, &counters)), [3]);
         assert_eq!(ids(&order.accept(trade(4), now, &counters)), [4]);
         assert_eq!(counters.gaps.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_symbol_new_here_starts_at_the_smallest_id_seen_in_its_first_moments() {
+        let counters = ConsumeCounters::default();
+        let mut order = Reorder::new(HashMap::new());
+        let now = Instant::now();
+        // One ingest's later trade reached the stream before the other's earlier ones.
+        assert!(order.accept(trade(10), now, &counters).is_empty());
+        for id in 1..10 {
+            assert!(order.accept(trade(id), now, &counters).is_empty());
+        }
+        assert!(order.expire(now + START_HOLD / 2, &counters).is_empty());
+        assert_eq!(ids(&order.expire(now + START_HOLD, &counters)), (1..=10).collect::<Vec<_>>());
+        assert_eq!(ids(&order.accept(trade(11), now, &counters)), [11]);
+        assert_eq!(counters.gaps.load(Ordering::Relaxed), 0, "a start is not a gap");
     }
 }
