@@ -10,12 +10,12 @@ use app::dataset::{parse_ohlc_csv, parse_ohlc_csv_with, Dataset, Format, ParseOp
 use app::interval::{interval_label, parse_interval, MAX_INTERVAL_MS, MIN_INTERVAL_MS};
 use app::protocol::{ClientMsg, INTERVALS_MS};
 use app::ui::view::{ViewQuery, WINDOW_RANGE, Z_ENTRY_RANGE, Z_EXIT_RANGE};
+use server::cluster::wire;
 use server::ingest::binance::{parse_frame, Frame, FrameError};
 use server::ingest::binance_book::parse_book_frame;
 use server::ingest::binance_funding::{parse_mark_frame, FundingRateRow};
 use server::ingest::binance_rest::{parse_kline, RestAggTrade};
 use server::ingest::stream::SideFrame;
-use server::cluster::wire;
 use server::market::Trade;
 
 /// What a target checks: one input, any bytes; a panic is a finding.
