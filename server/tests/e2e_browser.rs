@@ -422,14 +422,17 @@ async fn live_page_hydrates_streams_prices_and_moves_the_threshold_line() {
             browser.client.current_url().await.ok()?.query()?.contains("tape=480").then_some(())
         })
         .await;
+    // The tiles are read one by one while the new tape arrives (until then they show "—"), so
+    // wait until all three show a number.
+    let number = |text: &str| text.split_whitespace().next().and_then(|v| v.parse::<f64>().ok());
     let values_480 = browser
         .wait_for("the 480-bar tape in the tiles", Duration::from_secs(30), || async {
             let (label, values) = tape_tiles().await?;
-            (label.starts_with("EG p (480 bars)") && values.2.parse::<f64>().is_ok() && values != values_240)
-                .then_some(values)
+            let all = number(&values.0).and(number(&values.1)).and(number(&values.2)).is_some();
+            (label.starts_with("EG p (480 bars)") && all && values != values_240).then_some(values)
         })
         .await;
-    assert!(values_480.0.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()).is_some(), "{values_480:?}");
+    assert_ne!(number(&values_480.0), number(&values_240.0), "{values_480:?} vs {values_240:?}");
     // The URL reopens the same window (server-rendered, then hydrated).
     browser.client.refresh().await.expect("reload");
     browser.wait_until_live("hydration of the 480-bar tape view", Duration::from_secs(20)).await;
