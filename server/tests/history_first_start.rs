@@ -195,7 +195,17 @@ async fn history_is_there_at_first_request_joins_live_without_double_counting_an
     let fresh = dir.path().join("fresh");
     let (fourth, base) = serve(fake, &fresh, "1h").await;
     history_done(&base, Duration::from_secs(30)).await;
-    let first = csv(&format!("{base}/api/export/ticks.csv?symbol=BTCUSDT")).await;
+    // The history can be done before the first live trade is stored (the live stream starts
+    // after the seeding request, and under load that takes a moment).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let first = loop {
+        let ticks = csv(&format!("{base}/api/export/ticks.csv?symbol=BTCUSDT")).await;
+        if !ticks.is_empty() {
+            break ticks;
+        }
+        assert!(Instant::now() < deadline, "no live trade stored within 30 s of the history");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let (first_id, first_ms): (u64, i64) = (first[0][1].parse().expect("id"), first[0][2].parse().expect("time"));
     let minute = first_ms - first_ms.rem_euclid(MINUTE);
     let url = format!(
