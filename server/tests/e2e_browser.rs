@@ -492,17 +492,7 @@ async fn a_basket_of_live_legs_on_live_is_computed_in_the_browser_and_kept_in_th
     let url = format!("{}/?interval=1m&basket=BTCUSDT,ETHUSDT,BNBUSDT", server.base_url);
     browser.client.goto(&url).await.expect("open the basket view");
     browser.wait_until_live("hydration of the basket view", Duration::from_secs(20)).await;
-    let weights = |n: usize| {
-        let browser = &browser;
-        async move {
-            let cells = browser.client.find_all(Locator::Css("[data-testid='basket-weight']")).await.ok()?;
-            let mut weights = Vec::new();
-            for cell in cells {
-                weights.push(cell.text().await.ok()?.parse::<f64>().ok()?);
-            }
-            (weights.len() == n).then_some(weights)
-        }
-    };
+    let weights = |n: usize| basket_weights(&browser, n);
     let three = browser.wait_for("three basket weights from the URL", Duration::from_secs(30), || weights(3)).await;
     assert!(three.iter().all(|w| w.is_finite()) && three.iter().any(|w| *w != 0.0), "{three:?}");
     let adf_p: f64 = browser.text("basket-adf-p").await.parse().expect("an ADF p-value of the basket");
@@ -680,14 +670,7 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     }
     browser.click("basket-analyze").await;
     let weights = browser
-        .wait_for("the basket's Johansen weights", Duration::from_secs(20), || async {
-            let cells = browser.client.find_all(Locator::Css("[data-testid='basket-weight']")).await.ok()?;
-            let mut weights = Vec::new();
-            for cell in cells {
-                weights.push(cell.text().await.ok()?.parse::<f64>().ok()?);
-            }
-            (weights.len() == 3).then_some(weights)
-        })
+        .wait_for("the basket's Johansen weights", Duration::from_secs(20), || basket_weights(&browser, 3))
         .await;
     assert!(weights.iter().all(|w| w.is_finite()) && weights.iter().any(|w| *w != 0.0), "{weights:?}");
     let adf_p: f64 = browser.text("basket-adf-p").await.parse().expect("an ADF p-value of the basket");
@@ -708,13 +691,8 @@ async fn upload_backtest_and_screener_pages_work_in_the_browser() {
     .to_vec();
     browser.client.goto(&format!("{}/?basket={}", server.base_url, basket_keys.join(","))).await.expect("open Live");
     let in_browser = browser
-        .wait_for("the Live page's basket of the uploaded legs", Duration::from_secs(20), || async {
-            let cells = browser.client.find_all(Locator::Css("[data-testid='basket-weight']")).await.ok()?;
-            let mut weights = Vec::new();
-            for cell in cells {
-                weights.push(cell.text().await.ok()?.parse::<f64>().ok()?);
-            }
-            (weights.len() == 3).then_some(weights)
+        .wait_for("the Live page's basket of the uploaded legs", Duration::from_secs(20), || {
+            basket_weights(&browser, 3)
         })
         .await;
     let computed: Vec<String> = [
@@ -1009,4 +987,14 @@ async fn post_alert_rule(server: &Server, rule: &serde_json::Value) {
         .await
         .expect("POST rule");
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
+}
+
+/// The basket report's weights, once there are `n` of them, all numbers.
+async fn basket_weights(browser: &Browser, n: usize) -> Option<Vec<f64>> {
+    let cells = browser.client.find_all(Locator::Css("[data-testid='basket-weight']")).await.ok()?;
+    let mut weights = Vec::new();
+    for cell in cells {
+        weights.push(cell.text().await.ok()?.parse::<f64>().ok()?);
+    }
+    (weights.len() == n).then_some(weights)
 }

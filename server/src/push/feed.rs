@@ -359,19 +359,18 @@ mod tests {
         Bar { t, open: close, high: close, low: close, close, volume: 1.0, count: 1 }
     }
 
+    /// The BTC/ETH view at `interval_ms` with the default tape window.
+    fn btc_eth(interval_ms: i64, analytics: Option<ViewAnalytics>) -> View {
+        View { x: "BTCUSDT".into(), y: "ETHUSDT".into(), interval_ms, analytics, tape_window: TAPE_WINDOW }
+    }
+
     fn update(symbol: &str, interval_ms: i64, bar: Bar, closed: bool) -> BarUpdate {
         BarUpdate { symbol: symbol.into(), interval_ms, bar, closed, trade_ms: bar.t + 1 }
     }
 
     #[test]
     fn forming_bars_and_prices_are_coalesced_closed_bars_are_not() {
-        let view = View {
-            x: "BTCUSDT".into(),
-            y: "ETHUSDT".into(),
-            interval_ms: 1_000,
-            analytics: None,
-            tape_window: TAPE_WINDOW,
-        };
+        let view = btc_eth(1_000, None);
         let mut pending = Pending::default();
         for i in 0..50 {
             assert!(on_bar(&view, &mut pending, update("BTCUSDT", 1_000, bar(0, 100.0 + i as f64), false)).is_empty());
@@ -392,13 +391,7 @@ mod tests {
 
     #[test]
     fn other_intervals_only_feed_prices() {
-        let view = View {
-            x: "BTCUSDT".into(),
-            y: "ETHUSDT".into(),
-            interval_ms: 60_000,
-            analytics: None,
-            tape_window: TAPE_WINDOW,
-        };
+        let view = btc_eth(60_000, None);
         let mut pending = Pending::default();
         assert!(on_bar(&view, &mut pending, update("BTCUSDT", 1_000, bar(0, 7.0), true)).is_empty());
         let out = flush(&view, &mut pending);
@@ -443,13 +436,7 @@ mod tests {
         let (hub, _bars, _trigger) = hub(FixedHistory(Vec::new(), Vec::new()));
         let (status_tx, status) = watch::channel(FeedStatus::default());
         let hub = PushHub { status, ..hub };
-        let view = View {
-            x: "BTCUSDT".into(),
-            y: "ETHUSDT".into(),
-            interval_ms: 60_000,
-            analytics: None,
-            tape_window: TAPE_WINDOW,
-        };
+        let view = btc_eth(60_000, None);
         let mut feed = hub.feed(&view);
         tokio::task::yield_now().await;
         let progress = |symbol: &str, done: bool| app::protocol::HistoryProgress {
@@ -471,13 +458,7 @@ mod tests {
     #[tokio::test]
     async fn watchers_of_one_view_share_one_feed_which_ends_with_the_last_watcher() {
         let (hub, bars, _trigger) = hub(FixedHistory(Vec::new(), Vec::new()));
-        let view = View {
-            x: "BTCUSDT".into(),
-            y: "ETHUSDT".into(),
-            interval_ms: 1_000,
-            analytics: None,
-            tape_window: TAPE_WINDOW,
-        };
+        let view = btc_eth(1_000, None);
         let (mut a, mut b) = (hub.feed(&view), hub.feed(&view));
         let other = hub.feed(&View { interval_ms: 60_000, ..view.clone() });
         assert_eq!(hub.feeds.len(), 2, "two distinct views, two feeds");
@@ -505,13 +486,7 @@ mod tests {
         let (hub, bars, _trigger) = hub(FixedHistory(xb.clone(), yb.clone()));
         let analytics =
             ViewAnalytics { window: 10, corr_window: 10, hedge: app::analytics::live_view::HedgeMethod::Ols };
-        let view = View {
-            x: "BTCUSDT".into(),
-            y: "ETHUSDT".into(),
-            interval_ms: 1_000,
-            analytics: Some(analytics),
-            tape_window: TAPE_WINDOW,
-        };
+        let view = btc_eth(1_000, Some(analytics));
         let first = snapshot(&hub, &view);
         let expected = analytics_values(&xb, &yb, 1_000, analytics).expect("values");
         assert_eq!(first.last(), Some(&ServerMsg::Analytics(expected)));
@@ -636,13 +611,7 @@ mod tests {
         use app::analytics::tape::{snapshot_tape, tape_of_bars};
         let n = 300i64;
         let (hub, bars, _trigger, xb, yb, analytics) = tape_hub(n);
-        let view = View {
-            x: "BTCUSDT".into(),
-            y: "ETHUSDT".into(),
-            interval_ms: 1_000,
-            analytics: Some(analytics),
-            tape_window: TAPE_WINDOW,
-        };
+        let view = btc_eth(1_000, Some(analytics));
         let first = tapes(&snapshot(&hub, &view));
         assert_eq!(first.len(), 1, "one tape in the snapshot");
         assert!(first[0].snapshot && first[0].window == TAPE_WINDOW);
